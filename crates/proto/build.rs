@@ -1,0 +1,13 @@
+//! Compile `proto/` with protox (pure Rust), so no `protoc` needs installing.
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let root = "../../proto";
+    let files = [
+        "corelab/presence/v1/control.proto",
+        "corelab/ue/v1/control.proto",
+    ];
+    let fds = protox::compile(files, [root])?;
+    tonic_prost_build::configure().compile_fds(fds)?;
+    println!("cargo:rerun-if-changed={root}");
+    Ok(())
+}

@@ -1,0 +1,174 @@
+//! The store: one sqlx `AnyPool` over PostgreSQL or SQLite.
+//!
+//! Why `AnyPool` rather than a trait with two implementations: every network function writes its
+//! SQL once and runs it on both backends, which keeps the two from drifting apart and lets every
+//! test run on both. The price is sqlx's `Any` type set (bool, integers, floats, text, blob): times
+//! are `i64` milliseconds since the epoch and documents are text. The SQL we write is the common
+//! subset of both dialects (`$n` placeholders, `ON CONFLICT … DO UPDATE`, `RETURNING`).
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::migrate::Migrator;
+use sqlx::{AnyPool, Executor};
+
+use crate::config::StoreSection;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+impl std::fmt::Display for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Backend::Postgres => "postgres",
+            Backend::Sqlite => "sqlite",
+        })
+    }
+}
+
+#[derive(Clone)]
+pub struct Store {
+    pub pool: AnyPool,
+    pub backend: Backend,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreOpenError {
+    #[error("config: store.url {0:?}: unsupported scheme (use postgres:// or sqlite://)")]
+    Scheme(String),
+    #[error("store: cannot create data directory {0}: {1}")]
+    DataDir(String, std::io::Error),
+    #[error("store: cannot connect to {url}: {source}")]
+    Connect { url: String, source: sqlx::Error },
+    #[error("store: migrations failed on {url}: {source}")]
+    Migrate {
+        url: String,
+        source: sqlx::migrate::MigrateError,
+    },
+}
+
+impl Store {
+    /// Open the store named by `section.url` (empty: `sqlite://<data_dir>/<node>.db`) and run the
+    /// node's migrations.
+    pub async fn open(
+        section: &StoreSection,
+        data_dir: &Path,
+        node: &str,
+        migrator: &Migrator,
+    ) -> Result<Store, StoreOpenError> {
+        install_default_drivers();
+        let url = if section.url.is_empty() {
+            std::fs::create_dir_all(data_dir)
+                .map_err(|e| StoreOpenError::DataDir(data_dir.display().to_string(), e))?;
+            format!("sqlite://{}/{node}.db", data_dir.display())
+        } else {
+            section.url.clone()
+        };
+        let backend = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else {
+            return Err(StoreOpenError::Scheme(url));
+        };
+        let connect_url = match backend {
+            Backend::Sqlite if !url.contains('?') && !url.contains(":memory:") => {
+                format!("{url}?mode=rwc")
+            }
+            _ => url.clone(),
+        };
+        let synchronous: &'static str =
+            if section.sqlite_synchronous.eq_ignore_ascii_case("normal") {
+                "PRAGMA synchronous=NORMAL"
+            } else {
+                "PRAGMA synchronous=FULL"
+            };
+        let options = AnyPoolOptions::new()
+            .max_connections(section.max_connections.max(1))
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // WAL lets readers run beside the one writer; the busy timeout makes a
+                        // second writer wait instead of failing with "database is locked".
+                        conn.execute("PRAGMA journal_mode=WAL").await?;
+                        conn.execute("PRAGMA busy_timeout=10000").await?;
+                        conn.execute(synchronous).await?;
+                        conn.execute("PRAGMA foreign_keys=ON").await?;
+                    }
+                    Ok(())
+                })
+            });
+        let pool = options
+            .connect(&connect_url)
+            .await
+            .map_err(|source| StoreOpenError::Connect {
+                url: redact(&url),
+                source,
+            })?;
+        migrator
+            .run(&pool)
+            .await
+            .map_err(|source| StoreOpenError::Migrate {
+                url: redact(&url),
+                source,
+            })?;
+        tracing::info!(%backend, url = %redact(&url), "store open");
+        Ok(Store { pool, backend })
+    }
+
+    /// `/readyz`: can we run a query?
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ())
+    }
+}
+
+/// Hide a password in a connection URL before it reaches a log line.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.find('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            match userinfo.find(':') {
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme_end + 3],
+                    &userinfo[..colon],
+                    &url[at..]
+                ),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+impl FromStr for Backend {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "postgres" => Ok(Backend::Postgres),
+            "sqlite" => Ok(Backend::Sqlite),
+            other => Err(format!("unknown backend {other:?}")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn password_is_hidden() {
+        assert_eq!(
+            redact("postgres://lab:secret@db:5432/lab"),
+            "postgres://lab:***@db:5432/lab"
+        );
+        assert_eq!(redact("postgres://lab@db/lab"), "postgres://lab@db/lab");
+        assert_eq!(redact("sqlite://var/x.db"), "sqlite://var/x.db");
+    }
+}

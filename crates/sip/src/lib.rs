@@ -1,0 +1,30 @@
+//! Thin SIP helpers around rsipstack.
+//!
+//! rsipstack gives us the parser, the RFC 3261/6026 transaction layer (Timer E/F with our T1) and
+//! the UDP/TCP transports. What this crate adds, and every corelab SIP node shares:
+//! - [`headers`]: reading the headers the event framework needs (Event, Expires, name-addr URIs
+//!   and tags, Subscription-State), each failure a [`headers::BadRequest`] that becomes a 400.
+//! - [`validate`]: the check that turns a malformed request into `400` with a reason before the
+//!   transaction layer drops it silently.
+//! - [`node`]: the endpoint shell — listen on UDP and TCP, hand out incoming transactions, send a
+//!   request and wait for its final response or Timer F.
+//! - [`build`]: requests and responses written as text and parsed back, so what we send reads
+//!   like the RFCs' examples.
+
+pub mod build;
+pub mod headers;
+pub mod node;
+pub mod validate;
+
+pub use rsipstack;
+pub use rsipstack::sip::{Method, Request, Response, SipMessage, StatusCode};
+
+/// A fresh random token for tags, branches and Call-IDs.
+pub fn random_token(len: usize) -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::rng();
+    (0..len)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect()
+}

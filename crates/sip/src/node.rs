@@ -1,0 +1,213 @@
+//! The SIP endpoint shell every corelab SIP node uses: UDP and TCP listeners on one port, the
+//! rsipstack transaction layer with our T1, and [`SipNode::send`] — send a request in a client
+//! transaction and wait for its final response or its timeout (Timer F, 64·T1, RFC 3261 §17.1.2).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rsipstack::sip::{HostWithPort, Request, Response, SipMessage, StatusCodeKind, Transport};
+use rsipstack::transaction::endpoint::EndpointOption;
+use rsipstack::transaction::key::{TransactionKey, TransactionRole};
+use rsipstack::transaction::{EndpointBuilder, Transaction, TransactionReceiver};
+use rsipstack::transport::udp::UdpConnection;
+use rsipstack::transport::{SipAddr, TcpListenerConnection, TransportLayer};
+use tokio_util::sync::CancellationToken;
+
+use crate::random_token;
+
+#[derive(Debug, Clone)]
+pub struct SipNodeConfig {
+    /// UDP and TCP listen address; port 0 picks a free port (the same for both).
+    pub listen: SocketAddr,
+    pub tcp: bool,
+    /// RFC 3261 T1 (default 500 ms); Timer F is 64·T1.
+    pub t1: Duration,
+    pub user_agent: String,
+}
+
+/// How a request we sent ended.
+#[derive(Debug, Clone)]
+pub enum SendOutcome {
+    /// A final response (2xx–6xx) from the peer.
+    Final(Box<Response>),
+    /// No final response before Timer F (64·T1).
+    Timeout,
+    /// The request could not be built or handed to the transport.
+    Error(String),
+}
+
+impl SendOutcome {
+    pub fn is_success(&self) -> bool {
+        matches!(self, SendOutcome::Final(r) if r.status_code.kind() == StatusCodeKind::Successful)
+    }
+    /// `"timeout"`, `"<code>"`, or `"error"`: for logs and metric labels.
+    pub fn label(&self) -> String {
+        match self {
+            SendOutcome::Final(r) => r.status_code.code().to_string(),
+            SendOutcome::Timeout => "timeout".into(),
+            SendOutcome::Error(_) => "error".into(),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct SipNode {
+    pub endpoint: Arc<rsipstack::transaction::Endpoint>,
+    /// The bound address (UDP, and TCP on the same port when enabled).
+    pub addr: SocketAddr,
+    pub tcp: bool,
+    pub t1: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SipNodeError {
+    #[error("sip.listen {0}: {1}")]
+    Bind(SocketAddr, String),
+}
+
+impl SipNode {
+    /// Bind the listeners and start the endpoint; returns the node and its incoming transactions.
+    pub async fn start(
+        config: &SipNodeConfig,
+        cancel: CancellationToken,
+    ) -> Result<(SipNode, TransactionReceiver), SipNodeError> {
+        let transport_layer = TransportLayer::new(cancel.clone());
+        let udp = UdpConnection::create_connection(config.listen, None, Some(cancel.child_token()))
+            .await
+            .map_err(|e| SipNodeError::Bind(config.listen, e.to_string()))?;
+        let addr = udp
+            .get_addr()
+            .get_socketaddr()
+            .map_err(|e| SipNodeError::Bind(config.listen, e.to_string()))?;
+        transport_layer.add_transport(udp.into());
+        if config.tcp {
+            // rsipstack binds the TCP listener only when the endpoint starts serving, and then
+            // only logs a failure: check the port now so a clash is an error at start-up.
+            std::net::TcpListener::bind(addr)
+                .map_err(|e| SipNodeError::Bind(addr, format!("TCP: {e}")))?;
+            let tcp = TcpListenerConnection::new(addr, None)
+                .await
+                .map_err(|e| SipNodeError::Bind(addr, e.to_string()))?;
+            transport_layer.add_transport(tcp.into());
+        }
+        let option = EndpointOption {
+            t1: config.t1,
+            t1x64: config.t1 * 64,
+            ..EndpointOption::default()
+        };
+        let endpoint = EndpointBuilder::new()
+            .with_transport_layer(transport_layer)
+            .with_cancel_token(cancel)
+            .with_user_agent(&config.user_agent)
+            .with_option(option)
+            .with_timer_interval(Duration::from_millis(10))
+            .with_transport_inspector(Box::new(crate::validate::RejectMalformed))
+            .build();
+        let incoming = endpoint
+            .incoming_transactions()
+            .map_err(|e| SipNodeError::Bind(addr, e.to_string()))?;
+        let inner = endpoint.inner.clone();
+        tokio::spawn(async move {
+            if let Err(e) = inner.serve().await {
+                tracing::error!(error = %e, "SIP endpoint stopped");
+            }
+        });
+        Ok((
+            SipNode {
+                endpoint: Arc::new(endpoint),
+                addr,
+                tcp: config.tcp,
+                t1: config.t1,
+            },
+            incoming,
+        ))
+    }
+
+    /// A Via header value for a new client transaction over `transport`.
+    pub fn via(&self, transport: Transport) -> String {
+        format!(
+            "SIP/2.0/{} {};branch=z9hG4bK{};rport",
+            transport_token(transport),
+            self.addr,
+            random_token(16)
+        )
+    }
+
+    /// A Contact URI for this node.
+    pub fn contact(&self, user: &str, transport: Transport) -> String {
+        match transport {
+            Transport::Tcp => format!("sip:{user}@{};transport=tcp", self.addr),
+            _ => format!("sip:{user}@{}", self.addr),
+        }
+    }
+
+    /// Send `req` to `destination` in a client transaction; wait for the final response or for
+    /// Timer F. Provisional responses are skipped.
+    pub async fn send(&self, req: Request, destination: SipAddr) -> SendOutcome {
+        let key = match TransactionKey::from_request(&req, TransactionRole::Client) {
+            Ok(k) => k,
+            Err(e) => return SendOutcome::Error(format!("transaction key: {e}")),
+        };
+        let mut tx = Transaction::new_client(key, req, self.endpoint.inner.clone(), None);
+        tx.destination = Some(destination);
+        let started = Instant::now();
+        if let Err(e) = tx.send().await {
+            return SendOutcome::Error(e.to_string());
+        }
+        while let Some(msg) = tx.receive().await {
+            if let SipMessage::Response(resp) = msg {
+                match resp.status_code.kind() {
+                    StatusCodeKind::Provisional => continue,
+                    _ => {
+                        // rsipstack reports Timer F as a locally made 408: tell it apart from a
+                        // peer's 408 by when it comes (a peer's 408 before 64·T1 is its own).
+                        if resp.status_code.code() == 408
+                            && started.elapsed() + self.t1 / 2 >= self.t1 * 64
+                        {
+                            return SendOutcome::Timeout;
+                        }
+                        return SendOutcome::Final(Box::new(resp));
+                    }
+                }
+            }
+        }
+        SendOutcome::Timeout
+    }
+}
+
+pub fn transport_token(t: Transport) -> &'static str {
+    match t {
+        Transport::Tcp => "TCP",
+        Transport::Tls => "TLS",
+        _ => "UDP",
+    }
+}
+
+/// Where to send a request addressed to `uri` (or its first route): host, port and transport
+/// taken from the URI (`;transport=tcp`), UDP by default.
+pub fn destination_of(uri: &str) -> Option<SipAddr> {
+    let parsed = rsipstack::sip::Uri::try_from(uri).ok()?;
+    let mut addr = SipAddr::try_from(&parsed).ok()?;
+    if addr.r#type.is_none() {
+        addr.r#type = Some(Transport::Udp);
+    }
+    if addr.addr.port.is_none() {
+        let port = if addr.r#type == Some(Transport::Tls) { 5061 } else { 5060 };
+        addr.addr = HostWithPort {
+            host: addr.addr.host.clone(),
+            port: Some(port.into()),
+        };
+    }
+    Some(addr)
+}
+
+/// The transport a request arrived on, from its top Via.
+pub fn request_transport(req: &Request) -> Transport {
+    use rsipstack::sip::prelude::*;
+    req.via_header()
+        .ok()
+        .and_then(|v| v.typed().ok())
+        .map(|v| v.transport)
+        .unwrap_or(Transport::Udp)
+}

@@ -1,0 +1,63 @@
+//! Malformed requests get `400` with a reason (RFC 3261 §8.2.2, §16.3) instead of silence.
+//!
+//! rsipstack's transaction layer drops a request whose Via, From tag, Call-ID or CSeq it cannot
+//! read, with only a log line. This inspector sits in front of it: a request missing one of the
+//! headers every request must carry is answered `400 <what is wrong>` on the connection it came
+//! from. A message too broken to parse at all never reaches here: the transport drops and logs it
+//! (at debug level under `rsipstack::transport`), since there is nothing to address a response to.
+
+use async_trait::async_trait;
+use rsipstack::sip::SipMessage;
+use rsipstack::transaction::endpoint::TransportEventInspector;
+use rsipstack::transport::TransportEvent;
+
+use crate::{build, headers};
+
+/// What is wrong with a request, if anything: the reason phrase of its 400.
+pub fn check_request(req: &rsipstack::sip::Request) -> Result<(), headers::BadRequest> {
+    use rsipstack::sip::prelude::*;
+    let via = req
+        .via_header()
+        .map_err(|_| headers::BadRequest("Missing Via header".into()))?;
+    via.typed()
+        .map_err(|_| headers::BadRequest("Bad Via header".into()))?;
+    headers::from_uri_and_tag(req)?;
+    headers::to_uri_and_tag(req)?;
+    headers::call_id(req)?;
+    let (_, method) = headers::cseq(req)?;
+    if !method.eq_ignore_ascii_case(&req.method.to_string()) {
+        return Err(headers::BadRequest(format!(
+            "CSeq method {method} does not match {}",
+            req.method
+        )));
+    }
+    Ok(())
+}
+
+/// Transport inspector answering malformed requests with 400.
+pub struct RejectMalformed;
+
+#[async_trait]
+impl TransportEventInspector for RejectMalformed {
+    async fn handle(&self, event: TransportEvent) -> Option<TransportEvent> {
+        let TransportEvent::Incoming(SipMessage::Request(req), connection, from) = &event else {
+            return Some(event);
+        };
+        let Err(reason) = check_request(req) else {
+            return Some(event);
+        };
+        tracing::warn!(src = %from, method = %req.method, %reason, "malformed request answered 400");
+        if reason.0.contains("Via") {
+            // Nowhere to send a response (RFC 3261 §18.2.2 routes it by the top Via).
+            return None;
+        }
+        let resp = build::response(req, 400, Some(&reason.0), None, &[], None);
+        if let Err(e) = connection
+            .send(SipMessage::Response(resp), Some(from))
+            .await
+        {
+            tracing::warn!(src = %from, error = %e, "cannot send 400");
+        }
+        None
+    }
+}

@@ -1,0 +1,1 @@
+//! Helpers for the scenario tests: start nodes, wait for them, talk to them.
