@@ -1,1 +1,138 @@
-fn main() {}
+//! presence-server: IMS presence server that restores subscriptions after a failed NOTIFY.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use corelab_presence::config::PresenceConfig;
+use corelab_presence::store::PresenceStore;
+use corelab_presence::{MIGRATOR, Presence, admin_api, metrics, server, sweep};
+use corelab_proto::presence::v1::presence_control_server::PresenceControlServer;
+use corelab_runtime::cli::NodeArgs;
+use corelab_runtime::{Store, admin, config, grpc, ready, shutdown, telemetry};
+use corelab_sip::node::{SipNode, SipNodeConfig};
+
+/// IMS presence server (presence, reg, presence.winfo; PUBLISH) that tells a client to
+/// re-subscribe when a NOTIFY fails, and signs it out past a threshold.
+#[derive(Parser)]
+#[command(version, about)]
+struct Args {
+    #[command(flatten)]
+    node: NodeArgs,
+    /// SIP listen address, UDP and TCP on the same port (sip.listen).
+    #[arg(long, value_name = "ADDR")]
+    sip_listen: Option<String>,
+    /// Registrar mode: direct or third_party (registrar.mode).
+    #[arg(long, value_name = "MODE")]
+    registrar_mode: Option<String>,
+    /// Print the effective configuration as TOML and exit.
+    #[arg(long)]
+    print_config: bool,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    match run(args).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("presence-server: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    let mut overrides = args.node.overrides();
+    if let Some(v) = &args.sip_listen {
+        overrides.push(("sip.listen", v.clone()));
+    }
+    if let Some(v) = &args.registrar_mode {
+        overrides.push(("registrar.mode", v.clone()));
+    }
+    let cfg: PresenceConfig = config::load(
+        &PresenceConfig::defaults(),
+        args.node.config.as_deref(),
+        &overrides,
+    )?;
+    cfg.validate()?;
+    if args.print_config {
+        println!("{}", toml_of(&cfg)?);
+        return Ok(());
+    }
+    telemetry::init(&cfg.common.log)?;
+    let prometheus = admin::install_metrics()?;
+    metrics::describe();
+    let cancel = shutdown::on_signal();
+
+    let store = Store::open(
+        &cfg.common.store,
+        &cfg.common.node.data_dir,
+        "presence",
+        &MIGRATOR,
+    )
+    .await?;
+    let (sip, incoming) = SipNode::start(
+        &SipNodeConfig {
+            listen: cfg.sip.listen,
+            tcp: cfg.sip.tcp,
+            t1: Duration::from_millis(cfg.sip.t1_ms),
+            user_agent: format!("corelab presence-server {}", env!("CARGO_PKG_VERSION")),
+        },
+        cancel.child_token(),
+    )
+    .await?;
+    let ctx = Presence::new(cfg.clone(), PresenceStore::new(store.clone()), sip.clone());
+    ctx.update_alarm_gauge().await;
+
+    let (admin_addr, admin_fut) = admin::serve(
+        cfg.common.admin.listen,
+        Some(store.clone()),
+        prometheus,
+        admin_api::routes(ctx.clone()),
+        cancel.clone(),
+    )
+    .await?;
+    let routes = tonic::service::Routes::new(PresenceControlServer::new(ctx.clone()));
+    let (grpc_addr, grpc_fut) = grpc::serve(cfg.common.grpc.listen, routes, cancel.clone()).await?;
+
+    tracing::info!(
+        sip = %sip.addr, tcp = cfg.sip.tcp, admin = %admin_addr, grpc = %grpc_addr,
+        store = %store.backend, mode = ?cfg.registrar.mode, threshold = cfg.recovery.threshold,
+        on_threshold = ?cfg.recovery.on_threshold, "presence-server ready"
+    );
+    if let Some(path) = &cfg.common.node.ready_file {
+        write_ready(
+            path,
+            &sip.addr.to_string(),
+            &admin_addr.to_string(),
+            &grpc_addr.to_string(),
+        )?;
+    }
+
+    let sweeper = tokio::spawn(sweep::run(ctx.clone(), cancel.clone()));
+    tokio::join!(
+        admin_fut,
+        grpc_fut,
+        server::run(ctx, incoming, cancel.clone())
+    );
+    let _ = sweeper.await;
+    store.pool.close().await;
+    tracing::info!("presence-server stopped");
+    Ok(())
+}
+
+fn write_ready(path: &PathBuf, sip: &str, admin: &str, grpc: &str) -> std::io::Result<()> {
+    let addrs = BTreeMap::from([
+        ("sip".to_string(), sip.to_string()),
+        ("admin".to_string(), admin.to_string()),
+        ("grpc".to_string(), grpc.to_string()),
+    ]);
+    ready::write(path, &addrs)
+}
+
+fn toml_of(cfg: &PresenceConfig) -> anyhow::Result<String> {
+    Ok(serde_json::to_string_pretty(cfg)?)
+}

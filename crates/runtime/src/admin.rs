@@ -1,5 +1,5 @@
 //! The admin HTTP server every node serves: `/healthz` (the process runs), `/readyz` (the store
-//! answers), `/metrics` (Prometheus text format), plus the routes a network function adds.
+//! answers, for a node that has one), `/metrics` (Prometheus text format), plus the routes a network function adds.
 
 use std::net::SocketAddr;
 
@@ -22,21 +22,21 @@ pub fn install_metrics() -> Result<PrometheusHandle, crate::ConfigError> {
 
 #[derive(Clone)]
 struct AdminState {
-    store: Store,
+    store: Option<Store>,
     metrics: PrometheusHandle,
 }
 
 /// Bind the admin listener; returns the bound address and a future that serves until `shutdown`.
 pub async fn serve(
     listen: SocketAddr,
-    store: Store,
+    store: Option<Store>,
     metrics: PrometheusHandle,
     extra: Router,
     shutdown: CancellationToken,
 ) -> std::io::Result<(SocketAddr, impl Future<Output = ()>)> {
-    let listener = TcpListener::bind(listen).await.map_err(|e| {
-        std::io::Error::new(e.kind(), format!("admin.listen {listen}: {e}"))
-    })?;
+    let listener = TcpListener::bind(listen)
+        .await
+        .map_err(|e| std::io::Error::new(e.kind(), format!("admin.listen {listen}: {e}")))?;
     let addr = listener.local_addr()?;
     let app = Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
@@ -56,7 +56,10 @@ pub async fn serve(
 }
 
 async fn readyz(State(state): State<AdminState>) -> (StatusCode, String) {
-    match state.store.ping().await {
+    let Some(store) = &state.store else {
+        return (StatusCode::OK, "ready (no store)\n".into());
+    };
+    match store.ping().await {
         Ok(()) => (StatusCode::OK, "ready\n".into()),
         Err(e) => (
             StatusCode::SERVICE_UNAVAILABLE,

@@ -177,8 +177,17 @@ mod tests {
     fn flags_override_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("lab.toml");
-        std::fs::write(&path, "[sip]\nport = 5070\n[store]\nurl = \"sqlite://a.db\"\n").unwrap();
-        let cfg: Demo = load(&defaults(), Some(&path), &[("store.url", "sqlite://b.db".into())]).unwrap();
+        std::fs::write(
+            &path,
+            "[sip]\nport = 5070\n[store]\nurl = \"sqlite://a.db\"\n",
+        )
+        .unwrap();
+        let cfg: Demo = load(
+            &defaults(),
+            Some(&path),
+            &[("store.url", "sqlite://b.db".into())],
+        )
+        .unwrap();
         assert_eq!(cfg.sip.port, 5070);
         assert_eq!(cfg.common.store.url, "sqlite://b.db");
     }

@@ -5,6 +5,7 @@
 //! SIGINT/SIGTERM ([`shutdown`]). The runtime knows no network function.
 
 pub mod admin;
+pub mod cli;
 pub mod config;
 pub mod grpc;
 pub mod ready;

@@ -82,12 +82,12 @@ impl Store {
             }
             _ => url.clone(),
         };
-        let synchronous: &'static str =
-            if section.sqlite_synchronous.eq_ignore_ascii_case("normal") {
-                "PRAGMA synchronous=NORMAL"
-            } else {
-                "PRAGMA synchronous=FULL"
-            };
+        let synchronous: &'static str = if section.sqlite_synchronous.eq_ignore_ascii_case("normal")
+        {
+            "PRAGMA synchronous=NORMAL"
+        } else {
+            "PRAGMA synchronous=FULL"
+        };
         let options = AnyPoolOptions::new()
             .max_connections(section.max_connections.max(1))
             .acquire_timeout(Duration::from_secs(10))
@@ -104,13 +104,14 @@ impl Store {
                     Ok(())
                 })
             });
-        let pool = options
-            .connect(&connect_url)
-            .await
-            .map_err(|source| StoreOpenError::Connect {
-                url: redact(&url),
-                source,
-            })?;
+        let pool =
+            options
+                .connect(&connect_url)
+                .await
+                .map_err(|source| StoreOpenError::Connect {
+                    url: redact(&url),
+                    source,
+                })?;
         migrator
             .run(&pool)
             .await
@@ -124,7 +125,10 @@ impl Store {
 
     /// `/readyz`: can we run a query?
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
-        sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ())
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
     }
 }
 

@@ -49,7 +49,10 @@ impl RequestBuilder {
 
     /// Finish with our `Via` (e.g. `SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bK…;rport`).
     pub fn build(self, via: &str) -> Result<Request, rsipstack::sip::Error> {
-        let mut text = format!("{} {} SIP/2.0\r\nVia: {via}\r\nMax-Forwards: 70\r\n", self.method, self.uri);
+        let mut text = format!(
+            "{} {} SIP/2.0\r\nVia: {via}\r\nMax-Forwards: 70\r\n",
+            self.method, self.uri
+        );
         for (name, value) in &self.headers {
             text.push_str(&format!("{name}: {value}\r\n"));
         }
@@ -148,7 +151,10 @@ mod tests {
             None,
         );
         let text = resp.to_string();
-        assert!(text.starts_with("SIP/2.0 400 Missing Event header\r\n"), "{text}");
+        assert!(
+            text.starts_with("SIP/2.0 400 Missing Event header\r\n"),
+            "{text}"
+        );
         assert!(text.contains("tag=srv1"), "{text}");
         assert!(text.contains("Call-ID: c1@lab"), "{text}");
         assert!(text.contains("Content-Length: 0"), "{text}");

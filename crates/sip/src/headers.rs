@@ -83,7 +83,10 @@ pub fn uri_of(name_addr: &str) -> Option<String> {
 pub fn param(name_addr: &str, name: &str) -> Option<String> {
     let after = match name_addr.rfind('>') {
         Some(i) => &name_addr[i + 1..],
-        None => name_addr.split_once(';').map(|(_, rest)| rest).unwrap_or(""),
+        None => name_addr
+            .split_once(';')
+            .map(|(_, rest)| rest)
+            .unwrap_or(""),
     };
     after.split(';').find_map(|p| {
         let (k, v) = p.split_once('=').unwrap_or((p, ""));
@@ -198,6 +201,23 @@ pub fn content_type<M: HeadersExt>(msg: &M) -> Option<String> {
     })
 }
 
+/// The address a request came from: the top Via's `received` parameter (the transport adds it
+/// when the packet's source differs from the Via's sent-by, RFC 3261 §18.2.1), else the sent-by
+/// host itself.
+pub fn source_ip(req: &Request) -> Option<std::net::IpAddr> {
+    let via = value(req, "Via")?;
+    let top = split_list(&via).into_iter().next()?;
+    if let Some(received) = param(&format!(">{top}"), "received") {
+        return received.trim_matches(['[', ']']).parse().ok();
+    }
+    let sent_by = top.split_whitespace().nth(1)?.split(';').next()?;
+    let host = match sent_by.strip_prefix('[') {
+        Some(v6) => v6.split(']').next()?,
+        None => sent_by.split(':').next()?,
+    };
+    host.parse().ok()
+}
+
 /// Status code of a response as a number.
 pub fn status(resp: &Response) -> u16 {
     resp.status_code.code()
@@ -232,8 +252,36 @@ mod tests {
 
     #[test]
     fn aor_drops_port_and_params() {
-        assert_eq!(aor("sip:Bob@LAB.example:5070;transport=tcp"), "sip:Bob@lab.example");
+        assert_eq!(
+            aor("sip:Bob@LAB.example:5070;transport=tcp"),
+            "sip:Bob@lab.example"
+        );
         assert_eq!(aor("sip:lab.example"), "sip:lab.example");
+    }
+
+    #[test]
+    fn source_ip_prefers_received() {
+        use crate::build::request;
+        let req = |via: &str| {
+            request("REGISTER", "sip:lab")
+                .header("From", "<sip:a@lab>;tag=1")
+                .header("To", "<sip:a@lab>")
+                .header("Call-ID", "x")
+                .header("CSeq", "1 REGISTER")
+                .build(via)
+                .unwrap()
+        };
+        let ip = |s: &str| Some(s.parse::<std::net::IpAddr>().unwrap());
+        assert_eq!(
+            source_ip(&req(
+                "SIP/2.0/UDP 10.0.0.9:5060;branch=z9hG4bK1;received=127.0.0.2"
+            )),
+            ip("127.0.0.2")
+        );
+        assert_eq!(
+            source_ip(&req("SIP/2.0/UDP 127.0.0.3:5060;branch=z9hG4bK1")),
+            ip("127.0.0.3")
+        );
     }
 
     #[test]

@@ -11,6 +11,7 @@
 //! - [`build`]: requests and responses written as text and parsed back, so what we send reads
 //!   like the RFCs' examples.
 
+pub mod body;
 pub mod build;
 pub mod headers;
 pub mod node;

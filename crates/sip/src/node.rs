@@ -193,7 +193,11 @@ pub fn destination_of(uri: &str) -> Option<SipAddr> {
         addr.r#type = Some(Transport::Udp);
     }
     if addr.addr.port.is_none() {
-        let port = if addr.r#type == Some(Transport::Tls) { 5061 } else { 5060 };
+        let port = if addr.r#type == Some(Transport::Tls) {
+            5061
+        } else {
+            5060
+        };
         addr.addr = HostWithPort {
             host: addr.addr.host.clone(),
             port: Some(port.into()),

@@ -1,1 +1,186 @@
-fn main() {}
+//! ue-emulator: an emulated UE; today the IMS client of the presence scenario.
+
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use corelab_proto::ue::v1::ue_control_server::UeControlServer;
+use corelab_runtime::{CommonConfig, admin, config, grpc, ready, shutdown, telemetry};
+use corelab_sip::body::pidf::Basic;
+use corelab_sip::node::{SipNode, SipNodeConfig, destination_of};
+use corelab_sip::rsipstack::sip::Transport;
+use corelab_ue_emulator::control::parse_fault;
+use corelab_ue_emulator::ims::client::ClientConfig;
+use corelab_ue_emulator::ims::state::Fault;
+use corelab_ue_emulator::ims::{ImsClient, inbound};
+
+/// Emulated UE: an IMS client that registers, watches its buddies' presence, answers NOTIFYs
+/// (or fails them on purpose), and re-subscribes when the server says a subscription failed.
+#[derive(Parser)]
+#[command(version, about)]
+struct Args {
+    /// Common node flags. Only --config (for [admin] [grpc] [log] [node]), --admin-listen,
+    /// --grpc-listen, --log-format and --ready-file apply: the emulator keeps no store.
+    #[command(flatten)]
+    node: corelab_runtime::cli::NodeArgs,
+    /// Public user identity.
+    #[arg(long, default_value = "sip:alice@lab.example")]
+    aor: String,
+    /// Registrar / outbound proxy (P-CSCF, or the presence server in direct mode).
+    #[arg(long, default_value = "sip:127.0.0.1:5060")]
+    proxy: String,
+    /// Local SIP address (port 0: any free port).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    sip_listen: String,
+    /// udp or tcp.
+    #[arg(long, default_value = "udp")]
+    transport: String,
+    /// A buddy to watch (presence); repeat for several.
+    #[arg(long = "buddy")]
+    buddies: Vec<String>,
+    /// Also watch our own registration state (reg, RFC 3680).
+    #[arg(long)]
+    watch_reg: bool,
+    #[arg(long, default_value_t = 3600)]
+    register_expires: u32,
+    #[arg(long, default_value_t = 3600)]
+    subscribe_expires: u32,
+    /// Publish this basic status (open/closed) after registering.
+    #[arg(long)]
+    publish: Option<String>,
+    /// Note to publish with --publish.
+    #[arg(long, default_value = "")]
+    note: String,
+    /// Make the next K NOTIFYs fail.
+    #[arg(long, default_value_t = 0)]
+    fail_notify: u32,
+    /// How they fail: ignore (no answer) or reject.
+    #[arg(long, default_value = "ignore")]
+    fail_mode: String,
+    /// Status for --fail-mode reject.
+    #[arg(long, default_value_t = 500)]
+    fail_status: u32,
+    /// RFC 3261 T1 in ms for our own transactions.
+    #[arg(long, default_value_t = 500)]
+    t1_ms: u64,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run(Args::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ue-emulator: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    let common: CommonConfig = config::load(
+        &CommonConfig::defaults("ue-emulator"),
+        args.node.config.as_deref(),
+        &args.node.overrides(),
+    )?;
+    telemetry::init(&common.log)?;
+    let prometheus = admin::install_metrics()?;
+    let transport = match args.transport.as_str() {
+        "udp" => Transport::Udp,
+        "tcp" => Transport::Tcp,
+        other => anyhow::bail!("--transport {other:?}: use udp or tcp"),
+    };
+    let mut proxy = destination_of(&args.proxy)
+        .ok_or_else(|| anyhow::anyhow!("--proxy {:?} is not a SIP URI", args.proxy))?;
+    proxy.r#type = Some(transport);
+    let fault = match args.fail_notify {
+        0 => Fault::default(),
+        n => Fault {
+            mode: Some(
+                parse_fault(&args.fail_mode, args.fail_status)
+                    .map_err(|e| anyhow::anyhow!("--fail-mode: {e}"))?,
+            ),
+            remaining: n,
+        },
+    };
+    let publish = args
+        .publish
+        .as_deref()
+        .map(|b| {
+            Basic::parse(b).ok_or_else(|| anyhow::anyhow!("--publish {b:?}: use open or closed"))
+        })
+        .transpose()?;
+    let listen = args
+        .sip_listen
+        .parse()
+        .map_err(|e| anyhow::anyhow!("--sip-listen {:?}: {e}", args.sip_listen))?;
+
+    let cancel = shutdown::on_signal();
+    let (sip, incoming) = SipNode::start(
+        &SipNodeConfig {
+            listen,
+            tcp: transport == Transport::Tcp,
+            t1: Duration::from_millis(args.t1_ms),
+            user_agent: format!("corelab ue-emulator {}", env!("CARGO_PKG_VERSION")),
+        },
+        cancel.child_token(),
+    )
+    .await?;
+    let name = args
+        .aor
+        .trim_start_matches("sip:")
+        .split('@')
+        .next()
+        .unwrap_or("ue")
+        .to_string();
+    let client = ImsClient::new(
+        ClientConfig {
+            aor: args.aor.clone(),
+            proxy,
+            transport,
+            register_expires: args.register_expires,
+            subscribe_expires: args.subscribe_expires,
+            buddies: args.buddies.clone(),
+            watch_reg: args.watch_reg,
+            name,
+        },
+        sip.clone(),
+    );
+    client.state().fault = fault;
+
+    let (admin_addr, admin_fut) = admin::serve(
+        common.admin.listen,
+        None,
+        prometheus,
+        axum::Router::new(),
+        cancel.clone(),
+    )
+    .await?;
+    let routes = tonic::service::Routes::new(UeControlServer::new(client.clone()));
+    let (grpc_addr, grpc_fut) = grpc::serve(common.grpc.listen, routes, cancel.clone()).await?;
+    let inbound_task = tokio::spawn(inbound::run(client.clone(), incoming, cancel.clone()));
+
+    client.start().await;
+    if let Some(basic) = publish {
+        client.publish(basic, &args.note).await;
+    }
+    if let Some(path) = &common.node.ready_file {
+        ready::write(
+            path,
+            &BTreeMap::from([
+                ("sip".to_string(), sip.addr.to_string()),
+                ("admin".to_string(), admin_addr.to_string()),
+                ("grpc".to_string(), grpc_addr.to_string()),
+            ]),
+        )?;
+    }
+    tracing::info!(aor = %args.aor, sip = %sip.addr, admin = %admin_addr, grpc = %grpc_addr, "ue-emulator ready");
+    let refresher = {
+        let client = client.clone();
+        let cancel = cancel.clone();
+        tokio::spawn(async move { client.refresh_loop(cancel).await })
+    };
+    tokio::join!(admin_fut, grpc_fut);
+    let _ = tokio::join!(inbound_task, refresher);
+    Ok(())
+}

@@ -1,0 +1,236 @@
+//! presence-server configuration: the common sections plus `[sip]`, `[registrar]`,
+//! `[subscription]`, `[recovery]` and `[authorization]`. Every key is documented in the README.
+
+use std::net::{IpAddr, SocketAddr};
+
+use corelab_runtime::CommonConfig;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PresenceConfig {
+    #[serde(flatten)]
+    pub common: CommonConfig,
+    pub sip: SipSection,
+    pub registrar: RegistrarSection,
+    pub subscription: SubscriptionSection,
+    pub recovery: RecoverySection,
+    pub authorization: AuthorizationSection,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SipSection {
+    /// UDP (and TCP, same port) listen address.
+    pub listen: SocketAddr,
+    pub tcp: bool,
+    /// Our domain: the server's own URI is `sip:presence@<domain>`.
+    pub domain: String,
+    /// RFC 3261 T1 in milliseconds; a NOTIFY with no answer fails after Timer F = 64·T1.
+    pub t1_ms: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RegistrarMode {
+    /// The client registers with us directly; we are its registrar.
+    Direct,
+    /// The S-CSCF sends us third-party REGISTERs (TS 24.229 §5.4.1.7); only from `trusted_cores`.
+    ThirdParty,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegistrarSection {
+    pub mode: RegistrarMode,
+    /// Addresses of the IMS core (S-CSCF) allowed to send third-party REGISTERs and to assert
+    /// identities (P-Asserted-Identity).
+    pub trusted_cores: Vec<IpAddr>,
+    /// Where requests we originate go in `third_party` mode (the S-CSCF), e.g. `sip:127.0.0.1:5060`.
+    pub core_uri: String,
+    pub min_expires: u32,
+    pub default_expires: u32,
+    pub max_expires: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubscriptionSection {
+    /// A SUBSCRIBE asking for less gets 423 with Min-Expires.
+    pub min_expires: u32,
+    pub default_expires: u32,
+    pub max_expires: u32,
+    /// How often expired subscriptions, registrations and publications are swept, in ms.
+    pub sweep_interval_ms: u64,
+}
+
+/// What the server does when a user's MESSAGE count has reached the threshold (seed step 8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ThresholdAction {
+    /// Delete the registration, sign the client out, alarm the administrator.
+    Deregister,
+    /// As `deregister`, and forbid the user from logging in until an administrator clears it.
+    DeregisterAndBar,
+    /// Delete only the failed subscription; keep the registration (and alarm).
+    SubscriptionOnly,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecoverySection {
+    /// MESSAGEs a user may get per registration; the failure after the last one triggers
+    /// `on_threshold`.
+    pub threshold: u32,
+    pub on_threshold: ThresholdAction,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Policy {
+    Allow,
+    Deny,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthorizationSection {
+    /// Whether a watcher not named in `rules` may watch a presentity.
+    pub default: Policy,
+    /// Who may watch whom: `{ watcher = "sip:alice@lab", presentity = "sip:bob@lab" }`; `*`
+    /// matches any URI.
+    pub rules: Vec<Rule>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    pub watcher: String,
+    pub presentity: String,
+}
+
+impl AuthorizationSection {
+    /// May `watcher` see `presentity`'s presence? (A configured allow list standing in for the
+    /// presence rules of RFC 5025.) Everyone may watch themselves.
+    pub fn allows(&self, watcher: &str, presentity: &str) -> bool {
+        if watcher == presentity {
+            return true;
+        }
+        let matches = |pattern: &str, uri: &str| pattern == "*" || pattern == uri;
+        self.rules
+            .iter()
+            .any(|r| matches(&r.watcher, watcher) && matches(&r.presentity, presentity))
+            || self.default == Policy::Allow
+    }
+}
+
+impl PresenceConfig {
+    pub fn defaults() -> Self {
+        PresenceConfig {
+            common: CommonConfig::defaults("presence-server"),
+            sip: SipSection {
+                listen: SocketAddr::from(([127, 0, 0, 1], 5060)),
+                tcp: true,
+                domain: "lab.example".into(),
+                t1_ms: 500,
+            },
+            registrar: RegistrarSection {
+                mode: RegistrarMode::Direct,
+                trusted_cores: vec![],
+                core_uri: String::new(),
+                min_expires: 30,
+                default_expires: 3600,
+                max_expires: 86400,
+            },
+            subscription: SubscriptionSection {
+                min_expires: 30,
+                default_expires: 3600,
+                max_expires: 86400,
+                sweep_interval_ms: 1000,
+            },
+            recovery: RecoverySection {
+                threshold: 3,
+                on_threshold: ThresholdAction::Deregister,
+            },
+            authorization: AuthorizationSection {
+                default: Policy::Allow,
+                rules: vec![],
+            },
+        }
+    }
+
+    /// Checks serde cannot express; each error names its key.
+    pub fn validate(&self) -> Result<(), corelab_runtime::ConfigError> {
+        let err = |m: String| Err(corelab_runtime::ConfigError(m));
+        if self.sip.t1_ms == 0 {
+            return err("sip.t1_ms must be at least 1".into());
+        }
+        if self.recovery.threshold == 0 {
+            return err("recovery.threshold must be at least 1".into());
+        }
+        if self.registrar.mode == RegistrarMode::ThirdParty {
+            if self.registrar.trusted_cores.is_empty() {
+                return err(
+                    "registrar.trusted_cores must list the S-CSCF in third_party mode".into(),
+                );
+            }
+            if corelab_sip::node::destination_of(&self.registrar.core_uri).is_none() {
+                return err(format!(
+                    "registrar.core_uri {:?} is not a SIP URI (needed in third_party mode)",
+                    self.registrar.core_uri
+                ));
+            }
+        }
+        for (key, min, def, max) in [
+            (
+                "subscription",
+                self.subscription.min_expires,
+                self.subscription.default_expires,
+                self.subscription.max_expires,
+            ),
+            (
+                "registrar",
+                self.registrar.min_expires,
+                self.registrar.default_expires,
+                self.registrar.max_expires,
+            ),
+        ] {
+            if !(min <= def && def <= max) {
+                return err(format!(
+                    "{key}: need min_expires <= default_expires <= max_expires"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allow_list_with_deny_default() {
+        let auth = AuthorizationSection {
+            default: Policy::Deny,
+            rules: vec![Rule {
+                watcher: "sip:alice@lab".into(),
+                presentity: "*".into(),
+            }],
+        };
+        assert!(auth.allows("sip:alice@lab", "sip:bob@lab"));
+        assert!(!auth.allows("sip:carol@lab", "sip:bob@lab"));
+        assert!(auth.allows("sip:carol@lab", "sip:carol@lab"));
+    }
+
+    #[test]
+    fn third_party_needs_a_core() {
+        let mut c = PresenceConfig::defaults();
+        c.registrar.mode = RegistrarMode::ThirdParty;
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("registrar.trusted_cores")
+        );
+    }
+}

@@ -1,0 +1,163 @@
+//! Sending NOTIFYs (RFC 6665 §4.2.2) in a stored subscription dialog, and handing a failed one to
+//! [`crate::recovery`].
+
+use corelab_runtime::now_ms;
+use corelab_sip::build;
+use corelab_sip::node::{SendOutcome, destination_of, transport_token};
+use corelab_sip::rsipstack::sip::Transport;
+use tracing::Instrument;
+
+use crate::Presence;
+use crate::metrics as m;
+use crate::recovery::{self, NotifyFailure};
+use crate::store::Subscription;
+
+/// The Subscription-State of a NOTIFY.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubState {
+    Active,
+    /// `terminated` with its reason (RFC 6665 §8.2.3): `timeout`, `deactivated`, `noresource`,
+    /// `rejected`, `giveup`.
+    Terminated(&'static str),
+}
+
+impl Presence {
+    /// NOTIFY the current state to a live subscription. A failure (Timer F or a non-2xx answer)
+    /// starts the recovery procedure. Returns the outcome.
+    ///
+    /// Boxed because it is recursive through the recovery (a sign-out NOTIFYs other watchers),
+    /// and a recursive `async fn` cannot be proven `Send` for `tokio::spawn`.
+    pub fn notify<'a>(
+        &'a self,
+        id: &'a str,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Option<SendOutcome>> + Send + 'a>> {
+        Box::pin(self.notify_inner(id))
+    }
+
+    async fn notify_inner(&self, id: &str) -> Option<SendOutcome> {
+        let lock = self.dialog_lock(id);
+        let _held = lock.lock().await;
+        let sub = match self.store.next_notify(id).await {
+            Ok(Some(sub)) => sub,
+            Ok(None) => return None, // ended meanwhile
+            Err(e) => {
+                tracing::error!(error = %e, subscription = id, "store: cannot take next NOTIFY");
+                return None;
+            }
+        };
+        let span = tracing::info_span!("notify", call_id = %sub.call_id, event = %sub.package, resource = %sub.resource);
+        async {
+            let outcome = self.send_notify(&sub, SubState::Active).await;
+            let failure = match &outcome {
+                SendOutcome::Final(r) if r.status_code.code() < 300 => None,
+                SendOutcome::Final(r) => Some(NotifyFailure::Rejected(r.status_code.code())),
+                SendOutcome::Timeout => Some(NotifyFailure::Timeout),
+                SendOutcome::Error(e) => {
+                    tracing::warn!(error = %e, "NOTIFY not sent");
+                    Some(NotifyFailure::Timeout)
+                }
+            };
+            if let Some(failure) = failure {
+                tracing::warn!(outcome = %outcome.label(), watcher = %sub.watcher, "NOTIFY failed");
+                metrics::counter!(m::NOTIFY_FAILED, "reason" => failure.label()).increment(1);
+                if let Err(e) = recovery::on_notify_failed(self, &sub, failure).await {
+                    tracing::error!(error = %e, "recovery failed on the store");
+                }
+            }
+            Some(outcome)
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// NOTIFY every subscription to `resource` in `package`, each in its own task.
+    pub async fn notify_watchers(&self, resource: &str, package: &str) {
+        match self.store.subscriptions_to(resource, package).await {
+            Ok(subs) => {
+                for sub in subs {
+                    let this = self.clone();
+                    tokio::spawn(async move {
+                        this.notify(&sub.id).await;
+                    });
+                }
+            }
+            Err(e) => tracing::error!(error = %e, resource, package, "store: cannot list watchers"),
+        }
+    }
+
+    /// The last NOTIFY of a subscription already removed from the store (unsubscribe, expiry,
+    /// sign-out): `terminated;reason=…`. Its failure is only logged: there is nothing to restore.
+    pub async fn notify_terminated(&self, sub: Subscription, reason: &'static str) {
+        let lock = self.dialog_lock(&sub.id);
+        let held = lock.lock().await;
+        let sub = Subscription {
+            local_cseq: sub.local_cseq + 1,
+            version: sub.version + 1,
+            ..sub
+        };
+        let outcome = self.send_notify(&sub, SubState::Terminated(reason)).await;
+        if !outcome.is_success() {
+            tracing::info!(call_id = %sub.call_id, outcome = %outcome.label(), "terminating NOTIFY not answered 2xx");
+        }
+        drop(held);
+        self.forget_dialog(&sub.id);
+    }
+
+    /// Build and send one NOTIFY in `sub`'s dialog.
+    async fn send_notify(&self, sub: &Subscription, state: SubState) -> SendOutcome {
+        let (content_type, body) = match self.document(sub).await {
+            Ok(doc) => doc,
+            Err(e) => return SendOutcome::Error(format!("store: {e}")),
+        };
+        let subscription_state = match state {
+            SubState::Active => {
+                let left = ((sub.expires_at - now_ms()) / 1000).max(0);
+                format!("active;expires={left}")
+            }
+            SubState::Terminated(reason) => format!("terminated;reason={reason}"),
+        };
+        let routes: Vec<&str> = sub
+            .route_set
+            .split(',')
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+            .collect();
+        // RFC 3261 §12.2.1.1: loose routing — to the first route, Request-URI = remote target.
+        let next_hop = match routes.first() {
+            Some(route) => corelab_sip::headers::uri_of(route).unwrap_or_default(),
+            None => sub.remote_target.clone(),
+        };
+        let Some(mut destination) = destination_of(&next_hop) else {
+            return SendOutcome::Error(format!("no destination in {next_hop:?}"));
+        };
+        if !next_hop.contains("transport=") && sub.transport == "tcp" {
+            destination.r#type = Some(Transport::Tcp);
+        }
+        let transport = destination.r#type.unwrap_or(Transport::Udp);
+        let event = match sub.event_id.as_str() {
+            "" => sub.package.clone(),
+            id => format!("{};id={id}", sub.package),
+        };
+        let request = build::request("NOTIFY", &sub.remote_target)
+            .header_opt("Route", (!routes.is_empty()).then(|| routes.join(", ")))
+            .header("From", format!("<{}>;tag={}", sub.local_uri, sub.local_tag))
+            .header("To", format!("<{}>;tag={}", sub.remote_uri, sub.remote_tag))
+            .header("Call-ID", sub.call_id.clone())
+            .header("CSeq", format!("{} NOTIFY", sub.local_cseq))
+            .header(
+                "Contact",
+                format!("<{}>", self.sip.contact("presence", transport)),
+            )
+            .header("Event", event)
+            .header("Subscription-State", subscription_state)
+            .body(content_type, body)
+            .build(&self.sip.via(transport));
+        let outcome = match request {
+            Ok(req) => self.sip.send(req, destination).await,
+            Err(e) => SendOutcome::Error(format!("NOTIFY not buildable: {e}")),
+        };
+        metrics::counter!(m::NOTIFY_SENT, "package" => sub.package.clone(), "outcome" => outcome.label()).increment(1);
+        tracing::debug!(call_id = %sub.call_id, transport = transport_token(transport), outcome = %outcome.label(), "NOTIFY");
+        outcome
+    }
+}

@@ -1,0 +1,45 @@
+//! The server's shared context: configuration, store, SIP node, and the per-dialog NOTIFY locks.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use corelab_sip::node::SipNode;
+
+use crate::config::PresenceConfig;
+use crate::store::PresenceStore;
+
+#[derive(Clone)]
+pub struct Presence {
+    pub cfg: Arc<PresenceConfig>,
+    pub store: PresenceStore,
+    pub sip: SipNode,
+    /// RFC 6665 §4.2.2: no new NOTIFY in a dialog before the previous one got its final response
+    /// or timed out. One lock per subscription id, held across the NOTIFY transaction.
+    dialog_locks: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
+}
+
+impl Presence {
+    pub fn new(cfg: PresenceConfig, store: PresenceStore, sip: SipNode) -> Presence {
+        Presence {
+            cfg: Arc::new(cfg),
+            store,
+            sip,
+            dialog_locks: Arc::default(),
+        }
+    }
+
+    /// Our own URI, the From of requests we originate (MESSAGE).
+    pub fn server_uri(&self) -> String {
+        format!("sip:presence@{}", self.cfg.sip.domain)
+    }
+
+    pub(crate) fn dialog_lock(&self, id: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self.dialog_locks.lock().unwrap_or_else(|p| p.into_inner());
+        locks.entry(id.to_string()).or_default().clone()
+    }
+
+    pub(crate) fn forget_dialog(&self, id: &str) {
+        let mut locks = self.dialog_locks.lock().unwrap_or_else(|p| p.into_inner());
+        locks.remove(id);
+    }
+}

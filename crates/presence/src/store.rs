@@ -1,0 +1,491 @@
+//! Everything presence-server keeps, in PostgreSQL or SQLite (one SQL text for both; see
+//! `corelab_runtime::store`). Each method is one statement, or one transaction, so state on disk
+//! is always whole: a restarted server carries on from it.
+
+use corelab_runtime::Store;
+use sqlx::FromRow;
+
+pub type Result<T> = std::result::Result<T, sqlx::Error>;
+
+/// A registration (direct REGISTER or third-party REGISTER from the S-CSCF).
+#[derive(Debug, Clone, FromRow)]
+pub struct Registration {
+    pub aor: String,
+    pub contact: String,
+    pub mode: String,
+    pub call_id: String,
+    pub expires_at: i64,
+    pub registered_at: i64,
+    pub message_count: i64,
+}
+
+/// The notifier side of a subscription dialog (RFC 6665 §4.2.2, RFC 3261 §12).
+#[derive(Debug, Clone, FromRow)]
+pub struct Subscription {
+    pub id: String,
+    pub package: String,
+    pub event_id: String,
+    pub resource: String,
+    pub watcher: String,
+    pub local_uri: String,
+    pub remote_uri: String,
+    pub call_id: String,
+    pub remote_tag: String,
+    pub local_tag: String,
+    pub remote_target: String,
+    pub route_set: String,
+    pub transport: String,
+    pub local_cseq: i64,
+    pub remote_cseq: i64,
+    pub expires_at: i64,
+    pub created_at: i64,
+    pub version: i64,
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct Publication {
+    pub etag: String,
+    pub resource: String,
+    pub document: String,
+    pub expires_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct Alarm {
+    pub id: i64,
+    pub kind: String,
+    pub aor: String,
+    pub detail: String,
+    pub raised_at: i64,
+    pub cleared_at: i64,
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct Bar {
+    pub aor: String,
+    pub reason: String,
+    pub since: i64,
+}
+
+#[derive(Clone)]
+pub struct PresenceStore {
+    pub store: Store,
+}
+
+/// The columns of `presence_subscriptions`, in `Subscription` order (a macro so `concat!` can
+/// build static SQL, which sqlx 0.9 requires).
+macro_rules! subscription_columns {
+    () => {
+        "id, package, event_id, resource, watcher, local_uri, remote_uri, call_id, remote_tag, local_tag, remote_target, route_set, transport, local_cseq, remote_cseq, expires_at, created_at, version"
+    };
+}
+
+impl PresenceStore {
+    pub fn new(store: Store) -> Self {
+        PresenceStore { store }
+    }
+
+    fn pool(&self) -> &sqlx::AnyPool {
+        &self.store.pool
+    }
+
+    // ---- registrations ------------------------------------------------------------------
+
+    /// Insert or refresh a registration. A refresh keeps the MESSAGE count; a new registration
+    /// (none stored, or the stored one expired) starts it at zero. Returns `true` when new.
+    pub async fn upsert_registration(
+        &self,
+        aor: &str,
+        contact: &str,
+        mode: &str,
+        call_id: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<bool> {
+        let registered_at: i64 = sqlx::query_scalar(
+            "INSERT INTO presence_registrations (aor, contact, mode, call_id, expires_at, registered_at, message_count)
+             VALUES ($1, $2, $3, $4, $5, $6, 0)
+             ON CONFLICT (aor) DO UPDATE SET
+               contact = excluded.contact, mode = excluded.mode, call_id = excluded.call_id,
+               expires_at = excluded.expires_at,
+               registered_at = CASE WHEN presence_registrations.expires_at <= $6 THEN $6
+                                    ELSE presence_registrations.registered_at END,
+               message_count = CASE WHEN presence_registrations.expires_at <= $6 THEN 0
+                                    ELSE presence_registrations.message_count END
+             RETURNING registered_at",
+        )
+        .bind(aor)
+        .bind(contact)
+        .bind(mode)
+        .bind(call_id)
+        .bind(expires_at)
+        .bind(now)
+        .fetch_one(self.pool())
+        .await?;
+        Ok(registered_at == now)
+    }
+
+    /// The user's registration, if it has not expired.
+    pub async fn registration(&self, aor: &str, now: i64) -> Result<Option<Registration>> {
+        sqlx::query_as(
+            "SELECT aor, contact, mode, call_id, expires_at, registered_at, message_count
+             FROM presence_registrations WHERE aor = $1 AND expires_at > $2",
+        )
+        .bind(aor)
+        .bind(now)
+        .fetch_optional(self.pool())
+        .await
+    }
+
+    pub async fn delete_registration(&self, aor: &str) -> Result<Option<Registration>> {
+        sqlx::query_as(
+            "DELETE FROM presence_registrations WHERE aor = $1
+             RETURNING aor, contact, mode, call_id, expires_at, registered_at, message_count",
+        )
+        .bind(aor)
+        .fetch_optional(self.pool())
+        .await
+    }
+
+    pub async fn delete_expired_registrations(&self, now: i64) -> Result<Vec<Registration>> {
+        sqlx::query_as(
+            "DELETE FROM presence_registrations WHERE expires_at <= $1
+             RETURNING aor, contact, mode, call_id, expires_at, registered_at, message_count",
+        )
+        .bind(now)
+        .fetch_all(self.pool())
+        .await
+    }
+
+    pub async fn registrations(&self) -> Result<Vec<Registration>> {
+        sqlx::query_as(
+            "SELECT aor, contact, mode, call_id, expires_at, registered_at, message_count
+             FROM presence_registrations ORDER BY aor",
+        )
+        .fetch_all(self.pool())
+        .await
+    }
+
+    /// Count one more MESSAGE for `aor` if it has had fewer than `threshold` during this
+    /// registration; returns the new count, or `None` when the threshold was already reached
+    /// (or the user is not registered). One statement, so two failures at once cannot both pass.
+    pub async fn count_message_below(&self, aor: &str, threshold: u32) -> Result<Option<u32>> {
+        let count: Option<i64> = sqlx::query_scalar(
+            "UPDATE presence_registrations SET message_count = message_count + 1
+             WHERE aor = $1 AND message_count < $2 RETURNING message_count",
+        )
+        .bind(aor)
+        .bind(i64::from(threshold))
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(count.map(|c| c as u32))
+    }
+
+    // ---- subscriptions ------------------------------------------------------------------
+
+    pub async fn insert_subscription(&self, s: &Subscription) -> Result<()> {
+        sqlx::query(concat!("INSERT INTO presence_subscriptions (", subscription_columns!(), ")
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"))
+        .bind(&s.id)
+        .bind(&s.package)
+        .bind(&s.event_id)
+        .bind(&s.resource)
+        .bind(&s.watcher)
+        .bind(&s.local_uri)
+        .bind(&s.remote_uri)
+        .bind(&s.call_id)
+        .bind(&s.remote_tag)
+        .bind(&s.local_tag)
+        .bind(&s.remote_target)
+        .bind(&s.route_set)
+        .bind(&s.transport)
+        .bind(s.local_cseq)
+        .bind(s.remote_cseq)
+        .bind(s.expires_at)
+        .bind(s.created_at)
+        .bind(s.version)
+        .execute(self.pool())
+        .await
+        .map(|_| ())
+    }
+
+    /// The subscription of a dialog (RFC 6665 §4.1.2.3: dialog plus Event package and id).
+    pub async fn subscription_by_dialog(
+        &self,
+        call_id: &str,
+        remote_tag: &str,
+        local_tag: &str,
+        package: &str,
+        event_id: &str,
+    ) -> Result<Option<Subscription>> {
+        sqlx::query_as(concat!("SELECT ", subscription_columns!(), " FROM presence_subscriptions
+             WHERE call_id = $1 AND remote_tag = $2 AND local_tag = $3 AND package = $4 AND event_id = $5"))
+        .bind(call_id)
+        .bind(remote_tag)
+        .bind(local_tag)
+        .bind(package)
+        .bind(event_id)
+        .fetch_optional(self.pool())
+        .await
+    }
+
+    /// A refreshing SUBSCRIBE: new expiry and the subscriber's CSeq.
+    pub async fn refresh_subscription(
+        &self,
+        id: &str,
+        remote_cseq: i64,
+        expires_at: i64,
+    ) -> Result<bool> {
+        let r = sqlx::query(
+            "UPDATE presence_subscriptions SET remote_cseq = $2, expires_at = $3 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(remote_cseq)
+        .bind(expires_at)
+        .execute(self.pool())
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    /// Take the next NOTIFY's CSeq and document version; `None` if the subscription is gone.
+    pub async fn next_notify(&self, id: &str) -> Result<Option<Subscription>> {
+        sqlx::query_as(concat!(
+            "UPDATE presence_subscriptions SET local_cseq = local_cseq + 1, version = version + 1
+             WHERE id = $1 RETURNING ",
+            subscription_columns!(),
+            ""
+        ))
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await
+    }
+
+    /// Delete one subscription; `false` if it was already gone.
+    pub async fn delete_subscription(&self, id: &str) -> Result<bool> {
+        let r = sqlx::query("DELETE FROM presence_subscriptions WHERE id = $1")
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    pub async fn subscriptions_to(
+        &self,
+        resource: &str,
+        package: &str,
+    ) -> Result<Vec<Subscription>> {
+        sqlx::query_as(concat!(
+            "SELECT ",
+            subscription_columns!(),
+            " FROM presence_subscriptions
+             WHERE resource = $1 AND package = $2 ORDER BY created_at"
+        ))
+        .bind(resource)
+        .bind(package)
+        .fetch_all(self.pool())
+        .await
+    }
+
+    /// Delete every subscription `watcher` holds (sign-out), returning them.
+    pub async fn delete_subscriptions_of(&self, watcher: &str) -> Result<Vec<Subscription>> {
+        sqlx::query_as(concat!(
+            "DELETE FROM presence_subscriptions WHERE watcher = $1 RETURNING ",
+            subscription_columns!(),
+            ""
+        ))
+        .bind(watcher)
+        .fetch_all(self.pool())
+        .await
+    }
+
+    pub async fn delete_expired_subscriptions(&self, now: i64) -> Result<Vec<Subscription>> {
+        sqlx::query_as(concat!(
+            "DELETE FROM presence_subscriptions WHERE expires_at <= $1 RETURNING ",
+            subscription_columns!(),
+            ""
+        ))
+        .bind(now)
+        .fetch_all(self.pool())
+        .await
+    }
+
+    pub async fn subscriptions(&self) -> Result<Vec<Subscription>> {
+        sqlx::query_as(concat!(
+            "SELECT ",
+            subscription_columns!(),
+            " FROM presence_subscriptions ORDER BY created_at"
+        ))
+        .fetch_all(self.pool())
+        .await
+    }
+
+    // ---- publications (RFC 3903) --------------------------------------------------------
+
+    pub async fn insert_publication(&self, p: &Publication) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO presence_publications (etag, resource, document, expires_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&p.etag)
+        .bind(&p.resource)
+        .bind(&p.document)
+        .bind(p.expires_at)
+        .bind(p.updated_at)
+        .execute(self.pool())
+        .await
+        .map(|_| ())
+    }
+
+    /// Refresh or modify the publication `old_etag` of `resource` under a new entity-tag
+    /// (RFC 3903 §4.4: every successful PUBLISH gets a fresh one). `None` if no such publication
+    /// (the caller answers 412).
+    pub async fn replace_publication(
+        &self,
+        old_etag: &str,
+        resource: &str,
+        new_etag: &str,
+        document: Option<&str>,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<Option<Publication>> {
+        sqlx::query_as(
+            "UPDATE presence_publications
+             SET etag = $3, document = COALESCE($4, document), expires_at = $5, updated_at = $6
+             WHERE etag = $1 AND resource = $2 AND expires_at > $6
+             RETURNING etag, resource, document, expires_at, updated_at",
+        )
+        .bind(old_etag)
+        .bind(resource)
+        .bind(new_etag)
+        .bind(document)
+        .bind(expires_at)
+        .bind(now)
+        .fetch_optional(self.pool())
+        .await
+    }
+
+    pub async fn delete_publication(&self, etag: &str, resource: &str) -> Result<bool> {
+        let r = sqlx::query("DELETE FROM presence_publications WHERE etag = $1 AND resource = $2")
+            .bind(etag)
+            .bind(resource)
+            .execute(self.pool())
+            .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    /// Current publications of a resource, oldest first.
+    pub async fn publications_of(&self, resource: &str, now: i64) -> Result<Vec<Publication>> {
+        sqlx::query_as(
+            "SELECT etag, resource, document, expires_at, updated_at FROM presence_publications
+             WHERE resource = $1 AND expires_at > $2 ORDER BY updated_at, etag",
+        )
+        .bind(resource)
+        .bind(now)
+        .fetch_all(self.pool())
+        .await
+    }
+
+    pub async fn delete_expired_publications(&self, now: i64) -> Result<Vec<Publication>> {
+        sqlx::query_as(
+            "DELETE FROM presence_publications WHERE expires_at <= $1
+             RETURNING etag, resource, document, expires_at, updated_at",
+        )
+        .bind(now)
+        .fetch_all(self.pool())
+        .await
+    }
+
+    // ---- alarms and bars ----------------------------------------------------------------
+
+    /// Store a new alarm. Ids count up from 1 (`MAX + 1`: the same SQL on both backends); a
+    /// concurrent insert that took the same id is retried.
+    pub async fn raise_alarm(
+        &self,
+        kind: &str,
+        aor: &str,
+        detail: &str,
+        now: i64,
+    ) -> Result<Alarm> {
+        let mut attempts = 0;
+        loop {
+            let r = sqlx::query_as(
+                "INSERT INTO presence_alarms (id, kind, aor, detail, raised_at, cleared_at)
+                 SELECT COALESCE(MAX(id), 0) + 1, $1, $2, $3, $4, 0 FROM presence_alarms
+                 RETURNING id, kind, aor, detail, raised_at, cleared_at",
+            )
+            .bind(kind)
+            .bind(aor)
+            .bind(detail)
+            .bind(now)
+            .fetch_one(self.pool())
+            .await;
+            match r {
+                Err(sqlx::Error::Database(e)) if e.is_unique_violation() && attempts < 5 => {
+                    attempts += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    pub async fn alarms(&self) -> Result<Vec<Alarm>> {
+        sqlx::query_as(
+            "SELECT id, kind, aor, detail, raised_at, cleared_at FROM presence_alarms ORDER BY id",
+        )
+        .fetch_all(self.pool())
+        .await
+    }
+
+    pub async fn clear_alarm(&self, id: i64, now: i64) -> Result<Option<Alarm>> {
+        sqlx::query_as(
+            "UPDATE presence_alarms SET cleared_at = CASE WHEN cleared_at = 0 THEN $2 ELSE cleared_at END
+             WHERE id = $1 RETURNING id, kind, aor, detail, raised_at, cleared_at",
+        )
+        .bind(id)
+        .bind(now)
+        .fetch_optional(self.pool())
+        .await
+    }
+
+    pub async fn active_alarm_count(&self) -> Result<i64> {
+        sqlx::query_scalar("SELECT COUNT(*) FROM presence_alarms WHERE cleared_at = 0")
+            .fetch_one(self.pool())
+            .await
+    }
+
+    pub async fn bar(&self, aor: &str, reason: &str, now: i64) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO presence_bars (aor, reason, since) VALUES ($1, $2, $3)
+             ON CONFLICT (aor) DO UPDATE SET reason = excluded.reason, since = excluded.since",
+        )
+        .bind(aor)
+        .bind(reason)
+        .bind(now)
+        .execute(self.pool())
+        .await
+        .map(|_| ())
+    }
+
+    pub async fn is_barred(&self, aor: &str) -> Result<bool> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM presence_bars WHERE aor = $1")
+            .bind(aor)
+            .fetch_one(self.pool())
+            .await?;
+        Ok(n > 0)
+    }
+
+    pub async fn bars(&self) -> Result<Vec<Bar>> {
+        sqlx::query_as("SELECT aor, reason, since FROM presence_bars ORDER BY aor")
+            .fetch_all(self.pool())
+            .await
+    }
+
+    pub async fn clear_bar(&self, aor: &str) -> Result<bool> {
+        let r = sqlx::query("DELETE FROM presence_bars WHERE aor = $1")
+            .bind(aor)
+            .execute(self.pool())
+            .await?;
+        Ok(r.rows_affected() == 1)
+    }
+}

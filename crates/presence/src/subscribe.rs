@@ -1,0 +1,218 @@
+//! SUBSCRIBE (RFC 6665 §4.2.1): new subscriptions, refreshes, fetches and un-subscribes, each
+//! committed to the store before its 2xx, then the NOTIFY.
+
+use corelab_runtime::now_ms;
+use corelab_sip::headers::{self, BadRequest};
+use corelab_sip::node::request_transport;
+use corelab_sip::random_token;
+use corelab_sip::rsipstack::sip::{Request, Transport};
+
+use crate::Presence;
+use crate::packages::{ALLOW_EVENTS, Package};
+use crate::reply::{HandlerError, Reply};
+use crate::store::Subscription;
+
+impl Presence {
+    pub async fn handle_subscribe(&self, req: &Request) -> Reply {
+        self.subscribe(req).await.unwrap_or_else(Reply::from)
+    }
+
+    async fn subscribe(&self, req: &Request) -> Result<Reply, HandlerError> {
+        let cfg = &self.cfg.subscription;
+        // Event package (RFC 6665 §8.2.1; 489 with Allow-Events for one we do not serve, §8.3.2).
+        let event =
+            headers::event(req)?.ok_or_else(|| BadRequest("Missing Event header".into()))?;
+        let Some(package) = Package::from_name(&event.package) else {
+            return Ok(Reply::error(489, "Bad Event").header("Allow-Events", ALLOW_EVENTS));
+        };
+        let event_id = event.id.clone().unwrap_or_default();
+        let requested = headers::expires(req)?;
+        if let Some(e) = requested
+            && e > 0
+            && e < cfg.min_expires
+        {
+            return Ok(Reply::error(423, "Interval Too Brief")
+                .header("Min-Expires", cfg.min_expires.to_string()));
+        }
+        let expires = requested
+            .unwrap_or(cfg.default_expires)
+            .min(cfg.max_expires);
+        let (from_uri, from_tag) = headers::from_uri_and_tag(req)?;
+        let (to_uri, to_tag) = headers::to_uri_and_tag(req)?;
+        let call_id = headers::call_id(req)?;
+        let (cseq, _) = headers::cseq(req)?;
+
+        match to_tag {
+            Some(local_tag) => {
+                self.resubscribe(
+                    req, package, &event_id, &call_id, &from_tag, &local_tag, cseq, expires,
+                )
+                .await
+            }
+            None => {
+                self.new_subscription(
+                    req, package, &event_id, &from_uri, &from_tag, &to_uri, &call_id, cseq, expires,
+                )
+                .await
+            }
+        }
+    }
+
+    /// An in-dialog SUBSCRIBE: refresh, or un-subscribe with `Expires: 0` (RFC 6665 §4.2.1.2).
+    #[allow(clippy::too_many_arguments)]
+    async fn resubscribe(
+        &self,
+        _req: &Request,
+        package: Package,
+        event_id: &str,
+        call_id: &str,
+        remote_tag: &str,
+        local_tag: &str,
+        cseq: u32,
+        expires: u32,
+    ) -> Result<Reply, HandlerError> {
+        let Some(sub) = self
+            .store
+            .subscription_by_dialog(call_id, remote_tag, local_tag, package.name(), event_id)
+            .await?
+        else {
+            return Ok(Reply::error(481, "Subscription Does Not Exist"));
+        };
+        if i64::from(cseq) <= sub.remote_cseq {
+            return Ok(Reply::error(
+                500,
+                "Server Internal Error (CSeq out of order)",
+            ));
+        }
+        let this = self.clone();
+        if expires == 0 {
+            self.store.delete_subscription(&sub.id).await?;
+            tracing::info!(%call_id, event = package.name(), "un-subscribed");
+            let resource = sub.resource.clone();
+            return Ok(Reply::new(200)
+                .header("Expires", "0")
+                .to_tag(local_tag)
+                .then(async move {
+                    this.notify_terminated(sub, "timeout").await;
+                    if package == Package::Presence {
+                        this.notify_watchers(&resource, "presence.winfo").await;
+                    }
+                }));
+        }
+        let expires_at = now_ms() + i64::from(expires) * 1000;
+        self.store
+            .refresh_subscription(&sub.id, i64::from(cseq), expires_at)
+            .await?;
+        tracing::debug!(%call_id, expires, "subscription refreshed");
+        Ok(Reply::new(200)
+            .header("Expires", expires.to_string())
+            .header(
+                "Contact",
+                format!("<{}>", self.sip.contact("presence", Transport::Udp)),
+            )
+            .to_tag(local_tag)
+            .then(async move {
+                this.notify(&sub.id).await;
+            }))
+    }
+
+    /// A dialog-creating SUBSCRIBE: authorise, store, 200, then the first NOTIFY.
+    #[allow(clippy::too_many_arguments)]
+    async fn new_subscription(
+        &self,
+        req: &Request,
+        package: Package,
+        event_id: &str,
+        from_uri: &str,
+        from_tag: &str,
+        to_uri: &str,
+        call_id: &str,
+        cseq: u32,
+        expires: u32,
+    ) -> Result<Reply, HandlerError> {
+        let now = now_ms();
+        let watcher = self.watcher_identity(req, from_uri);
+        let resource = headers::aor(to_uri);
+        // Only a registered user may subscribe.
+        if self.store.registration(&watcher, now).await?.is_none() {
+            return Ok(Reply::error(
+                403,
+                format!("Forbidden ({watcher} is not registered)"),
+            ));
+        }
+        let allowed = match package {
+            Package::Presence => self.cfg.authorization.allows(&watcher, &resource),
+            // Registration state and watcher lists are the user's own business.
+            Package::Reg | Package::PresenceWinfo => watcher == resource,
+        };
+        if !allowed {
+            tracing::info!(%watcher, %resource, event = package.name(), "subscription not authorised");
+            return Ok(Reply::error(
+                403,
+                format!("Forbidden ({watcher} may not watch {resource})"),
+            ));
+        }
+        let contact =
+            headers::contact_uri(req).ok_or_else(|| BadRequest("Missing Contact header".into()))?;
+        let transport = match request_transport(req) {
+            Transport::Tcp => "tcp",
+            _ => "udp",
+        };
+        let local_tag = random_token(12);
+        let sub = Subscription {
+            id: format!("{}", uuid::Uuid::new_v4()),
+            package: package.name().into(),
+            event_id: event_id.into(),
+            resource: resource.clone(),
+            watcher: watcher.clone(),
+            local_uri: to_uri.into(),
+            remote_uri: from_uri.into(),
+            call_id: call_id.into(),
+            remote_tag: from_tag.into(),
+            local_tag: local_tag.clone(),
+            remote_target: contact,
+            route_set: headers::all_values(req, "Record-Route").join(", "),
+            transport: transport.into(),
+            local_cseq: 0,
+            remote_cseq: i64::from(cseq),
+            expires_at: now + i64::from(expires) * 1000,
+            created_at: now,
+            version: 0,
+        };
+        let this = self.clone();
+        let contact_header = format!("<{}>", self.sip.contact("presence", request_transport(req)));
+        if expires == 0 {
+            // A fetch (RFC 6665 §4.4.3): one NOTIFY with the state, nothing kept.
+            tracing::info!(%call_id, %watcher, %resource, event = package.name(), "fetch");
+            return Ok(Reply::new(200)
+                .header("Expires", "0")
+                .header("Contact", contact_header)
+                .to_tag(&local_tag)
+                .then(async move { this.notify_terminated(sub, "timeout").await }));
+        }
+        self.store.insert_subscription(&sub).await?;
+        tracing::info!(%call_id, %watcher, %resource, event = package.name(), expires, "subscribed");
+        Ok(Reply::new(200)
+            .header("Expires", expires.to_string())
+            .header("Contact", contact_header)
+            .to_tag(&local_tag)
+            .then(async move {
+                this.notify(&sub.id).await;
+                if package == Package::Presence {
+                    this.notify_watchers(&resource, "presence.winfo").await;
+                }
+            }))
+    }
+
+    /// Who is subscribing: the core's P-Asserted-Identity when the request came from a trusted
+    /// core, else the From URI.
+    fn watcher_identity(&self, req: &Request, from_uri: &str) -> String {
+        let from_core = headers::source_ip(req)
+            .is_some_and(|ip| self.cfg.registrar.trusted_cores.contains(&ip));
+        let asserted = from_core
+            .then(|| headers::value(req, "P-Asserted-Identity"))
+            .flatten()
+            .and_then(|v| headers::uri_of(&v));
+        headers::aor(asserted.as_deref().unwrap_or(from_uri))
+    }
+}

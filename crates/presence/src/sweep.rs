@@ -1,0 +1,60 @@
+//! Expiry (RFC 6665 §4.2.2, RFC 3261 §10.3, RFC 3903 §4.3): a periodic sweep over the store ends
+//! expired subscriptions (terminating NOTIFY, `reason=timeout`), registrations (the user is
+//! signed out, `reason=deactivated`) and publications (watchers get the new state). Because it
+//! reads the store, a restarted server expires what was due while it was down.
+
+use std::time::Duration;
+
+use corelab_runtime::now_ms;
+use tokio_util::sync::CancellationToken;
+
+use crate::Presence;
+
+pub async fn run(ctx: Presence, cancel: CancellationToken) {
+    let mut tick = tokio::time::interval(Duration::from_millis(
+        ctx.cfg.subscription.sweep_interval_ms.max(10),
+    ));
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tick.tick() => {
+                if let Err(e) = sweep_once(&ctx).await {
+                    tracing::error!(error = %e, "expiry sweep failed on the store");
+                }
+            }
+        }
+    }
+}
+
+pub async fn sweep_once(ctx: &Presence) -> Result<(), sqlx::Error> {
+    let now = now_ms();
+    for sub in ctx.store.delete_expired_subscriptions(now).await? {
+        tracing::info!(call_id = %sub.call_id, event = %sub.package, "subscription expired");
+        let this = ctx.clone();
+        let resource = sub.resource.clone();
+        let presence = sub.package == "presence";
+        tokio::spawn(async move {
+            this.notify_terminated(sub, "timeout").await;
+            if presence {
+                this.notify_watchers(&resource, "presence.winfo").await;
+            }
+        });
+    }
+    for reg in ctx.store.delete_expired_registrations(now).await? {
+        tracing::info!(aor = %reg.aor, "registration expired");
+        ctx.sign_out(&reg.aor, "deactivated").await?;
+    }
+    let mut resources: Vec<String> = ctx
+        .store
+        .delete_expired_publications(now)
+        .await?
+        .into_iter()
+        .map(|p| p.resource)
+        .collect();
+    resources.sort();
+    resources.dedup();
+    for resource in resources {
+        ctx.notify_watchers(&resource, "presence").await;
+    }
+    Ok(())
+}

@@ -1,0 +1,6 @@
+//! ue-emulator: emulated user equipment. Today: the IMS client of the presence scenario — it
+//! registers, subscribes to its buddies, answers NOTIFYs (with fault injection), re-subscribes
+//! when the server's subscription-failure MESSAGE arrives, and publishes its own presence.
+
+pub mod control;
+pub mod ims;
