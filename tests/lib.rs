@@ -1,1 +1,175 @@
-//! Helpers for the scenario tests: start nodes, wait for them, talk to them.
+//! Helpers for the scenario tests: a presence lab (presence-server plus UEs as real processes)
+//! on SQLite or on a throwaway PostgreSQL, and raw SIP over UDP for the bad-input paths.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use corelab_proto::presence::v1::presence_control_client::PresenceControlClient;
+use corelab_proto::ue::v1::ue_control_client::UeControlClient;
+use labctl::{Node, bin_path};
+use tonic::transport::Channel;
+
+pub use labctl::wait::until;
+
+/// The store a scenario runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A store URL for one test: a SQLite file in `dir`, or a fresh database on the PostgreSQL
+/// server named by `CORELAB_TEST_PG_URL`. `None` (test skipped) when PostgreSQL is asked for but
+/// not configured, unless `CORELAB_REQUIRE_PG=1` (the README's test command sets it), which
+/// makes that a failure.
+pub async fn store_url(backend: Backend, dir: &std::path::Path) -> anyhow::Result<Option<String>> {
+    match backend {
+        Backend::Sqlite => Ok(Some(format!("sqlite://{}/presence.db", dir.display()))),
+        Backend::Postgres => {
+            let Ok(base) = std::env::var("CORELAB_TEST_PG_URL") else {
+                if std::env::var("CORELAB_REQUIRE_PG").as_deref() == Ok("1") {
+                    anyhow::bail!("CORELAB_REQUIRE_PG=1 but CORELAB_TEST_PG_URL is not set");
+                }
+                eprintln!("skipped on PostgreSQL: CORELAB_TEST_PG_URL not set");
+                return Ok(None);
+            };
+            use sqlx::Connection;
+            sqlx::any::install_default_drivers();
+            let name = format!(
+                "corelab_t_{}_{}",
+                std::process::id(),
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)?
+                    .as_nanos()
+            );
+            let mut conn = sqlx::AnyConnection::connect(&base).await?;
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                .execute(&mut conn)
+                .await?;
+            let (prefix, _) = base.rsplit_once('/').unwrap_or((&base, ""));
+            Ok(Some(format!("{prefix}/{name}")))
+        }
+    }
+}
+
+/// A running presence lab.
+pub struct Lab {
+    pub dir: tempfile::TempDir,
+    pub server: Option<Node>,
+    pub sip_port: u16,
+    pub store_url: String,
+    pub config: String,
+    pub ues: Vec<Node>,
+}
+
+/// presence-server config for tests: fast timers (T1 50 ms: Timer F after 3.2 s).
+pub fn config(sip_port: u16, extra: &str) -> String {
+    format!(
+        "[sip]\nlisten = \"127.0.0.1:{sip_port}\"\nt1_ms = 50\n[subscription]\nmin_expires = 2\nsweep_interval_ms = 200\n{extra}\n"
+    )
+}
+
+impl Lab {
+    /// Start presence-server with `extra` TOML (e.g. a `[recovery]` section). `None` when the
+    /// backend is not available (see [`store_url`]).
+    pub async fn start(backend: Backend, extra: &str) -> anyhow::Result<Option<Lab>> {
+        let dir = tempfile::tempdir()?;
+        let Some(store_url) = store_url(backend, dir.path()).await? else {
+            return Ok(None);
+        };
+        let sip_port = labctl::free_port()?;
+        let mut lab = Lab {
+            dir,
+            server: None,
+            sip_port,
+            store_url,
+            config: config(sip_port, extra),
+            ues: Vec::new(),
+        };
+        lab.start_server().await?;
+        Ok(Some(lab))
+    }
+
+    pub async fn start_server(&mut self) -> anyhow::Result<()> {
+        let cfg = self.dir.path().join("presence.toml");
+        std::fs::write(&cfg, &self.config)?;
+        let node = Node::start(
+            "presence-server",
+            &bin_path("presence-server")?,
+            &[
+                "--config".into(),
+                cfg.display().to_string(),
+                "--store-url".into(),
+                self.store_url.clone(),
+            ],
+            self.dir.path(),
+            false,
+        )
+        .await?;
+        self.server = Some(node);
+        Ok(())
+    }
+
+    pub fn server(&self) -> &Node {
+        self.server.as_ref().expect("server running")
+    }
+
+    pub async fn control(&self) -> anyhow::Result<PresenceControlClient<Channel>> {
+        Ok(PresenceControlClient::connect(self.server().grpc_uri()).await?)
+    }
+
+    /// Start a UE (`ue-emulator`) registering directly with the server.
+    pub async fn ue(
+        &mut self,
+        user: &str,
+        args: &[&str],
+    ) -> anyhow::Result<UeControlClient<Channel>> {
+        let mut all: Vec<String> = vec![
+            "--aor".into(),
+            format!("sip:{user}@lab.example"),
+            "--proxy".into(),
+            format!("sip:127.0.0.1:{}", self.sip_port),
+            "--t1-ms".into(),
+            "50".into(),
+        ];
+        all.extend(args.iter().map(|s| s.to_string()));
+        let node = Node::start(
+            user,
+            &bin_path("ue-emulator")?,
+            &all,
+            self.dir.path(),
+            false,
+        )
+        .await?;
+        let client = UeControlClient::connect(node.grpc_uri()).await?;
+        self.ues.push(node);
+        Ok(client)
+    }
+
+    /// What a UE printed on stdout so far (for failure messages).
+    pub fn transcript(&self, user: &str) -> String {
+        std::fs::read_to_string(self.dir.path().join(format!("{user}.out"))).unwrap_or_default()
+    }
+
+    pub fn server_log(&self) -> PathBuf {
+        self.dir.path().join("presence-server.log")
+    }
+}
+
+/// Send one raw SIP request over UDP from `from` to `to` and return the first response's text.
+pub fn sip_udp_exchange(from: &str, to: &str, request: &str) -> anyhow::Result<String> {
+    let socket = std::net::UdpSocket::bind(from)?;
+    socket.set_read_timeout(Some(Duration::from_secs(3)))?;
+    let local = socket.local_addr()?;
+    let request = request.replace("{local}", &local.to_string());
+    socket.send_to(request.as_bytes(), to)?;
+    let mut buf = vec![0u8; 65535];
+    loop {
+        let (n, _) = socket.recv_from(&mut buf)?;
+        let text = String::from_utf8_lossy(&buf[..n]).to_string();
+        if text.starts_with("SIP/2.0 1") {
+            continue; // provisional
+        }
+        return Ok(text);
+    }
+}

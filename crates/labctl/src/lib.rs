@@ -1,0 +1,8 @@
+//! labctl's library: start corelab binaries as real processes on loopback ephemeral ports, wait
+//! for their ready files, and reach their gRPC control services. The demo and the scenario tests
+//! in `tests/` both use it.
+
+pub mod node;
+pub mod wait;
+
+pub use node::{Node, bin_path, free_port};
