@@ -1,5 +1,6 @@
 //! Configuration: built-in defaults, then a TOML file (`--config`), then `CORELAB_*` environment
-//! variables (`__` separates sections: `CORELAB_STORE__URL`), then command-line flags.
+//! variables of the form `CORELAB_<SECTION>__<KEY>` (e.g. `CORELAB_STORE__URL`), then
+//! command-line flags.
 //!
 //! Errors name the key and where its value came from, e.g.
 //! `config: invalid type: found string "abc", expected u16 for key "default.sip.port" in lab.toml TOML file`.
@@ -124,7 +125,12 @@ pub fn load<T: DeserializeOwned + Serialize>(
         }
         figment = figment.merge(Toml::file_exact(path));
     }
-    figment = figment.merge(Env::prefixed("CORELAB_").split("__"));
+    // Only `CORELAB_SECTION__KEY` variables are config; others (`CORELAB_TEST_PG_URL`, ...) are not.
+    figment = figment.merge(
+        Env::prefixed("CORELAB_")
+            .filter(|key| key.as_str().contains("__"))
+            .split("__"),
+    );
     for (key, value) in overrides {
         figment = figment.merge(Serialized::default(key, value));
     }
