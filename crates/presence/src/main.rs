@@ -1,7 +1,7 @@
 //! presence-server: IMS presence server that restores subscriptions after a failed NOTIFY.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -27,7 +27,7 @@ struct Args {
     /// Registrar mode: direct or third_party (registrar.mode).
     #[arg(long, value_name = "MODE")]
     registrar_mode: Option<String>,
-    /// Print the effective configuration as TOML and exit.
+    /// Print the effective configuration (defaults, file, env, flags merged) as JSON and exit.
     #[arg(long)]
     print_config: bool,
 }
@@ -59,7 +59,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     )?;
     cfg.validate()?;
     if args.print_config {
-        println!("{}", toml_of(&cfg)?);
+        println!("{}", serde_json::to_string_pretty(&cfg)?);
         return Ok(());
     }
     telemetry::init(&cfg.common.log)?;
@@ -124,15 +124,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn write_ready(path: &PathBuf, sip: &str, admin: &str, grpc: &str) -> std::io::Result<()> {
+fn write_ready(path: &Path, sip: &str, admin: &str, grpc: &str) -> std::io::Result<()> {
     let addrs = BTreeMap::from([
         ("sip".to_string(), sip.to_string()),
         ("admin".to_string(), admin.to_string()),
         ("grpc".to_string(), grpc.to_string()),
     ]);
     ready::write(path, &addrs)
-}
-
-fn toml_of(cfg: &PresenceConfig) -> anyhow::Result<String> {
-    Ok(serde_json::to_string_pretty(cfg)?)
 }

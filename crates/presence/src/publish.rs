@@ -45,7 +45,7 @@ impl Presence {
             .min(cfg.max_expires);
         let document = match self.publication_body(req) {
             Ok(doc) => doc,
-            Err(reply) => return Ok(reply),
+            Err(reply) => return Ok(*reply),
         };
         let if_match = headers::value(req, "SIP-If-Match");
         let now = now_ms();
@@ -111,18 +111,18 @@ impl Presence {
     }
 
     /// The PIDF body of a PUBLISH, checked; `None` when there is no body (a refresh).
-    fn publication_body(&self, req: &Request) -> Result<Option<String>, Reply> {
+    fn publication_body(&self, req: &Request) -> Result<Option<String>, Box<Reply>> {
         if req.body.is_empty() {
             return Ok(None);
         }
         match headers::content_type(req) {
             Some(ct) if ct == CONTENT_TYPE => {}
             other => {
-                return Err(Reply::error(
+                return Err(Box::new(Reply::error(
                     415,
                     format!("Unsupported Media Type {}", other.unwrap_or_default()),
                 )
-                .header("Accept", CONTENT_TYPE));
+                .header("Accept", CONTENT_TYPE)));
             }
         }
         let text =

@@ -84,13 +84,13 @@ pub fn response(
                 | rsipstack::sip::Header::CSeq(_)
         )
     });
-    if code >= 200 {
-        if let (Some(tag), Ok((_, None))) = (to_tag, headers::to_uri_and_tag(req)) {
-            for h in headers.iter_mut() {
-                if let rsipstack::sip::Header::To(to) = h {
-                    let with_tag = format!("{};tag={tag}", to.value());
-                    *to = rsipstack::sip::headers::untyped::To::new(with_tag);
-                }
+    if code >= 200
+        && let (Some(tag), Ok((_, None))) = (to_tag, headers::to_uri_and_tag(req))
+    {
+        for h in headers.iter_mut() {
+            if let rsipstack::sip::Header::To(to) = h {
+                let with_tag = format!("{};tag={tag}", to.value());
+                *to = rsipstack::sip::headers::untyped::To::new(with_tag);
             }
         }
     }

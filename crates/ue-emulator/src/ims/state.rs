@@ -76,18 +76,18 @@ impl ClientState {
             return NotifyAnswer::Ignore; // a retransmission of one we ignore
         }
         self.notifies_received += 1;
-        if self.fault.remaining > 0 {
-            if let Some(mode) = self.fault.mode {
-                self.fault.remaining -= 1;
-                self.notifies_failed_on_purpose += 1;
-                return match mode {
-                    FaultMode::Ignore => {
-                        self.ignored.insert(key);
-                        NotifyAnswer::Ignore
-                    }
-                    FaultMode::Reject(code) => NotifyAnswer::Reject(code),
-                };
-            }
+        if self.fault.remaining > 0
+            && let Some(mode) = self.fault.mode
+        {
+            self.fault.remaining -= 1;
+            self.notifies_failed_on_purpose += 1;
+            return match mode {
+                FaultMode::Ignore => {
+                    self.ignored.insert(key);
+                    NotifyAnswer::Ignore
+                }
+                FaultMode::Reject(code) => NotifyAnswer::Reject(code),
+            };
         }
         NotifyAnswer::Accept
     }

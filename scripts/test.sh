@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The one test command (README): installs what the tests need when it is missing (SIPp, Kamailio,
+# baresip, PostgreSQL 15: scripts/install-peers.sh), starts a throwaway PostgreSQL cluster, builds
+# the binaries, and runs every test — unit, scenario (on SQLite and PostgreSQL), bad input, and
+# the interop scripts in tests/interop/. Exits non-zero when any test fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/install-peers.sh
+cargo build --workspace --bins
+
+pgdir=$(mktemp -d /tmp/corelab-pg.XXXXXX)
+pgport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+stop_pg() { su postgres -s /bin/sh -c "/usr/lib/postgresql/15/bin/pg_ctl -D '$pgdir/data' -m immediate stop" >/dev/null 2>&1 || true; rm -rf "$pgdir"; }
+trap stop_pg EXIT
+CORELAB_TEST_PG_URL=$(bash scripts/pg-throwaway.sh "$pgdir" "$pgport")
+export CORELAB_TEST_PG_URL CORELAB_REQUIRE_PG=1
+echo "test: throwaway PostgreSQL at $CORELAB_TEST_PG_URL"
+
+cargo test --workspace
+
+failed=0
+for script in tests/interop/*.sh; do
+  [ -e "$script" ] || continue
+  echo "== $script"
+  if ! PRESENCE_SERVER=target/debug/presence-server UE_EMULATOR=target/debug/ue-emulator bash "$script"; then
+    echo "FAILED: $script"
+    failed=$((failed + 1))
+  fi
+done
+[ "$failed" -eq 0 ] || { echo "interop: $failed script(s) failed"; exit 1; }
