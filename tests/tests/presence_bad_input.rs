@@ -37,33 +37,68 @@ async fn bad_requests_get_their_sip_errors_and_the_store_survives() -> anyhow::R
     // Malformed: a CSeq whose method is not the request's → 400 with the reason.
     let bad_cseq = register("carol", "").replace("CSeq: 1 REGISTER", "CSeq: 1 INVITE");
     let resp = sip_udp_exchange(from, &server, &bad_cseq)?;
-    assert!(status_line(&resp).starts_with("SIP/2.0 400 CSeq method INVITE does not match REGISTER"), "{resp}");
+    assert!(
+        status_line(&resp).starts_with("SIP/2.0 400 CSeq method INVITE does not match REGISTER"),
+        "{resp}"
+    );
     // Malformed: no From tag → 400.
     let no_tag = register("carol", "").replace(";tag=f1", "");
     let resp = sip_udp_exchange(from, &server, &no_tag)?;
-    assert!(status_line(&resp).starts_with("SIP/2.0 400 Missing From tag"), "{resp}");
+    assert!(
+        status_line(&resp).starts_with("SIP/2.0 400 Missing From tag"),
+        "{resp}"
+    );
     // Malformed header value the handler reads → 400 naming it.
     let bad_expires = register("carol", "").replace("Expires: 600", "Expires: soon");
     let resp = sip_udp_exchange(from, &server, &bad_expires)?;
-    assert!(status_line(&resp).starts_with("SIP/2.0 400 Bad Expires header"), "{resp}");
+    assert!(
+        status_line(&resp).starts_with("SIP/2.0 400 Bad Expires header"),
+        "{resp}"
+    );
 
     // Unknown event package → 489 with Allow-Events.
-    let resp = sip_udp_exchange(from, &server, &subscribe("carol", "e1", "", "Event: dialog\r\n"))?;
+    let resp = sip_udp_exchange(
+        from,
+        &server,
+        &subscribe("carol", "e1", "", "Event: dialog\r\n"),
+    )?;
     assert!(status_line(&resp).starts_with("SIP/2.0 489"), "{resp}");
-    assert!(resp.contains("Allow-Events: presence, reg, presence.winfo"), "{resp}");
+    assert!(
+        resp.contains("Allow-Events: presence, reg, presence.winfo"),
+        "{resp}"
+    );
     // Missing Event → 400.
     let resp = sip_udp_exchange(from, &server, &subscribe("carol", "e2", "", ""))?;
-    assert!(status_line(&resp).starts_with("SIP/2.0 400 Missing Event header"), "{resp}");
+    assert!(
+        status_line(&resp).starts_with("SIP/2.0 400 Missing Event header"),
+        "{resp}"
+    );
     // Expires too short → 423 with Min-Expires (the lab config says 2 s).
-    let resp = sip_udp_exchange(from, &server, &subscribe("carol", "e3", "", "Event: presence\r\nExpires: 1\r\n"))?;
+    let resp = sip_udp_exchange(
+        from,
+        &server,
+        &subscribe("carol", "e3", "", "Event: presence\r\nExpires: 1\r\n"),
+    )?;
     assert!(status_line(&resp).starts_with("SIP/2.0 423"), "{resp}");
     assert!(resp.contains("Min-Expires: 2"), "{resp}");
     // An in-dialog SUBSCRIBE for a dialog we never made → 481.
-    let resp = sip_udp_exchange(from, &server, &subscribe("carol", "e4", ";tag=nosuch", "Event: presence\r\n"))?;
+    let resp = sip_udp_exchange(
+        from,
+        &server,
+        &subscribe("carol", "e4", ";tag=nosuch", "Event: presence\r\n"),
+    )?;
     assert!(status_line(&resp).starts_with("SIP/2.0 481"), "{resp}");
     // Not registered → 403.
-    let resp = sip_udp_exchange(from, &server, &subscribe("dave", "e5", "", "Event: presence\r\n"))?;
-    assert!(status_line(&resp).starts_with("SIP/2.0 403 Forbidden (sip:dave@lab.example is not registered)"), "{resp}");
+    let resp = sip_udp_exchange(
+        from,
+        &server,
+        &subscribe("dave", "e5", "", "Event: presence\r\n"),
+    )?;
+    assert!(
+        status_line(&resp)
+            .starts_with("SIP/2.0 403 Forbidden (sip:dave@lab.example is not registered)"),
+        "{resp}"
+    );
 
     // A datagram that is not SIP is dropped: no answer, and the server still serves.
     let junk = std::net::UdpSocket::bind(from)?;
@@ -74,9 +109,22 @@ async fn bad_requests_get_their_sip_errors_and_the_store_survives() -> anyhow::R
 
     // None of it touched the store: carol's registration is still there, nothing else is.
     let mut ctl = lab.control().await?;
-    let regs = ctl.list_registrations(ppb::Empty {}).await?.into_inner().registrations;
-    assert_eq!(regs.iter().map(|r| r.aor.as_str()).collect::<Vec<_>>(), vec!["sip:carol@lab.example"]);
-    assert!(ctl.list_subscriptions(ppb::Empty {}).await?.into_inner().subscriptions.is_empty());
+    let regs = ctl
+        .list_registrations(ppb::Empty {})
+        .await?
+        .into_inner()
+        .registrations;
+    assert_eq!(
+        regs.iter().map(|r| r.aor.as_str()).collect::<Vec<_>>(),
+        vec!["sip:carol@lab.example"]
+    );
+    assert!(
+        ctl.list_subscriptions(ppb::Empty {})
+            .await?
+            .into_inner()
+            .subscriptions
+            .is_empty()
+    );
     let health = ctl.health(ppb::Empty {}).await?.into_inner();
     assert!(health.store_ok);
     Ok(())
@@ -88,11 +136,19 @@ async fn third_party_register_only_from_the_trusted_core() -> anyhow::Result<()>
     let lab = Lab::start(Backend::Sqlite, extra).await?.expect("sqlite");
     let server = lab.server().sip_addr();
     let resp = sip_udp_exchange("127.0.0.1:0", &server, &register("erin", ""))?;
-    assert!(status_line(&resp).starts_with("SIP/2.0 403 Forbidden (REGISTER accepted only from the IMS core)"), "{resp}");
+    assert!(
+        status_line(&resp)
+            .starts_with("SIP/2.0 403 Forbidden (REGISTER accepted only from the IMS core)"),
+        "{resp}"
+    );
     let resp = sip_udp_exchange("127.0.0.2:0", &server, &register("erin", ""))?;
     assert_eq!(status_line(&resp), "SIP/2.0 200 OK", "{resp}");
     let mut ctl = lab.control().await?;
-    let regs = ctl.list_registrations(ppb::Empty {}).await?.into_inner().registrations;
+    let regs = ctl
+        .list_registrations(ppb::Empty {})
+        .await?
+        .into_inner()
+        .registrations;
     assert_eq!(regs.len(), 1);
     assert_eq!(regs[0].via, "third_party");
     Ok(())

@@ -118,11 +118,13 @@ impl Presence {
         match headers::content_type(req) {
             Some(ct) if ct == CONTENT_TYPE => {}
             other => {
-                return Err(Box::new(Reply::error(
-                    415,
-                    format!("Unsupported Media Type {}", other.unwrap_or_default()),
-                )
-                .header("Accept", CONTENT_TYPE)));
+                return Err(Box::new(
+                    Reply::error(
+                        415,
+                        format!("Unsupported Media Type {}", other.unwrap_or_default()),
+                    )
+                    .header("Accept", CONTENT_TYPE),
+                ));
             }
         }
         let text =

@@ -1,0 +1,90 @@
+//! docker-compose.yml and the Dockerfile stay true to the workspace (no Docker engine here, so
+//! they are parsed and cross-checked rather than run).
+
+use std::path::Path;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+}
+
+#[test]
+fn compose_services_use_binaries_and_files_that_exist() {
+    let text = std::fs::read_to_string(root().join("docker-compose.yml")).unwrap();
+    let doc: serde_yaml::Value = serde_yaml::from_str(&text).expect("docker-compose.yml is YAML");
+    let services = doc["services"].as_mapping().expect("services");
+    let dockerfile = std::fs::read_to_string(root().join("deploy/Dockerfile")).unwrap();
+    let binaries = ["presence-server", "ue-emulator", "labctl"];
+    let mut seen_binaries = 0;
+    for (name, svc) in services {
+        if let Some(build) = svc.get("build") {
+            let file = build["dockerfile"].as_str().expect("dockerfile");
+            assert!(root().join(file).is_file(), "{name:?}: {file} missing");
+            let command = svc["command"].as_sequence().expect("command list");
+            let bin = command[0].as_str().unwrap();
+            assert!(
+                binaries.contains(&bin),
+                "{name:?} runs unknown binary {bin}"
+            );
+            assert!(
+                dockerfile.contains(&format!("target/release/{bin}")),
+                "Dockerfile does not ship {bin}"
+            );
+            if let Some(cfg) = command.iter().position(|a| a.as_str() == Some("--config")) {
+                let path = command[cfg + 1].as_str().unwrap();
+                let shipped = path.replace("/etc/corelab/", "deploy/");
+                assert!(
+                    root().join(&shipped).is_file(),
+                    "{path} is not shipped from {shipped}"
+                );
+                assert!(dockerfile.contains(&format!("COPY {shipped} {path}")));
+            }
+            seen_binaries += 1;
+        }
+    }
+    assert!(seen_binaries >= 3);
+    let pg_url =
+        services[&serde_yaml::Value::from("presence-server")]["environment"]["CORELAB_STORE__URL"]
+            .as_str()
+            .unwrap();
+    assert!(pg_url.starts_with("postgres://") && pg_url.contains("@postgres:5432/"));
+}
+
+#[test]
+fn shipped_presence_config_is_valid_toml_with_known_sections() {
+    let text = std::fs::read_to_string(root().join("deploy/presence.toml")).unwrap();
+    let doc: toml::Table = toml::from_str(&text).expect("deploy/presence.toml is TOML");
+    for key in doc.keys() {
+        assert!(
+            [
+                "sip",
+                "admin",
+                "grpc",
+                "recovery",
+                "registrar",
+                "subscription",
+                "authorization",
+                "store",
+                "log",
+                "node"
+            ]
+            .contains(&key.as_str()),
+            "unknown section {key}"
+        );
+    }
+    // And presence-server itself accepts it.
+    let out = std::process::Command::new(labctl::bin_path("presence-server").unwrap())
+        .args([
+            "--config",
+            root().join("deploy/presence.toml").to_str().unwrap(),
+            "--print-config",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
