@@ -62,7 +62,7 @@ impl Presence {
     #[allow(clippy::too_many_arguments)]
     async fn resubscribe(
         &self,
-        _req: &Request,
+        req: &Request,
         package: Package,
         event_id: &str,
         call_id: &str,
@@ -106,9 +106,10 @@ impl Presence {
         tracing::debug!(%call_id, expires, "subscription refreshed");
         Ok(Reply::new(200)
             .header("Expires", expires.to_string())
+            // The same remote target as the dialog-creating 200: the transport the watcher uses.
             .header(
                 "Contact",
-                format!("<{}>", self.sip.contact("presence", Transport::Udp)),
+                format!("<{}>", self.sip.contact("presence", request_transport(req))),
             )
             .to_tag(local_tag)
             .then(async move {
