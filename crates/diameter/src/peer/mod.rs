@@ -1,0 +1,590 @@
+//! The peer state machine (RFC 6733 §5.6) with the RFC 3539 watchdog, free of
+//! IO (sans-IO): the shell feeds [`Peer::handle`] with the time and what
+//! happened on the connection, and drains [`Peer::poll`] for what to do.
+//!
+//! Scope: one transport connection per peer. The initiator side (Start →
+//! Connect → CER → CEA) and the responder side (accepted connection → CER →
+//! CEA) are covered; the two-connection election of §5.6.4 is exposed as the
+//! pure rule [`election_won`] for the shell that holds both connections.
+
+mod messages;
+
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use crate::Address;
+use crate::codes::{app, avp, cmd};
+use crate::error::{DiameterError, ResultCode};
+use crate::header::Header;
+use crate::message::Message;
+
+/// What this node says about itself in CER/CEA and DWR/DPR.
+#[derive(Clone, Debug)]
+pub struct PeerConfig {
+    /// Origin-Host.
+    pub origin_host: String,
+    /// Origin-Realm.
+    pub origin_realm: String,
+    /// Host-IP-Address values (at least one, RFC 6733 §5.3.1).
+    pub host_ip_addresses: Vec<Address>,
+    /// Vendor-Id.
+    pub vendor_id: u32,
+    /// Product-Name.
+    pub product_name: String,
+    /// Origin-State-Id.
+    pub origin_state_id: u32,
+    /// Supported-Vendor-Id values.
+    pub supported_vendor_ids: Vec<u32>,
+    /// Auth applications supported (relay 0xffffffff matches every application).
+    pub auth_application_ids: Vec<u32>,
+    /// Peers allowed to connect, by Origin-Host; `None` accepts any (else 3010).
+    pub known_peers: Option<Vec<String>>,
+    /// RFC 3539 watchdog interval Tw (≥ 6 s; 30 s is the default).
+    pub tw: Duration,
+}
+
+/// States of RFC 6733 §5.6 (single connection) and RFC 3539 §3.4.1.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum State {
+    /// No connection.
+    Closed,
+    /// Initiator: connecting.
+    WaitConnAck,
+    /// Initiator: CER sent.
+    WaitICea,
+    /// Responder: connection accepted, waiting for CER.
+    WaitCer,
+    /// Capabilities exchanged; watchdog OKAY.
+    Open,
+    /// Open but watchdog SUSPECT (a DWR unanswered for Tw).
+    Suspect,
+    /// Re-opened after DOWN; waiting for 3 DWAs before OKAY (RFC 3539 §3.4.1).
+    Reopen,
+    /// DPR sent, waiting for DPA.
+    Closing,
+}
+
+/// What happened, told to the state machine.
+#[derive(Clone, Copy, Debug)]
+pub enum Input<'a> {
+    /// Start as initiator (I-Peer-Conn-Start).
+    Start,
+    /// Our outgoing connection is up (I-Rcv-Conn-Ack).
+    Connected,
+    /// Our outgoing connection failed (I-Rcv-Conn-Nack).
+    ConnectFailed,
+    /// A connection from the peer was accepted (R-Conn-CER comes next).
+    Accepted,
+    /// One whole message received (framed with [`crate::frame_length`]).
+    Received(&'a [u8]),
+    /// The transport connection closed (Peer-Disc).
+    Disconnected,
+    /// Stop: send DPR with this Disconnect-Cause (RFC 6733 §5.4.3).
+    Stop(i32),
+    /// The time armed with [`Output::ArmTimer`] has come.
+    Timeout,
+}
+
+/// What the shell must do or know.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Output {
+    /// Open the transport connection to the peer.
+    Connect,
+    /// Write these bytes.
+    Send(Vec<u8>),
+    /// Close the transport connection.
+    Disconnect,
+    /// Call `handle(now, Input::Timeout)` at this instant (replaces earlier ones).
+    ArmTimer(Instant),
+    /// Something for the application.
+    Event(PeerEvent),
+}
+
+/// Events for the application.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PeerEvent {
+    /// The peer is usable: its Origin-Host and the applications in common.
+    Up {
+        /// Peer's Origin-Host.
+        origin_host: String,
+        /// Applications both sides support.
+        applications: Vec<u32>,
+    },
+    /// The watchdog suspects the peer (RFC 3539): fail over pending requests.
+    Suspect,
+    /// The peer is down.
+    Down(String),
+    /// An application request from the peer (answer it with [`Peer::send`]).
+    Request(Vec<u8>),
+    /// The answer to a request sent with [`Peer::send_request`].
+    Answer(Vec<u8>),
+    /// A request's answer did not come within Tw; the request's Hop-by-Hop id.
+    AnswerTimeout(u32),
+    /// A message that was not understood (the error answer, if any, was sent).
+    ProtocolError(DiameterError),
+}
+
+/// The 3539 watchdog needs this many DWAs in REOPEN before OKAY.
+const REOPEN_DWAS: u8 = 3;
+
+/// RFC 6733 §5.6.4 election: the side with the higher Origin-Host wins
+/// (compared as octet strings). The winner closes the connection it initiated.
+pub fn election_won(local_origin_host: &str, remote_origin_host: &str) -> bool {
+    local_origin_host.as_bytes() > remote_origin_host.as_bytes()
+}
+
+/// One Diameter peer connection's state machine.
+#[derive(Debug)]
+pub struct Peer {
+    cfg: PeerConfig,
+    state: State,
+    out: VecDeque<Output>,
+    next_hbh: u32,
+    next_e2e: u32,
+    /// Requests sent and not answered: Hop-by-Hop id → deadline.
+    pending: HashMap<u32, Instant>,
+    watchdog_deadline: Option<Instant>,
+    dwr_outstanding: bool,
+    reopen_dwas: u8,
+    was_open: bool,
+    peer_host: Option<String>,
+    common: Vec<u32>,
+    initiator: bool,
+}
+
+impl Peer {
+    /// A closed peer; `seed` initializes the identifiers (RFC 6733 §3: the
+    /// End-to-End id's high 12 bits from the time, low bits random).
+    pub fn new(cfg: PeerConfig, seed: u32) -> Peer {
+        Peer {
+            cfg,
+            state: State::Closed,
+            out: VecDeque::new(),
+            next_hbh: seed,
+            next_e2e: seed.rotate_left(20),
+            pending: HashMap::new(),
+            watchdog_deadline: None,
+            dwr_outstanding: false,
+            reopen_dwas: 0,
+            was_open: false,
+            peer_host: None,
+            common: Vec::new(),
+            initiator: false,
+        }
+    }
+
+    /// The current state.
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    /// The next thing to do, if any.
+    pub fn poll(&mut self) -> Option<Output> {
+        self.out.pop_front()
+    }
+
+    /// Requests sent and not yet answered.
+    pub fn pending_requests(&self) -> usize {
+        self.pending.len()
+    }
+
+    fn ids(&mut self) -> (u32, u32) {
+        self.next_hbh = self.next_hbh.wrapping_add(1);
+        self.next_e2e = self.next_e2e.wrapping_add(1);
+        (self.next_hbh, self.next_e2e)
+    }
+
+    fn send_built(&mut self, b: crate::MessageBuilder) {
+        match b.encode() {
+            Ok(bytes) => self.out.push_back(Output::Send(bytes)),
+            Err(e) => {
+                self.out
+                    .push_back(Output::Event(PeerEvent::ProtocolError(DiameterError::new(
+                        ResultCode::DIAMETER_UNABLE_TO_COMPLY,
+                        e.to_string(),
+                    ))))
+            }
+        }
+    }
+
+    fn arm(&mut self, at: Instant) {
+        self.watchdog_deadline = Some(at);
+        self.out
+            .push_back(Output::ArmTimer(self.next_deadline().unwrap_or(at)));
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        self.pending
+            .values()
+            .copied()
+            .chain(self.watchdog_deadline)
+            .min()
+    }
+
+    fn down(&mut self, now: Instant, why: impl Into<String>) {
+        let reconnect = self.was_open && self.cfg_initiator();
+        self.state = State::Closed;
+        self.pending.clear();
+        self.dwr_outstanding = false;
+        self.watchdog_deadline = None;
+        self.out.push_back(Output::Disconnect);
+        self.out
+            .push_back(Output::Event(PeerEvent::Down(why.into())));
+        if reconnect {
+            // RFC 3539 §3.4.1 DOWN: try to reopen every Tw.
+            self.arm(now + self.cfg.tw);
+        }
+    }
+
+    fn cfg_initiator(&self) -> bool {
+        self.initiator
+    }
+
+    /// Sends an application request: assigns the identifiers (keeping an
+    /// End-to-End id already set), records it in the pending table keyed by
+    /// Hop-by-Hop id, and returns that id. Only when the peer is open.
+    pub fn send_request(
+        &mut self,
+        now: Instant,
+        mut request: crate::MessageBuilder,
+    ) -> Option<u32> {
+        if !matches!(self.state, State::Open | State::Suspect) {
+            return None;
+        }
+        let (hbh, e2e) = self.ids();
+        request.hop_by_hop = hbh;
+        if request.end_to_end == 0 {
+            request.end_to_end = e2e;
+        }
+        self.pending.insert(hbh, now + self.cfg.tw);
+        self.send_built(request);
+        if let Some(d) = self.next_deadline() {
+            self.out.push_back(Output::ArmTimer(d));
+        }
+        Some(hbh)
+    }
+
+    /// Sends an answer (or any message) as is.
+    pub fn send(&mut self, bytes: Vec<u8>) {
+        self.out.push_back(Output::Send(bytes));
+    }
+
+    /// Feeds one input at time `now`.
+    pub fn handle(&mut self, now: Instant, input: Input<'_>) {
+        match input {
+            Input::Start => {
+                if self.state == State::Closed {
+                    self.initiator = true;
+                    self.state = State::WaitConnAck;
+                    self.out.push_back(Output::Connect);
+                }
+            }
+            Input::Connected => {
+                if self.state == State::WaitConnAck {
+                    let (h, e) = self.ids();
+                    let cer = messages::cer(&self.cfg, h, e);
+                    self.send_built(cer);
+                    self.state = State::WaitICea;
+                    self.arm(now + self.cfg.tw);
+                }
+            }
+            Input::ConnectFailed => {
+                if self.state == State::WaitConnAck {
+                    self.state = State::Closed;
+                    self.out
+                        .push_back(Output::Event(PeerEvent::Down("connect failed".into())));
+                    self.arm(now + self.cfg.tw);
+                }
+            }
+            Input::Accepted => {
+                if self.state == State::Closed {
+                    self.initiator = false;
+                    self.state = State::WaitCer;
+                    self.arm(now + self.cfg.tw);
+                }
+            }
+            Input::Disconnected => {
+                if self.state != State::Closed {
+                    self.down(now, "transport connection closed");
+                }
+            }
+            Input::Stop(cause) => {
+                if matches!(self.state, State::Open | State::Suspect | State::Reopen) {
+                    let (h, e) = self.ids();
+                    let dpr = messages::dpr(&self.cfg, h, e, cause);
+                    self.send_built(dpr);
+                    self.was_open = false;
+                    self.state = State::Closing;
+                    self.arm(now + self.cfg.tw);
+                } else if self.state != State::Closed {
+                    self.was_open = false;
+                    self.down(now, "stopped");
+                }
+            }
+            Input::Timeout => self.timeout(now),
+            Input::Received(bytes) => self.received(now, bytes),
+        }
+    }
+
+    fn timeout(&mut self, now: Instant) {
+        let expired: Vec<u32> = self
+            .pending
+            .iter()
+            .filter(|(_, d)| **d <= now)
+            .map(|(h, _)| *h)
+            .collect();
+        for h in expired {
+            self.pending.remove(&h);
+            self.out
+                .push_back(Output::Event(PeerEvent::AnswerTimeout(h)));
+        }
+        let Some(deadline) = self.watchdog_deadline else {
+            return;
+        };
+        if deadline > now {
+            if let Some(d) = self.next_deadline() {
+                self.out.push_back(Output::ArmTimer(d));
+            }
+            return;
+        }
+        match self.state {
+            State::Closed => {
+                self.watchdog_deadline = None;
+                if self.initiator {
+                    self.was_open = true;
+                    self.state = State::WaitConnAck;
+                    self.out.push_back(Output::Connect);
+                }
+            }
+            State::WaitICea | State::WaitCer => {
+                self.down(now, "no capabilities exchange within Tw")
+            }
+            State::Closing => {
+                self.was_open = false;
+                self.down(now, "no DPA within Tw");
+            }
+            State::Open | State::Reopen if !self.dwr_outstanding => self.send_dwr(now),
+            State::Open => {
+                // RFC 3539 §3.4.1: no answer to DWR within Tw → SUSPECT.
+                self.state = State::Suspect;
+                self.out.push_back(Output::Event(PeerEvent::Suspect));
+                self.arm(now + self.cfg.tw);
+            }
+            State::Suspect | State::Reopen => self.down(now, "watchdog: no DWA within 2 Tw"),
+            State::WaitConnAck => self.down(now, "connect timed out"),
+        }
+    }
+
+    fn send_dwr(&mut self, now: Instant) {
+        let (h, e) = self.ids();
+        let dwr = messages::dwr(&self.cfg, h, e);
+        self.send_built(dwr);
+        self.dwr_outstanding = true;
+        self.arm(now + self.cfg.tw);
+    }
+
+    fn received(&mut self, now: Instant, bytes: &[u8]) {
+        let msg = match Message::decode(bytes) {
+            Ok(m) => m,
+            Err(e) => {
+                if let Some(Ok(ans)) =
+                    crate::error_answer(bytes, &e, &self.cfg.origin_host, &self.cfg.origin_realm)
+                {
+                    self.out.push_back(Output::Send(ans));
+                }
+                self.out
+                    .push_back(Output::Event(PeerEvent::ProtocolError(e)));
+                return;
+            }
+        };
+        let h = *msg.header();
+        // RFC 3539: any traffic shows the peer is alive.
+        if self.state == State::Open && !self.dwr_outstanding {
+            self.watchdog_deadline = Some(now + self.cfg.tw);
+        }
+        match (self.state, h.command_code, h.is_request()) {
+            (State::WaitCer, cmd::CAPABILITIES_EXCHANGE, true) => self.on_cer(now, &msg),
+            (State::WaitICea, cmd::CAPABILITIES_EXCHANGE, false) => self.on_cea(now, &msg),
+            (State::WaitCer | State::WaitICea, _, _) => {
+                self.was_open = false;
+                self.down(now, "message before capabilities exchange");
+            }
+            (_, cmd::DEVICE_WATCHDOG, true) => {
+                let dwa = messages::base_answer(&self.cfg, &h);
+                self.send_built(dwa);
+            }
+            (_, cmd::DEVICE_WATCHDOG, false) => self.on_dwa(now),
+            (_, cmd::DISCONNECT_PEER, true) => {
+                let dpa = messages::base_answer(&self.cfg, &h);
+                self.send_built(dpa);
+                self.was_open = false;
+                self.down(now, "peer sent DPR");
+            }
+            (State::Closing, cmd::DISCONNECT_PEER, false) => {
+                self.was_open = false;
+                self.down(now, "DPA received");
+            }
+            (State::Open | State::Suspect | State::Reopen, _, true) => {
+                self.out
+                    .push_back(Output::Event(PeerEvent::Request(bytes.to_vec())));
+            }
+            (_, _, false) => self.on_answer(&h, bytes),
+            _ => {}
+        }
+    }
+
+    /// Answers are matched to the pending table by Hop-by-Hop id; one matching
+    /// nothing is discarded (RFC 6733 §6.2.1).
+    fn on_answer(&mut self, h: &Header, bytes: &[u8]) {
+        if self.pending.remove(&h.hop_by_hop).is_some() {
+            self.out
+                .push_back(Output::Event(PeerEvent::Answer(bytes.to_vec())));
+        }
+    }
+
+    fn on_dwa(&mut self, now: Instant) {
+        self.dwr_outstanding = false;
+        match self.state {
+            State::Suspect => {
+                self.state = State::Open;
+                self.announce_up();
+            }
+            State::Reopen => {
+                self.reopen_dwas += 1;
+                if self.reopen_dwas >= REOPEN_DWAS {
+                    self.state = State::Open;
+                    self.announce_up();
+                }
+            }
+            _ => {}
+        }
+        self.arm(now + self.cfg.tw);
+    }
+
+    fn announce_up(&mut self) {
+        let origin_host = self.peer_host.clone().unwrap_or_default();
+        let applications = self.common.clone();
+        self.out.push_back(Output::Event(PeerEvent::Up {
+            origin_host,
+            applications,
+        }));
+    }
+
+    /// Applications the peer advertises in a CER/CEA (RFC 6733 §5.3.1).
+    fn advertised(msg: &Message<'_>) -> Vec<u32> {
+        let mut ids = Vec::new();
+        for a in msg.avps() {
+            match (a.code(), a.vendor_id()) {
+                (avp::AUTH_APPLICATION_ID | avp::ACCT_APPLICATION_ID, 0) => {
+                    ids.extend(a.as_u32().ok());
+                }
+                (avp::VENDOR_SPECIFIC_APPLICATION_ID, 0) => {
+                    if let Ok(g) = a.as_grouped() {
+                        for i in g {
+                            if matches!(
+                                i.code(),
+                                avp::AUTH_APPLICATION_ID | avp::ACCT_APPLICATION_ID
+                            ) {
+                                ids.extend(i.as_u32().ok());
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        ids
+    }
+
+    fn common_apps(&self, theirs: &[u32]) -> Vec<u32> {
+        let ours = &self.cfg.auth_application_ids;
+        if ours.contains(&app::RELAY) {
+            return theirs.to_vec();
+        }
+        if theirs.contains(&app::RELAY) {
+            return ours.clone();
+        }
+        ours.iter()
+            .copied()
+            .filter(|a| theirs.contains(a))
+            .collect()
+    }
+
+    fn on_cer(&mut self, now: Instant, msg: &Message<'_>) {
+        let h = *msg.header();
+        let host = msg
+            .find(avp::ORIGIN_HOST, 0)
+            .and_then(|a| a.as_identity().ok())
+            .map(str::to_string);
+        let known = match (&self.cfg.known_peers, &host) {
+            (None, Some(_)) => true,
+            (Some(list), Some(hh)) => list.iter().any(|k| k.eq_ignore_ascii_case(hh)),
+            (_, None) => false,
+        };
+        let common = self.common_apps(&Self::advertised(msg));
+        let result = if !known {
+            ResultCode::DIAMETER_UNKNOWN_PEER
+        } else if common.is_empty() {
+            ResultCode::DIAMETER_NO_COMMON_APPLICATION
+        } else {
+            ResultCode::DIAMETER_SUCCESS
+        };
+        let mut cea = messages::cea(&self.cfg, &h, result);
+        if result.is_protocol_error() {
+            cea.flags |= crate::header::FLAG_ERROR;
+        }
+        self.send_built(cea);
+        if result == ResultCode::DIAMETER_SUCCESS {
+            self.open(now, host, common);
+        } else {
+            self.was_open = false;
+            self.down(now, format!("CER refused: {result}"));
+        }
+    }
+
+    fn on_cea(&mut self, now: Instant, msg: &Message<'_>) {
+        let result = msg.result_code();
+        let common = self.common_apps(&Self::advertised(msg));
+        let host = msg
+            .find(avp::ORIGIN_HOST, 0)
+            .and_then(|a| a.as_identity().ok())
+            .map(str::to_string);
+        if result != Some(ResultCode::DIAMETER_SUCCESS) || common.is_empty() {
+            self.was_open = false;
+            let why = match result {
+                Some(r) if !r.is_success() => format!("CEA result {r}"),
+                _ => format!("CEA: {}", ResultCode::DIAMETER_NO_COMMON_APPLICATION),
+            };
+            self.down(now, why);
+            return;
+        }
+        let reopen = self.was_open;
+        self.open(now, host, common);
+        if reopen {
+            // RFC 3539 §3.4.1 REOPEN: prove the peer with DWRs before use.
+            self.out
+                .retain(|o| !matches!(o, Output::Event(PeerEvent::Up { .. })));
+            self.state = State::Reopen;
+            self.reopen_dwas = 0;
+            self.send_dwr(now);
+        }
+    }
+
+    fn open(&mut self, now: Instant, host: Option<String>, common: Vec<u32>) {
+        self.state = State::Open;
+        self.was_open = true;
+        self.peer_host = host;
+        self.common = common;
+        self.dwr_outstanding = false;
+        self.announce_up();
+        self.arm(now + self.cfg.tw);
+    }
+}
+
+/// Decodes a received message's header only, for shells that log.
+pub fn peek_header(bytes: &[u8]) -> Result<Header, DiameterError> {
+    Header::parse(bytes)
+}
+
+#[cfg(test)]
+mod tests;
