@@ -10,6 +10,7 @@ use corelab_sip::rsipstack::sip::Request;
 use crate::Presence;
 use crate::reply::{HandlerError, Reply};
 use crate::store::Publication;
+use crate::subscribe::granted_expires;
 
 impl Presence {
     pub async fn handle_publish(&self, req: &Request) -> Reply {
@@ -32,17 +33,10 @@ impl Presence {
                 "Forbidden (a user may publish only its own presence)",
             ));
         }
-        let requested = headers::expires(req)?;
-        if let Some(e) = requested
-            && e > 0
-            && e < cfg.min_expires
-        {
-            return Ok(Reply::error(423, "Interval Too Brief")
-                .header("Min-Expires", cfg.min_expires.to_string()));
-        }
-        let expires = requested
-            .unwrap_or(cfg.default_expires)
-            .min(cfg.max_expires);
+        let expires = match granted_expires(cfg, headers::expires(req)?) {
+            Ok(e) => e,
+            Err(reply) => return Ok(*reply),
+        };
         let document = match self.publication_body(req) {
             Ok(doc) => doc,
             Err(reply) => return Ok(*reply),

@@ -8,9 +8,27 @@ use corelab_sip::random_token;
 use corelab_sip::rsipstack::sip::{Request, Transport};
 
 use crate::Presence;
+use crate::config::SubscriptionSection;
 use crate::packages::{ALLOW_EVENTS, Package};
 use crate::reply::{HandlerError, Reply};
 use crate::store::Subscription;
+
+/// The expiry we grant (RFC 6665 §4.2.1.1, RFC 3903 §4.1): the request's, or the default,
+/// capped at the maximum; below the minimum (but not 0) the answer is 423 with Min-Expires.
+pub(crate) fn granted_expires(
+    cfg: &SubscriptionSection,
+    requested: Option<u32>,
+) -> Result<u32, Box<Reply>> {
+    match requested {
+        Some(e) if e > 0 && e < cfg.min_expires => Err(Box::new(
+            Reply::error(423, "Interval Too Brief")
+                .header("Min-Expires", cfg.min_expires.to_string()),
+        )),
+        _ => Ok(requested
+            .unwrap_or(cfg.default_expires)
+            .min(cfg.max_expires)),
+    }
+}
 
 impl Presence {
     pub async fn handle_subscribe(&self, req: &Request) -> Reply {
@@ -26,17 +44,10 @@ impl Presence {
             return Ok(Reply::error(489, "Bad Event").header("Allow-Events", ALLOW_EVENTS));
         };
         let event_id = event.id.clone().unwrap_or_default();
-        let requested = headers::expires(req)?;
-        if let Some(e) = requested
-            && e > 0
-            && e < cfg.min_expires
-        {
-            return Ok(Reply::error(423, "Interval Too Brief")
-                .header("Min-Expires", cfg.min_expires.to_string()));
-        }
-        let expires = requested
-            .unwrap_or(cfg.default_expires)
-            .min(cfg.max_expires);
+        let expires = match granted_expires(cfg, headers::expires(req)?) {
+            Ok(e) => e,
+            Err(reply) => return Ok(*reply),
+        };
         let (from_uri, from_tag) = headers::from_uri_and_tag(req)?;
         let (to_uri, to_tag) = headers::to_uri_and_tag(req)?;
         let call_id = headers::call_id(req)?;
