@@ -23,7 +23,8 @@ failed=0
 for script in tests/interop/*.sh; do
   [ -e "$script" ] || continue
   echo "== $script"
-  if ! PRESENCE_SERVER=target/debug/presence-server UE_EMULATOR=target/debug/ue-emulator bash "$script"; then
+  if ! PRESENCE_SERVER=target/debug/presence-server UE_EMULATOR=target/debug/ue-emulator \
+     DIAMETER_PEER=target/debug/diameter-peer bash "$script"; then
     echo "FAILED: $script"
     failed=$((failed + 1))
   fi
