@@ -57,16 +57,9 @@ async fn on_notify(client: &ImsClient, tx: &mut Transaction, req: &Request) {
     let (Ok(call_id), Ok((cseq, _))) = (headers::call_id(req), headers::cseq(req)) else {
         return answer(tx, 400, Some("Missing Call-ID or CSeq")).await;
     };
-    let decision = {
-        let mut s = client.state();
-        s.dialogs
-            .contains_key(&call_id)
-            .then(|| s.answer_notify(&call_id, cseq))
-    };
-    let Some(decision) = decision else {
-        return answer(tx, 481, None).await;
-    };
+    let decision = client.state().answer_notify(&call_id, cseq);
     match decision {
+        NotifyAnswer::NoDialog => return answer(tx, 481, None).await,
         NotifyAnswer::Ignore => {
             client.say(format!(
                 "NOTIFY CSeq {cseq} ignored on purpose (fault injection)"

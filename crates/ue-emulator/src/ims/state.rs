@@ -66,14 +66,22 @@ pub enum NotifyAnswer {
     Accept,
     Ignore,
     Reject(u16),
+    /// No such subscription dialog: 481 (RFC 6665 §4.1.3).
+    NoDialog,
 }
 
 impl ClientState {
     /// Decide the answer to NOTIFY (`call_id`, `cseq`), consuming one injected fault.
+    ///
+    /// A retransmission of a NOTIFY ignored on purpose stays unanswered even after its dialog is
+    /// gone (the failure MESSAGE removes it): a late retransmission must not draw a 481.
     pub fn answer_notify(&mut self, call_id: &str, cseq: u32) -> NotifyAnswer {
         let key = (call_id.to_string(), cseq);
         if self.ignored.contains(&key) {
             return NotifyAnswer::Ignore; // a retransmission of one we ignore
+        }
+        if !self.dialogs.contains_key(call_id) {
+            return NotifyAnswer::NoDialog;
         }
         self.notifies_received += 1;
         if self.fault.remaining > 0
@@ -97,6 +105,21 @@ impl ClientState {
 mod tests {
     use super::*;
 
+    fn dialog(call_id: &str) -> Dialog {
+        Dialog {
+            resource: "sip:bob@lab".into(),
+            event: "presence".into(),
+            call_id: call_id.into(),
+            local_tag: "t".into(),
+            remote_tag: None,
+            remote_target: None,
+            route_set: Vec::new(),
+            cseq: 1,
+            state: "active".into(),
+            reason: String::new(),
+        }
+    }
+
     #[test]
     fn fault_applies_to_the_next_k_and_retransmissions_are_not_counted() {
         let mut s = ClientState {
@@ -106,6 +129,9 @@ mod tests {
             },
             ..Default::default()
         };
+        for c in ["c", "d"] {
+            s.dialogs.insert(c.into(), dialog(c));
+        }
         assert_eq!(s.answer_notify("c", 2), NotifyAnswer::Ignore);
         assert_eq!(s.answer_notify("c", 2), NotifyAnswer::Ignore);
         assert_eq!(s.notifies_failed_on_purpose, 1);
@@ -117,5 +143,22 @@ mod tests {
         assert_eq!(s.answer_notify("d", 1), NotifyAnswer::Reject(500));
         assert_eq!(s.answer_notify("d", 2), NotifyAnswer::Reject(500));
         assert_eq!(s.answer_notify("d", 3), NotifyAnswer::Accept);
+    }
+
+    #[test]
+    fn late_retransmission_of_an_ignored_notify_is_absorbed_after_the_dialog_is_gone() {
+        let mut s = ClientState {
+            fault: Fault {
+                mode: Some(FaultMode::Ignore),
+                remaining: 1,
+            },
+            ..Default::default()
+        };
+        s.dialogs.insert("c".into(), dialog("c"));
+        assert_eq!(s.answer_notify("c", 2), NotifyAnswer::Ignore);
+        s.dialogs.remove("c"); // the failure MESSAGE arrived
+        assert_eq!(s.answer_notify("c", 2), NotifyAnswer::Ignore);
+        assert_eq!(s.answer_notify("c", 3), NotifyAnswer::NoDialog);
+        assert_eq!(s.answer_notify("x", 1), NotifyAnswer::NoDialog);
     }
 }
