@@ -1,0 +1,2 @@
+//! The tokio shell around [`corelab_diameter`]'s sans-IO peer state machine.
+#![forbid(unsafe_code)]
