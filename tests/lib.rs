@@ -173,3 +173,21 @@ pub fn sip_udp_exchange(from: &str, to: &str, request: &str) -> anyhow::Result<S
         return Ok(text);
     }
 }
+
+/// Defines each `name => body` test twice, in modules `sqlite` and `postgres`: every
+/// store-touching scenario runs on both backends (`body(Backend) -> anyhow::Result<()>`).
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident => $body:ident;)*) => {
+        mod sqlite {
+            use super::*;
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() -> anyhow::Result<()> { $body($crate::Backend::Sqlite).await })*
+        }
+        mod postgres {
+            use super::*;
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() -> anyhow::Result<()> { $body($crate::Backend::Postgres).await })*
+        }
+    };
+}

@@ -6,7 +6,7 @@ use std::time::Duration;
 use corelab_proto::presence::v1 as ppb;
 use corelab_proto::ue::v1 as upb;
 use corelab_proto::ue::v1::ue_control_client::UeControlClient;
-use corelab_tests::{Backend, Lab, until};
+use corelab_tests::{Backend, Lab, on_both_backends, until};
 use tonic::transport::Channel;
 
 const LIMIT: Duration = Duration::from_secs(25);
@@ -320,21 +320,6 @@ async fn notify_ignored(backend: Backend) -> anyhow::Result<()> {
 
 async fn notify_rejected_500(backend: Backend) -> anyhow::Result<()> {
     failed_notify_is_restored(backend, "reject", 500).await
-}
-
-macro_rules! on_both_backends {
-    ($($name:ident => $body:ident;)*) => {
-        mod sqlite {
-            use super::*;
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() -> anyhow::Result<()> { $body(Backend::Sqlite).await })*
-        }
-        mod postgres {
-            use super::*;
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() -> anyhow::Result<()> { $body(Backend::Postgres).await })*
-        }
-    };
 }
 
 on_both_backends! {
