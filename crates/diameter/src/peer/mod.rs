@@ -8,8 +8,9 @@
 //! pure rule [`election_won`] for the shell that holds both connections.
 
 mod messages;
+mod pending;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use crate::Address;
@@ -39,7 +40,9 @@ pub struct PeerConfig {
     pub auth_application_ids: Vec<u32>,
     /// Peers allowed to connect, by Origin-Host; `None` accepts any (else 3010).
     pub known_peers: Option<Vec<String>>,
-    /// RFC 3539 watchdog interval Tw (≥ 6 s; 30 s is the default).
+    /// RFC 3539 watchdog interval Tw. RFC 3539 §3.4.1 says Tw ≥ 6 s (30 s
+    /// is the default); the state machine accepts any value so tests can run
+    /// the watchdog in milliseconds. Production configs must keep ≥ 6 s.
     pub tw: Duration,
 }
 
@@ -107,11 +110,17 @@ pub enum PeerEvent {
     Up {
         /// Peer's Origin-Host.
         origin_host: String,
+        /// Peer's Origin-Realm.
+        origin_realm: String,
         /// Applications both sides support.
         applications: Vec<u32>,
     },
     /// The watchdog suspects the peer (RFC 3539): fail over pending requests.
     Suspect,
+    /// Requests that were pending when the peer went SUSPECT or DOWN, taken out
+    /// of the pending table with the T flag set (RFC 6733 §5.5.4): send them to
+    /// an alternate peer. Their Hop-by-Hop ids are the ones this peer gave.
+    Failover(Vec<Vec<u8>>),
     /// The peer is down.
     Down(String),
     /// An application request from the peer (answer it with [`Peer::send`]).
@@ -141,13 +150,19 @@ pub struct Peer {
     out: VecDeque<Output>,
     next_hbh: u32,
     next_e2e: u32,
-    /// Requests sent and not answered: Hop-by-Hop id → deadline.
-    pending: HashMap<u32, Instant>,
+    /// Requests sent and not answered.
+    pending: pending::PendingTable,
+    request_timeout: Duration,
+    /// The deadline last given with `ArmTimer`.
+    armed: Option<Instant>,
     watchdog_deadline: Option<Instant>,
     dwr_outstanding: bool,
     reopen_dwas: u8,
     was_open: bool,
     peer_host: Option<String>,
+    peer_realm: Option<String>,
+    /// The peer's CER (responder) or CEA (initiator) as received.
+    peer_capabilities: Option<Vec<u8>>,
     common: Vec<u32>,
     initiator: bool,
 }
@@ -157,19 +172,23 @@ impl Peer {
     /// End-to-End id's high 12 bits from the time, low bits random).
     pub fn new(cfg: PeerConfig, seed: u32) -> Peer {
         Peer {
-            cfg,
             state: State::Closed,
             out: VecDeque::new(),
             next_hbh: seed,
             next_e2e: seed.rotate_left(20),
-            pending: HashMap::new(),
+            request_timeout: cfg.tw,
+            armed: None,
+            pending: pending::PendingTable::default(),
             watchdog_deadline: None,
             dwr_outstanding: false,
             reopen_dwas: 0,
             was_open: false,
             peer_host: None,
+            peer_realm: None,
+            peer_capabilities: None,
             common: Vec::new(),
             initiator: false,
+            cfg,
         }
     }
 
@@ -186,6 +205,32 @@ impl Peer {
     /// Requests sent and not yet answered.
     pub fn pending_requests(&self) -> usize {
         self.pending.len()
+    }
+
+    /// How long a request waits for its answer (Tw unless set).
+    pub fn set_request_timeout(&mut self, timeout: Duration) {
+        self.request_timeout = timeout;
+    }
+
+    /// The peer's Origin-Host, once its CER/CEA was received.
+    pub fn peer_origin_host(&self) -> Option<&str> {
+        self.peer_host.as_deref()
+    }
+
+    /// The peer's Origin-Realm, once its CER/CEA was received.
+    pub fn peer_origin_realm(&self) -> Option<&str> {
+        self.peer_realm.as_deref()
+    }
+
+    /// The peer's CER (we responded) or CEA (we initiated) as received; kept
+    /// also when it refused us, so the shell can read its Result-Code.
+    pub fn peer_capabilities(&self) -> Option<&[u8]> {
+        self.peer_capabilities.as_deref()
+    }
+
+    /// Applications in common after the capabilities exchange.
+    pub fn common_applications(&self) -> &[u32] {
+        &self.common
     }
 
     fn ids(&mut self) -> (u32, u32) {
@@ -209,22 +254,36 @@ impl Peer {
 
     fn arm(&mut self, at: Instant) {
         self.watchdog_deadline = Some(at);
-        self.out
-            .push_back(Output::ArmTimer(self.next_deadline().unwrap_or(at)));
+        let t = self.next_deadline().unwrap_or(at);
+        self.arm_timer(t);
+    }
+
+    fn arm_timer(&mut self, t: Instant) {
+        self.armed = Some(t);
+        self.out.push_back(Output::ArmTimer(t));
     }
 
     fn next_deadline(&self) -> Option<Instant> {
         self.pending
-            .values()
-            .copied()
+            .earliest()
+            .into_iter()
             .chain(self.watchdog_deadline)
             .min()
+    }
+
+    /// Hands the pending requests to the shell for failover (RFC 6733 §5.5.4).
+    fn fail_over(&mut self) {
+        let requests = self.pending.take_for_failover();
+        if !requests.is_empty() {
+            self.out
+                .push_back(Output::Event(PeerEvent::Failover(requests)));
+        }
     }
 
     fn down(&mut self, now: Instant, why: impl Into<String>) {
         let reconnect = self.was_open && self.cfg_initiator();
         self.state = State::Closed;
-        self.pending.clear();
+        self.fail_over();
         self.dwr_outstanding = false;
         self.watchdog_deadline = None;
         self.out.push_back(Output::Disconnect);
@@ -246,20 +305,46 @@ impl Peer {
     pub fn send_request(
         &mut self,
         now: Instant,
-        mut request: crate::MessageBuilder,
+        request: crate::MessageBuilder,
     ) -> Option<u32> {
-        if !matches!(self.state, State::Open | State::Suspect) {
+        if !self.can_send_requests() {
+            return None;
+        }
+        match request.encode() {
+            Ok(bytes) => self.send_request_bytes(now, bytes),
+            Err(e) => {
+                self.out
+                    .push_back(Output::Event(PeerEvent::ProtocolError(DiameterError::new(
+                        ResultCode::DIAMETER_UNABLE_TO_COMPLY,
+                        e.to_string(),
+                    ))));
+                None
+            }
+        }
+    }
+
+    /// Whether [`Peer::send_request`] would send now (Open or Suspect).
+    pub fn can_send_requests(&self) -> bool {
+        matches!(self.state, State::Open | State::Suspect)
+    }
+
+    /// [`Peer::send_request`] for an encoded request (at least a header): the
+    /// Hop-by-Hop id is written into the bytes, the End-to-End id too when it
+    /// is zero. The bytes are kept in the pending table for failover.
+    pub fn send_request_bytes(&mut self, now: Instant, mut request: Vec<u8>) -> Option<u32> {
+        if !self.can_send_requests() || request.len() < crate::header::HEADER_LEN {
             return None;
         }
         let (hbh, e2e) = self.ids();
-        request.hop_by_hop = hbh;
-        if request.end_to_end == 0 {
-            request.end_to_end = e2e;
+        request[12..16].copy_from_slice(&hbh.to_be_bytes());
+        if request[16..20] == [0, 0, 0, 0] {
+            request[16..20].copy_from_slice(&e2e.to_be_bytes());
         }
-        self.pending.insert(hbh, now + self.cfg.tw);
-        self.send_built(request);
-        if let Some(d) = self.next_deadline() {
-            self.out.push_back(Output::ArmTimer(d));
+        let deadline = now + self.request_timeout;
+        self.pending.insert(hbh, deadline, request.clone());
+        self.out.push_back(Output::Send(request));
+        if self.armed.is_none_or(|a| deadline < a) {
+            self.arm_timer(deadline);
         }
         Some(hbh)
     }
@@ -327,23 +412,20 @@ impl Peer {
     }
 
     fn timeout(&mut self, now: Instant) {
-        let expired: Vec<u32> = self
-            .pending
-            .iter()
-            .filter(|(_, d)| **d <= now)
-            .map(|(h, _)| *h)
-            .collect();
-        for h in expired {
-            self.pending.remove(&h);
+        self.armed = None;
+        for h in self.pending.expired(now) {
             self.out
                 .push_back(Output::Event(PeerEvent::AnswerTimeout(h)));
         }
         let Some(deadline) = self.watchdog_deadline else {
+            if let Some(d) = self.next_deadline() {
+                self.arm_timer(d);
+            }
             return;
         };
         if deadline > now {
             if let Some(d) = self.next_deadline() {
-                self.out.push_back(Output::ArmTimer(d));
+                self.arm_timer(d);
             }
             return;
         }
@@ -368,6 +450,7 @@ impl Peer {
                 // RFC 3539 §3.4.1: no answer to DWR within Tw → SUSPECT.
                 self.state = State::Suspect;
                 self.out.push_back(Output::Event(PeerEvent::Suspect));
+                self.fail_over();
                 self.arm(now + self.cfg.tw);
             }
             State::Suspect | State::Reopen => self.down(now, "watchdog: no DWA within 2 Tw"),
@@ -436,7 +519,7 @@ impl Peer {
     /// Answers are matched to the pending table by Hop-by-Hop id; one matching
     /// nothing is discarded (RFC 6733 §6.2.1).
     fn on_answer(&mut self, h: &Header, bytes: &[u8]) {
-        if self.pending.remove(&h.hop_by_hop).is_some() {
+        if self.pending.remove(h.hop_by_hop) {
             self.out
                 .push_back(Output::Event(PeerEvent::Answer(bytes.to_vec())));
         }
@@ -463,9 +546,11 @@ impl Peer {
 
     fn announce_up(&mut self) {
         let origin_host = self.peer_host.clone().unwrap_or_default();
+        let origin_realm = self.peer_realm.clone().unwrap_or_default();
         let applications = self.common.clone();
         self.out.push_back(Output::Event(PeerEvent::Up {
             origin_host,
+            origin_realm,
             applications,
         }));
     }
@@ -510,7 +595,17 @@ impl Peer {
             .collect()
     }
 
+    /// Keeps the peer's CER/CEA and its Origin-Realm.
+    fn record_capabilities(&mut self, msg: &Message<'_>) {
+        self.peer_capabilities = Some(msg.raw().to_vec());
+        self.peer_realm = msg
+            .find(avp::ORIGIN_REALM, 0)
+            .and_then(|a| a.as_identity().ok())
+            .map(str::to_string);
+    }
+
     fn on_cer(&mut self, now: Instant, msg: &Message<'_>) {
+        self.record_capabilities(msg);
         let h = *msg.header();
         let host = msg
             .find(avp::ORIGIN_HOST, 0)
@@ -543,6 +638,7 @@ impl Peer {
     }
 
     fn on_cea(&mut self, now: Instant, msg: &Message<'_>) {
+        self.record_capabilities(msg);
         let result = msg.result_code();
         let common = self.common_apps(&Self::advertised(msg));
         let host = msg

@@ -77,6 +77,7 @@ fn open_initiator(t0: Instant) -> Peer {
         ev,
         vec![PeerEvent::Up {
             origin_host: "vdra.visited.example".into(),
+            origin_realm: "visited.example".into(),
             applications: vec![app::GX]
         }]
     );
