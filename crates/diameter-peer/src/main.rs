@@ -1,0 +1,3 @@
+//! diameter-peer: command-line Diameter peer.
+
+fn main() {}
