@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Install the third-party peers the tests drive, when missing: SIPp, Kamailio (+ presence, SQLite
-# and PostgreSQL modules), baresip, PostgreSQL 15. Debian packages only; idempotent.
+# and PostgreSQL modules), baresip, PostgreSQL 15, freeDiameter (+ extensions), tshark (Debian
+# packages), python-diameter (PyPI). Idempotent and quiet.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
+SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 
 need=()
 command -v sipp >/dev/null || need+=(sip-tester)
@@ -13,12 +15,25 @@ command -v kamailio >/dev/null || need+=(kamailio)
 command -v baresip >/dev/null || need+=(baresip)
 command -v sqlite3 >/dev/null || need+=(sqlite3)
 [ -x /usr/lib/postgresql/15/bin/initdb ] || need+=(postgresql-15)
+# Diameter: freeDiameter daemon + extensions (dict_dcca_3gpp, rt_default, acl_wl, ...), tshark as decoder oracle.
+command -v freeDiameterd >/dev/null || need+=(freediameterd)
+[ -e /usr/lib/freeDiameter/dict_dcca_3gpp.fdx ] || need+=(freediameter-extensions)
+if ! command -v tshark >/dev/null; then
+  need+=(tshark)
+  # Do not ask (or install) the setuid dumpcap question; the tests run as root.
+  echo "wireshark-common wireshark-common/install-setuid boolean false" | $SUDO debconf-set-selections
+fi
 
 if [ ${#need[@]} -gt 0 ]; then
   echo "install-peers: installing ${need[*]}"
-  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq
-  $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null \
+    2> >(grep -v 'delaying package configuration' >&2)
+fi
+# python-diameter (PyPI, MIT): an independent application-level Diameter node (Gx/Rx client and server).
+if ! python3 -c 'import diameter.node' >/dev/null 2>&1; then
+  echo "install-peers: installing python-diameter (pip)"
+  python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore 'python-diameter==0.9.*' >/dev/null
 fi
 # The Debian package starts a system Kamailio on 5060; the tests run their own.
 if command -v systemctl >/dev/null && systemctl is-active --quiet kamailio 2>/dev/null; then
@@ -26,3 +41,4 @@ if command -v systemctl >/dev/null && systemctl is-active --quiet kamailio 2>/de
 fi
 pkill -x kamailio 2>/dev/null || true
 echo "install-peers: sipp $(sipp -v 2>/dev/null | grep -o 'v[0-9.]*' | head -1), kamailio $(kamailio -v 2>/dev/null | head -1 | awk '{print $3}'), baresip present: $(command -v baresip >/dev/null && echo yes)"
+echo "install-peers: $(freeDiameterd --version 2>/dev/null | head -1), $(tshark --version 2>/dev/null | head -1 | cut -d' ' -f1-3), python-diameter $(python3 -c 'import importlib.metadata as m; print(m.version("python-diameter"))' 2>/dev/null)"
