@@ -4,7 +4,9 @@
 # Checks the seed flow (spec presence.md, fig. 3/4) end to end:
 #   REGISTER via the core -> third-party REGISTER to presence-server -> SUBSCRIBE (record-routed)
 #   -> a NOTIFY that alice ignores -> the subscription-failure MESSAGE delivered through Kamailio
-#   -> re-SUBSCRIBE -> alice sees bob open again.
+#   -> re-SUBSCRIBE -> alice sees bob open again; then carol, registered through the core too,
+#   answers NOTIFYs 500 until the threshold (3 MESSAGEs): presence-server signs her out and
+#   raises an alarm, while alice stays registered.
 # Store: SQLite in a temp dir, or a fresh PostgreSQL database when $CORELAB_TEST_PG_URL is set.
 # Prints PASS/FAIL per check and "N passed, M failed"; exit status 1 on any failure.
 # Needs: kamailio (scripts/install-peers.sh), curl, python3; builds the two binaries if missing.
@@ -14,7 +16,7 @@ set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BIN=${CORELAB_BIN:-$ROOT/target/debug}
 DOMAIN=lab.example
-DEADLINE=$((SECONDS + 55)) # whole run bounded below 60 s
+DEADLINE=$((SECONDS + 80)) # whole run bounded below 90 s
 TMP=$(mktemp -d /tmp/corelab-kam-ims.XXXXXX)
 PIDS=()
 PG_DB=""
@@ -48,7 +50,7 @@ check() { # check NAME COMMAND...
 finish() {
     echo "$passed passed, $failed failed"
     if [ "$failed" -gt 0 ]; then
-        for f in presence.log kamailio.log bob.out alice.out; do
+        for f in presence.log kamailio.log bob.out alice.out carol.out; do
             [ -f "$TMP/$f" ] && { echo "--- $f (tail)"; tail -n 25 "$TMP/$f"; }
         done
         exit 1
@@ -120,7 +122,7 @@ core_uri = "$CORE_URI"
 threshold = 3
 on_threshold = "deregister"
 EOF
-timeout 60 "$BIN/presence-server" --config "$TMP/presence.toml" >"$TMP/presence.log" 2>&1 &
+timeout 90 "$BIN/presence-server" --config "$TMP/presence.toml" >"$TMP/presence.log" 2>&1 &
 PIDS+=($!)
 wait_for 15 test -s "$TMP/presence.ready"
 check "presence-server ready (third_party mode)" test -s "$TMP/presence.ready"
@@ -136,7 +138,7 @@ sed -e "s|__LISTEN_IP__|$KAM_IP|g" -e "s|__LISTEN_PORT__|$KAM_PORT|g" -e "s|__DO
     -e "s|__AS_IP__|$AS_IP|g" -e "s|__AS_PORT__|$AS_PORT|g" -e "s|__CTL_SOCKET__|$TMP/kamailio.ctl|g" \
     "$ROOT/tests/kamailio/ims-core.cfg" >"$TMP/kamailio.cfg"
 check "Kamailio config parses (kamailio -c)" kamailio -c -f "$TMP/kamailio.cfg"
-timeout 60 kamailio -f "$TMP/kamailio.cfg" -DD -E -m 64 -M 8 -P "$TMP/kamailio.pid" >"$TMP/kamailio.log" 2>&1 &
+timeout 90 kamailio -f "$TMP/kamailio.cfg" -DD -E -m 64 -M 8 -P "$TMP/kamailio.pid" >"$TMP/kamailio.log" 2>&1 &
 KAM_PID=$!
 PIDS+=($KAM_PID)
 kam_listening() {
@@ -151,7 +153,7 @@ kam_listening || finish
 start_ue() { # start_ue NAME ARGS...
     local name=$1
     shift
-    timeout 60 "$BIN/ue-emulator" --aor "sip:$name@$DOMAIN" --proxy "$CORE_URI" --t1-ms 50 \
+    timeout 90 "$BIN/ue-emulator" --aor "sip:$name@$DOMAIN" --proxy "$CORE_URI" --t1-ms 50 \
         --admin-listen 127.0.0.1:0 --grpc-listen 127.0.0.1:0 --ready-file "$TMP/$name.ready" \
         "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
     PIDS+=($!)
@@ -202,5 +204,33 @@ subs = json.load(sys.stdin)
 sys.exit(0 if sum(s["watcher"] == sys.argv[1] and s["resource"] == sys.argv[2] for s in subs) == 1 else 1)' "$1" "$2"
 }
 check "presence-server: exactly one live alice->bob subscription" subscription_live "sip:alice@$DOMAIN" "sip:bob@$DOMAIN"
+
+# --- carol: answers every NOTIFY 500 until the threshold signs her out --------------------------
+# Threshold 3: three failures each bring a MESSAGE (1/3..3/3) and a re-SUBSCRIBE; the failure
+# after the third MESSAGE triggers on_threshold = "deregister" (docs/presence.md, boundary).
+start_ue carol --buddy "sip:bob@$DOMAIN" --fail-notify 4 --fail-mode reject --fail-status 500
+check "carol: REGISTER through Kamailio -> 200" grep -q "^\[carol\] REGISTER expires=3600 -> 200" "$TMP/carol.out"
+registered() { # registered AOR: GET /registrations lists AOR
+    curl -fsS "http://$ADMIN/registrations" | python3 -c '
+import json, sys
+sys.exit(0 if any(r["aor"] == sys.argv[1] for r in json.load(sys.stdin)) else 1)' "$1"
+}
+alarm_for() { # alarm_for AOR: GET /alarms lists an uncleared alarm for AOR
+    curl -fsS "http://$ADMIN/alarms" | python3 -c '
+import json, sys
+sys.exit(0 if any(a["aor"] == sys.argv[1] and a["active"] for a in json.load(sys.stdin)) else 1)' "$1"
+}
+wait_for 20 alarm_for "sip:carol@$DOMAIN"
+for n in 1 2 3; do
+    check "carol: MESSAGE $n/3 received through Kamailio" \
+        grep -q "^\[carol\] subscription-failure MESSAGE: presence sip:bob@$DOMAIN failed (rejected 500), $n/3" "$TMP/carol.out"
+done
+check "Kamailio: MESSAGEs to carol delivered via lookup(location)" \
+    test "$(grep -c "delivering MESSAGE for sip:carol@$DOMAIN" "$TMP/kamailio.log")" -ge 3
+check "presence-server: MESSAGE threshold reached for carol" grep -q "MESSAGE threshold reached" "$TMP/presence.log"
+check "presence-server: alarm raised for carol (GET /alarms)" alarm_for "sip:carol@$DOMAIN"
+not_registered() { ! registered "$1"; }
+check "presence-server: carol signed out (no registration)" not_registered "sip:carol@$DOMAIN"
+check "presence-server: alice still registered" registered "sip:alice@$DOMAIN"
 
 finish

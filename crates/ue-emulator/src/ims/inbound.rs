@@ -155,6 +155,13 @@ async fn on_message(client: &ImsClient, tx: &mut Transaction, req: &Request) {
         Err(e) => return answer(tx, 400, Some(&e)).await,
     };
     answer(tx, 200, None).await;
+    if !client.state().first_report_of(&report.call_id) {
+        client.say(format!(
+            "subscription-failure MESSAGE for {} again (a copy): already re-subscribed",
+            report.call_id
+        ));
+        return;
+    }
     {
         let mut s = client.state();
         s.failure_messages_received += 1;

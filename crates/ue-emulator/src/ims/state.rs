@@ -53,6 +53,9 @@ pub struct ClientState {
     /// NOTIFYs (Call-ID, CSeq) left unanswered on purpose: their retransmissions stay unanswered
     /// without using up the fault count.
     pub ignored: HashSet<(String, u32)>,
+    /// Call-IDs of failed subscriptions already reported by a failure MESSAGE: a second copy
+    /// of the same report (a retransmission relayed as a new request) re-subscribes only once.
+    pub reported_failures: HashSet<String>,
     pub publish_etag: Option<String>,
     pub notifies_received: u32,
     pub notifies_failed_on_purpose: u32,
@@ -71,6 +74,11 @@ pub enum NotifyAnswer {
 }
 
 impl ClientState {
+    /// Records the failure report for subscription `call_id`; false when it was already seen.
+    pub fn first_report_of(&mut self, call_id: &str) -> bool {
+        self.reported_failures.insert(call_id.to_string())
+    }
+
     /// Decide the answer to NOTIFY (`call_id`, `cseq`), consuming one injected fault.
     ///
     /// A retransmission of a NOTIFY ignored on purpose stays unanswered even after its dialog is
@@ -160,5 +168,13 @@ mod tests {
         assert_eq!(s.answer_notify("c", 2), NotifyAnswer::Ignore);
         assert_eq!(s.answer_notify("c", 3), NotifyAnswer::NoDialog);
         assert_eq!(s.answer_notify("x", 1), NotifyAnswer::NoDialog);
+    }
+
+    #[test]
+    fn a_failure_report_is_acted_on_once() {
+        let mut s = ClientState::default();
+        assert!(s.first_report_of("sub-1"));
+        assert!(!s.first_report_of("sub-1"));
+        assert!(s.first_report_of("sub-2"));
     }
 }
