@@ -33,7 +33,9 @@ pub mod validate;
 pub use answer::error_answer;
 pub use avp::{Avp, Avps};
 pub use builder::{AvpBuf, AvpValue, MessageBuilder};
-pub use dictionary::{AvpDef, AvpType, CommandDef, Dictionary, FlagRule};
+pub use dictionary::{
+    AvpDef, AvpRule, AvpType, CommandDef, Dictionary, FlagRule, Grammar, RuleKind,
+};
 pub use error::{DiameterError, EncodeError, ResultCode};
 pub use header::{Header, frame_length};
 pub use message::{Message, RoutingView};

@@ -6,7 +6,7 @@
 use crate::avp::{AVP_FLAG_MANDATORY, AVP_FLAG_RESERVED, Avp, Avps};
 use crate::builder::{AvpBuf, AvpValue};
 use crate::codes::avp as code;
-use crate::dictionary::{AvpDef, AvpType, Dictionary, FlagRule};
+use crate::dictionary::{AvpDef, AvpType, Dictionary, FlagRule, Grammar};
 use crate::error::{DiameterError, ResultCode};
 use crate::message::Message;
 
@@ -66,11 +66,83 @@ pub fn validate(msg: &Message<'_>, dict: &Dictionary, role: Role) -> Result<(), 
     check_level(msg.avps(), dict, role, 0)?;
     if h.is_error() {
         // An answer with the E bit follows the answer-message CCF (RFC 6733 §7.2).
-        let base = [code::ORIGIN_HOST, code::ORIGIN_REALM, code::RESULT_CODE];
-        let required: Vec<Vec<(u32, u32)>> = base.iter().map(|&c| vec![(c, 0)]).collect();
-        check_required(msg.avps(), &required, dict)?;
+        if let Some(g) = dict.answer_message() {
+            check_occurrences(msg.avps(), g, dict)?;
+            check_required(msg.avps(), &g.required(), dict)?;
+        } else {
+            let base = [code::ORIGIN_HOST, code::ORIGIN_REALM, code::RESULT_CODE];
+            let required: Vec<Vec<(u32, u32)>> = base.iter().map(|&c| vec![(c, 0)]).collect();
+            check_required(msg.avps(), &required, dict)?;
+        }
     } else if let Some(c) = cmd {
+        check_occurrences(msg.avps(), &c.grammar, dict)?;
         check_required(msg.avps(), &c.required, dict)?;
+    }
+    Ok(())
+}
+
+/// The occurrence rules of a CCF or Grouped grammar (RFC 6733 §3.2, §7.1.5):
+/// an AVP whose rule has maximum 0, or a dictionary AVP no rule names when
+/// the grammar has no `*[ AVP ]`, is 5008 DIAMETER_AVP_NOT_ALLOWED with that
+/// AVP as Failed-AVP; the first occurrence beyond a rule's maximum is 5009
+/// DIAMETER_AVP_OCCURS_TOO_MANY_TIMES with that occurrence as Failed-AVP.
+/// AVPs the dictionary does not know are left to the unknown-AVP policy
+/// (ignored without M, 5001 with M at an endpoint).
+fn check_occurrences(
+    avps: Avps<'_>,
+    grammar: &Grammar,
+    dict: &Dictionary,
+) -> Result<(), DiameterError> {
+    // Counts per rule, on the stack for the usual CCF sizes.
+    let mut small = [0u32; 64];
+    let mut large = Vec::new();
+    let counts: &mut [u32] = if grammar.rules.len() <= small.len() {
+        &mut small[..grammar.rules.len()]
+    } else {
+        large.resize(grammar.rules.len(), 0);
+        &mut large
+    };
+    for a in avps {
+        let name = || {
+            dict.avp(a.code(), a.vendor_id())
+                .map_or("?", |d| d.name.as_str())
+                .to_string()
+        };
+        match grammar.rule_for(a.code(), a.vendor_id()) {
+            Some((i, rule)) => {
+                counts[i] += 1;
+                match rule.max {
+                    Some(0) => {
+                        return Err(DiameterError::with_avp(
+                            ResultCode::DIAMETER_AVP_NOT_ALLOWED,
+                            a.unpadded(),
+                            format!("{} ({}) MUST NOT be present", name(), a.code()),
+                        ));
+                    }
+                    Some(max) if counts[i] > max => {
+                        return Err(DiameterError::with_avp(
+                            ResultCode::DIAMETER_AVP_OCCURS_TOO_MANY_TIMES,
+                            a.unpadded(),
+                            format!(
+                                "{} ({}) occurs more than {max} time{}",
+                                name(),
+                                a.code(),
+                                if max == 1 { "" } else { "s" }
+                            ),
+                        ));
+                    }
+                    _ => {}
+                }
+            }
+            None if !grammar.other_avps && dict.avp(a.code(), a.vendor_id()).is_some() => {
+                return Err(DiameterError::with_avp(
+                    ResultCode::DIAMETER_AVP_NOT_ALLOWED,
+                    a.unpadded(),
+                    format!("{} ({}) is not in the grammar", name(), a.code()),
+                ));
+            }
+            None => {}
+        }
     }
     Ok(())
 }
@@ -104,6 +176,7 @@ fn check_level(
         if def.ty == AvpType::Grouped && depth < MAX_GROUPED_DEPTH {
             let inner = a.as_grouped()?;
             check_level(inner, dict, role, depth + 1)?;
+            check_occurrences(inner, &def.grammar, dict)?;
             check_required(inner, &def.required, dict)?;
         }
     }

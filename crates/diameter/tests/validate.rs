@@ -233,3 +233,182 @@ fn error_answer_works_on_bytes_that_failed_to_decode() {
     assert_eq!(m.result_code(), Some(ResultCode(5014)));
     assert!(m.session_id().is_some());
 }
+
+/// An AVP as Failed-AVP holds it: header and data, no padding (RFC 6733 §7.5).
+fn wire(a: &AvpBuf) -> Vec<u8> {
+    let mut b = a.to_bytes().unwrap();
+    b.truncate(a.unpadded_len());
+    b
+}
+
+/// Failed-AVP's inner AVP of an error answer built for `b` and `e`.
+fn failed_avp_of_answer(b: &MessageBuilder, e: &corelab_diameter::DiameterError) -> Vec<u8> {
+    let req = b.encode().unwrap();
+    let ans = error_answer(&req, e, "vpcrf.visited.example", "visited.example")
+        .unwrap()
+        .unwrap();
+    let m = Message::decode(&ans).unwrap();
+    assert!(!m.header().is_error(), "5xxx is not a protocol error");
+    assert_eq!(m.result_code(), Some(e.code));
+    let failed = m.find(avp::FAILED_AVP, 0).unwrap().as_grouped().unwrap();
+    let inner: Vec<_> = failed.collect();
+    assert_eq!(inner.len(), 1);
+    inner[0].unpadded().to_vec()
+}
+
+#[test]
+fn two_session_ids_are_5009_with_the_second_as_failed_avp() {
+    let second = AvpBuf::utf8(avp::SESSION_ID, "pgw.visited.example;1700000000;2").mandatory();
+    let b = common::gx_ccr_initial().avp(second.clone());
+    let e = check(&b, Role::Endpoint).unwrap_err();
+    assert_eq!(e.code, ResultCode::DIAMETER_AVP_OCCURS_TOO_MANY_TIMES);
+    assert_eq!(e.failed_avp.as_deref(), Some(&wire(&second)[..]));
+    assert_eq!(failed_avp_of_answer(&b, &e), wire(&second));
+    // An agent routing on Session-Id must not guess either.
+    assert_eq!(check(&b, Role::Agent).unwrap_err().code.0, 5009);
+}
+
+#[test]
+fn two_origin_hosts_are_5009_in_ccr_and_cer() {
+    let second = AvpBuf::identity(avp::ORIGIN_HOST, "evil.example").mandatory();
+    let e = check(
+        &common::gx_ccr_initial().avp(second.clone()),
+        Role::Endpoint,
+    )
+    .unwrap_err();
+    assert_eq!(e.code.0, 5009);
+    assert_eq!(e.failed_avp.unwrap(), wire(&second));
+    let e = check(&cer().avp(second.clone()), Role::Endpoint).unwrap_err();
+    assert_eq!(e.code.0, 5009);
+    assert_eq!(e.failed_avp.unwrap(), wire(&second));
+}
+
+#[test]
+fn a_third_an_gw_address_is_5009_and_two_pass() {
+    let gw = |o: u8| {
+        AvpBuf::address(1050, &corelab_diameter::Address::V4([192, 0, 2, o].into()))
+            .vendor(VENDOR_3GPP)
+    };
+    // gx_ccr_initial already carries one AN-GW-Address (0*2 in TS 29.212 §5.6.2).
+    check(&common::gx_ccr_initial().avp(gw(11)), Role::Endpoint).unwrap();
+    let e = check(
+        &common::gx_ccr_initial().avp(gw(11)).avp(gw(12)),
+        Role::Endpoint,
+    )
+    .unwrap_err();
+    assert_eq!(e.code.0, 5009);
+    assert_eq!(e.failed_avp.unwrap(), wire(&gw(12)));
+}
+
+#[test]
+fn two_types_inside_subscription_id_are_5009() {
+    let mut b = common::gx_ccr_initial();
+    let extra = AvpBuf::enumerated(450, 0).mandatory();
+    b.avps[7] = AvpBuf::grouped(
+        443,
+        vec![
+            AvpBuf::enumerated(450, 1).mandatory(),
+            AvpBuf::utf8(444, "001010123456789").mandatory(),
+            extra.clone(),
+        ],
+    )
+    .mandatory();
+    let e = check(&b, Role::Endpoint).unwrap_err();
+    assert_eq!(e.code.0, 5009);
+    assert_eq!(e.failed_avp.unwrap(), wire(&extra));
+}
+
+#[test]
+fn destination_host_in_an_answer_is_5008() {
+    // RFC 6733 §6.5: Destination-Host MUST NOT be present in answer messages.
+    let dh = AvpBuf::identity(avp::DESTINATION_HOST, "pgw.visited.example").mandatory();
+    let e = check(&common::gx_cca_initial().avp(dh.clone()), Role::Endpoint).unwrap_err();
+    assert_eq!(e.code, ResultCode::DIAMETER_AVP_NOT_ALLOWED);
+    assert_eq!(e.failed_avp.unwrap(), wire(&dh));
+    // The same in an E-bit answer, checked against the answer-message CCF.
+    let dr = AvpBuf::identity(avp::DESTINATION_REALM, "visited.example").mandatory();
+    let err = MessageBuilder {
+        flags: 0x60,
+        ..MessageBuilder::request(cmd::CREDIT_CONTROL, app::GX)
+    }
+    .avp(AvpBuf::identity(avp::ORIGIN_HOST, "vpcrf.visited.example").mandatory())
+    .avp(AvpBuf::identity(avp::ORIGIN_REALM, "visited.example").mandatory())
+    .avp(AvpBuf::u32(avp::RESULT_CODE, 3002).mandatory());
+    check(&err, Role::Endpoint).unwrap();
+    let e = check(&err.avp(dr.clone()), Role::Endpoint).unwrap_err();
+    assert_eq!(e.code.0, 5008);
+    assert_eq!(e.failed_avp.unwrap(), wire(&dr));
+}
+
+#[test]
+fn a_known_avp_outside_a_closed_grammar_is_5008_and_the_answer_carries_it() {
+    // Vendor-Specific-Application-Id ::= { Vendor-Id } [ Auth-Application-Id ]
+    // [ Acct-Application-Id ] (RFC 6733 §6.11): no *[ AVP ].
+    let stray = AvpBuf::u32(avp::ORIGIN_STATE_ID, 7).mandatory();
+    let vsai = AvpBuf::grouped(
+        avp::VENDOR_SPECIFIC_APPLICATION_ID,
+        vec![
+            AvpBuf::u32(avp::VENDOR_ID, VENDOR_3GPP).mandatory(),
+            AvpBuf::u32(avp::AUTH_APPLICATION_ID, app::GX).mandatory(),
+            stray.clone(),
+        ],
+    )
+    .mandatory();
+    let b = cer().avp(vsai);
+    let e = check(&b, Role::Endpoint).unwrap_err();
+    assert_eq!(e.code, ResultCode::DIAMETER_AVP_NOT_ALLOWED);
+    assert_eq!(e.failed_avp.clone().unwrap(), wire(&stray));
+    assert_eq!(failed_avp_of_answer(&b, &e), wire(&stray));
+}
+
+#[test]
+fn an_avp_with_maximum_zero_is_5008_in_a_site_grammar() {
+    let mut d = Dictionary::standard().clone();
+    d.load_str(
+        "site.dict",
+        "command 272 16777238 R CCR Credit-Control-Request P <Session-Id> {Origin-Host} *0[User-Name] *[AVP]\n",
+    )
+    .unwrap_err(); // defined twice: a site cannot silently replace a standard command
+    d.load_str(
+        "site.dict",
+        "application 99 Lab\ncommand 1 99 R LBR Lab-Request P <Session-Id> {Origin-Host} *0[User-Name] *[AVP]\n",
+    )
+    .unwrap();
+    let user = AvpBuf::utf8(1, "alice").mandatory();
+    let b = MessageBuilder::request(1, 99)
+        .proxiable()
+        .avp(AvpBuf::utf8(avp::SESSION_ID, "a;1").mandatory())
+        .avp(AvpBuf::identity(avp::ORIGIN_HOST, "a.example").mandatory())
+        .avp(user.clone());
+    let bytes = b.encode().unwrap();
+    let m = Message::decode(&bytes).unwrap();
+    let e = validate(&m, &d, Role::Endpoint).unwrap_err();
+    assert_eq!(e.code.0, 5008);
+    assert_eq!(e.failed_avp.unwrap(), wire(&user));
+}
+
+#[test]
+fn unknown_avp_without_m_bit_is_kept_byte_for_byte_by_an_agent() {
+    let odd = AvpBuf::utf8(4242, "S1").vendor(VENDOR_3GPP);
+    let b = common::gx_ccr_initial().avp(odd.clone());
+    let bytes = b.encode().unwrap();
+    let m = Message::decode(&bytes).unwrap();
+    validate(&m, Dictionary::standard(), Role::Agent).unwrap();
+    let fwd = corelab_diameter::relay::forward_request(&m, 9, "vdra.visited.example").unwrap();
+    let out = Message::decode(&fwd).unwrap();
+    let kept = out.find(4242, VENDOR_3GPP).unwrap();
+    assert_eq!(kept.raw(), &odd.to_bytes().unwrap()[..]);
+    // Also inside a closed grammar (Subscription-Id): ignored, not 5008.
+    let mut b = common::gx_ccr_initial();
+    b.avps[7] = AvpBuf::grouped(
+        443,
+        vec![
+            AvpBuf::enumerated(450, 1).mandatory(),
+            AvpBuf::utf8(444, "001010123456789").mandatory(),
+            odd,
+        ],
+    )
+    .mandatory();
+    check(&b, Role::Endpoint).unwrap();
+    check(&b, Role::Agent).unwrap();
+}

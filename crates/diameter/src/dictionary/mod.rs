@@ -116,6 +116,8 @@ pub struct AvpDef {
     pub enums: Vec<(i64, String)>,
     /// For Grouped: AVPs required inside, each a list of alternatives (code, vendor).
     pub required: Vec<Vec<(u32, u32)>>,
+    /// For Grouped: the occurrence rules of the contained AVPs (RFC 6733 §4.4).
+    pub grammar: Grammar,
 }
 
 impl AvpDef {
@@ -149,6 +151,74 @@ pub struct CommandDef {
     pub proxiable: bool,
     /// Required AVPs (`{ AVP }` / `< AVP >` in the CCF), each a list of alternatives.
     pub required: Vec<Vec<(u32, u32)>>,
+    /// Every rule of the CCF with its occurrence counts (RFC 6733 §3.2).
+    pub grammar: Grammar,
+}
+
+/// The kind of a CCF rule (RFC 6733 §3.2 `fixed`, `required`, `optional`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RuleKind {
+    /// `< AVP >`: at a fixed position (the position itself is not checked).
+    Fixed,
+    /// `{ AVP }`: required.
+    Required,
+    /// `[ AVP ]`: optional.
+    Optional,
+}
+
+/// One rule of a command code format or Grouped AVP grammar (RFC 6733 §3.2,
+/// §4.4): which AVP (or one of several, the dictionary's `A|B`), how often.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AvpRule {
+    /// The AVP, or its alternatives, as (code, vendor).
+    pub avps: Vec<(u32, u32)>,
+    /// Fixed, required or optional.
+    pub kind: RuleKind,
+    /// Minimum number of occurrences (0 for optional rules).
+    pub min: u32,
+    /// Maximum number of occurrences, `None` = no limit; `Some(0)` = MUST NOT
+    /// be present (5008 DIAMETER_AVP_NOT_ALLOWED).
+    pub max: Option<u32>,
+}
+
+/// The occurrence rules of one command or Grouped AVP.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Grammar {
+    /// The rules in file order.
+    pub rules: Vec<AvpRule>,
+    /// `*[ AVP ]` present: AVPs no rule names are allowed. When false, a
+    /// dictionary AVP no rule names is 5008 DIAMETER_AVP_NOT_ALLOWED.
+    pub other_avps: bool,
+}
+
+impl Default for Grammar {
+    /// No rules, any AVP allowed (what a command without rules means).
+    fn default() -> Self {
+        Grammar {
+            rules: Vec::new(),
+            other_avps: true,
+        }
+    }
+}
+
+impl Grammar {
+    /// The rule naming this AVP, with its index.
+    pub fn rule_for(&self, code: u32, vendor_id: u32) -> Option<(usize, &AvpRule)> {
+        self.rules
+            .iter()
+            .enumerate()
+            .find(|(_, r)| r.avps.contains(&(code, vendor_id)))
+    }
+
+    /// The required AVPs (rules with a minimum of one or more), each a list of
+    /// alternatives: the form of [`CommandDef::required`].
+    pub fn required(&self) -> Vec<Vec<(u32, u32)>> {
+        self.rules
+            .iter()
+            .filter(|r| r.min > 0)
+            .map(|r| r.avps.clone())
+            .collect()
+    }
 }
 
 /// The lookup tables.
@@ -161,6 +231,7 @@ pub struct Dictionary {
     cmd_by_key: HashMap<(u32, u32, bool), usize>,
     applications: HashMap<u32, String>,
     vendors: HashMap<u32, String>,
+    answer_message: Option<Grammar>,
 }
 
 /// The files embedded in the library, in load order.
@@ -230,6 +301,11 @@ impl Dictionary {
     /// Every AVP definition.
     pub fn avps(&self) -> impl Iterator<Item = &AvpDef> {
         self.avps.iter()
+    }
+    /// The CCF of an answer with the E bit (RFC 6733 §7.2 `answer-message`),
+    /// from the dictionary's `answer-message` line.
+    pub fn answer_message(&self) -> Option<&Grammar> {
+        self.answer_message.as_ref()
     }
     /// Every command definition.
     pub fn commands(&self) -> impl Iterator<Item = &CommandDef> {

@@ -1,6 +1,6 @@
 //! Parser of the dictionary text format (see the header of `dict/base.dict`).
 
-use super::{AvpDef, AvpType, CommandDef, Dictionary, FlagRule};
+use super::{AvpDef, AvpRule, AvpType, CommandDef, Dictionary, FlagRule, Grammar, RuleKind};
 
 /// A dictionary line that could not be read: file, line number, what and why.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -49,19 +49,100 @@ fn vendor(d: &Dictionary, s: &str) -> Result<u32, String> {
 }
 
 /// `A|B|C` → the alternatives' (code, vendor).
-fn required(d: &Dictionary, words: &[&str]) -> Result<Vec<Vec<(u32, u32)>>, String> {
-    words
-        .iter()
-        .map(|w| {
-            w.split('|')
-                .map(|n| {
-                    d.avp_by_name(n)
-                        .map(|a| (a.code, a.vendor_id))
-                        .ok_or_else(|| format!("unknown AVP `{n}`"))
-                })
-                .collect()
+fn names(d: &Dictionary, word: &str) -> Result<Vec<(u32, u32)>, String> {
+    word.split('|')
+        .map(|n| {
+            d.avp_by_name(n)
+                .map(|a| (a.code, a.vendor_id))
+                .ok_or_else(|| format!("unknown AVP `{n}`"))
         })
         .collect()
+}
+
+/// `[min]*[max]` in front of a rule (RFC 6733 §3.2 `qual`).
+fn qualifier(q: &str) -> Result<(Option<u32>, Option<u32>), String> {
+    if q.is_empty() {
+        return Ok((None, None));
+    }
+    let Some((min, max)) = q.split_once('*') else {
+        return Err(format!("qualifier `{q}` is not [min]*[max]"));
+    };
+    let n = |s: &str| -> Result<Option<u32>, String> {
+        if s.is_empty() {
+            Ok(None)
+        } else {
+            s.parse()
+                .map(Some)
+                .map_err(|_| format!("qualifier `{q}` is not [min]*[max]"))
+        }
+    };
+    Ok((n(min)?, n(max)?))
+}
+
+/// The rule words of a `command`, `grouped` or `answer-message` line (format
+/// at the top of `dict/base.dict`). A bare name (the older form) is a required
+/// AVP with no maximum; a line of bare names only allows any other AVP.
+fn grammar(d: &Dictionary, words: &[&str]) -> Result<Grammar, String> {
+    let mut g = Grammar {
+        rules: Vec::new(),
+        other_avps: false,
+    };
+    let mut any_bracket = false;
+    for w in words {
+        let Some(open) = w.find(['<', '{', '[']) else {
+            g.rules.push(AvpRule {
+                avps: names(d, w)?,
+                kind: RuleKind::Required,
+                min: 1,
+                max: None,
+            });
+            continue;
+        };
+        any_bracket = true;
+        let (kind, close) = match &w[open..open + 1] {
+            "<" => (RuleKind::Fixed, '>'),
+            "{" => (RuleKind::Required, '}'),
+            _ => (RuleKind::Optional, ']'),
+        };
+        let Some(inner) = w[open + 1..].strip_suffix(close) else {
+            return Err(format!("rule `{w}` does not end with `{close}`"));
+        };
+        if inner == "AVP" {
+            // `*[ AVP ]` (or `1*{ AVP }` in Failed-AVP): anything else may appear.
+            g.other_avps = true;
+            continue;
+        }
+        // No qualifier: exactly one (fixed, required) or at most one (optional).
+        let (min, max) = if open == 0 {
+            (u32::from(kind != RuleKind::Optional), Some(1))
+        } else {
+            let (min, max) = qualifier(&w[..open])?;
+            (min.unwrap_or(u32::from(kind == RuleKind::Required)), max)
+        };
+        if kind == RuleKind::Optional && min > 0 {
+            return Err(format!("rule `{w}`: an optional rule has minimum 0"));
+        }
+        if kind == RuleKind::Required && min == 0 {
+            return Err(format!("rule `{w}`: a required rule has minimum 1 or more"));
+        }
+        if max.is_some_and(|m| m < min) {
+            return Err(format!("rule `{w}`: maximum below minimum"));
+        }
+        let avps = names(d, inner)?;
+        if avps.iter().any(|&(c, v)| g.rule_for(c, v).is_some()) {
+            return Err(format!("rule `{w}`: AVP already in another rule"));
+        }
+        g.rules.push(AvpRule {
+            avps,
+            kind,
+            min,
+            max,
+        });
+    }
+    if !any_bracket {
+        g.other_avps = true;
+    }
+    Ok(g)
 }
 
 fn load_line(d: &mut Dictionary, w: &[&str]) -> Result<(), String> {
@@ -86,6 +167,7 @@ fn load_line(d: &mut Dictionary, w: &[&str]) -> Result<(), String> {
                 },
                 enums: Vec::new(),
                 required: Vec::new(),
+                grammar: Grammar::default(),
             };
             if d.by_name.contains_key(*name) {
                 return Err(format!("AVP `{name}` defined twice"));
@@ -108,8 +190,8 @@ fn load_line(d: &mut Dictionary, w: &[&str]) -> Result<(), String> {
                 .ok_or_else(|| format!("unknown AVP `{avp}`"))?;
             d.avps[i].enums.push((v, label.to_string()));
         }
-        ["grouped", avp, req @ ..] => {
-            let req = required(d, req)?;
+        ["grouped", avp, rules @ ..] => {
+            let grammar = grammar(d, rules)?;
             let i = *d
                 .by_name
                 .get(*avp)
@@ -117,9 +199,13 @@ fn load_line(d: &mut Dictionary, w: &[&str]) -> Result<(), String> {
             if d.avps[i].ty != AvpType::Grouped {
                 return Err(format!("`{avp}` is not Grouped"));
             }
-            d.avps[i].required = req;
+            d.avps[i].required = grammar.required();
+            d.avps[i].grammar = grammar;
         }
-        ["command", code, app, ra, abbrev, name, pxy, req @ ..] => {
+        ["answer-message", rules @ ..] => {
+            d.answer_message = Some(grammar(d, rules)?);
+        }
+        ["command", code, app, ra, abbrev, name, pxy, rules @ ..] => {
             let request = match *ra {
                 "R" => true,
                 "A" => false,
@@ -137,7 +223,12 @@ fn load_line(d: &mut Dictionary, w: &[&str]) -> Result<(), String> {
                 abbrev: abbrev.to_string(),
                 name: name.to_string(),
                 proxiable,
-                required: required(d, req)?,
+                required: Vec::new(),
+                grammar: grammar(d, rules)?,
+            };
+            let def = CommandDef {
+                required: def.grammar.required(),
+                ..def
             };
             if !d.applications.contains_key(&def.application_id) {
                 return Err(format!("unknown application {app}"));

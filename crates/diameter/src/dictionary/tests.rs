@@ -102,3 +102,107 @@ fn bad_lines_name_file_and_line() {
     let e = d.load_str("y.dict", "command 1 77 R X Y P\n").unwrap_err();
     assert!(e.msg.contains("unknown application"));
 }
+
+#[test]
+fn ccf_rules_carry_occurrence_counts() {
+    let d = Dictionary::standard();
+    let ccr = d.command(272, 16_777_238, true).unwrap();
+    let rule = |name: &str| {
+        let a = d.avp_by_name(name).unwrap();
+        ccr.grammar.rule_for(a.code, a.vendor_id).unwrap().1.clone()
+    };
+    assert_eq!(
+        (
+            rule("Session-Id").kind,
+            rule("Session-Id").min,
+            rule("Session-Id").max
+        ),
+        (RuleKind::Fixed, 1, Some(1))
+    );
+    assert_eq!(
+        (rule("Origin-Host").kind, rule("Origin-Host").max),
+        (RuleKind::Required, Some(1))
+    );
+    assert_eq!(
+        (rule("Destination-Host").min, rule("Destination-Host").max),
+        (0, Some(1))
+    );
+    assert_eq!(
+        (rule("AN-GW-Address").min, rule("AN-GW-Address").max),
+        (0, Some(2))
+    );
+    assert_eq!(rule("Route-Record").max, None);
+    assert!(ccr.grammar.other_avps, "*[AVP]");
+    // `required` keeps its meaning: the {} and <> rules.
+    assert_eq!(ccr.required, ccr.grammar.required());
+    assert_eq!(ccr.required.len(), 7);
+    let cca = d.command(272, 16_777_238, false).unwrap();
+    let dh = d.avp_by_name("Destination-Host").unwrap();
+    assert_eq!(cca.grammar.rule_for(dh.code, 0).unwrap().1.max, Some(0));
+    let cer = d.command(257, 0, true).unwrap();
+    let hip = cer.grammar.rule_for(257, 0).unwrap().1;
+    assert_eq!((hip.min, hip.max), (1, None), "1*{{Host-IP-Address}}");
+    assert!(d.answer_message().is_some());
+}
+
+#[test]
+fn bare_names_keep_the_older_meaning() {
+    let mut d = Dictionary::standard().clone();
+    d.load_str(
+        "site.dict",
+        "application 99 Lab\ncommand 1 99 R LBR Lab-Request - Origin-Host Auth-Application-Id|Acct-Application-Id\n",
+    )
+    .unwrap();
+    let c = d.command(1, 99, true).unwrap();
+    assert_eq!(c.required, vec![vec![(264, 0)], vec![(258, 0), (259, 0)]]);
+    assert!(c.grammar.other_avps);
+    assert!(
+        c.grammar
+            .rules
+            .iter()
+            .all(|r| r.min == 1 && r.max.is_none())
+    );
+}
+
+#[test]
+fn a_grammar_without_star_avp_is_closed() {
+    let mut d = Dictionary::standard().clone();
+    d.load_str(
+        "site.dict",
+        "application 99 Lab\ncommand 1 99 R LBR Lab-Request - {Origin-Host} *[Route-Record]\n",
+    )
+    .unwrap();
+    assert!(!d.command(1, 99, true).unwrap().grammar.other_avps);
+}
+
+#[test]
+fn bad_rules_are_named() {
+    let mut d = Dictionary::standard().clone();
+    for (line, why) in [
+        ("command 1 0 R X Y - {Origin-Host", "does not end with `}`"),
+        (
+            "command 1 0 R X Y - 1*[Origin-Host]",
+            "optional rule has minimum 0",
+        ),
+        (
+            "command 1 0 R X Y - 0*{Origin-Host}",
+            "required rule has minimum 1",
+        ),
+        (
+            "command 1 0 R X Y - 3*2{Origin-Host}",
+            "maximum below minimum",
+        ),
+        ("command 1 0 R X Y - x*{Origin-Host}", "is not [min]*[max]"),
+        (
+            "command 1 0 R X Y - {Origin-Host} [Origin-Host]",
+            "already in another rule",
+        ),
+        (
+            "command 1 0 R X Y - {No-Such-Avp}",
+            "unknown AVP `No-Such-Avp`",
+        ),
+    ] {
+        let e = d.load_str("bad.dict", line).unwrap_err();
+        assert!(e.msg.contains(why), "{line}: {e}");
+    }
+}
