@@ -3,3 +3,8 @@
 //! building, latency statistics) live in this library so they are unit-tested;
 //! the subcommands are thin async shells over `corelab-diameter-node`.
 #![forbid(unsafe_code)]
+
+pub mod answers;
+pub mod files;
+pub mod stats;
+pub mod values;
