@@ -1,2 +1,29 @@
-//! The tokio shell around [`corelab_diameter`]'s sans-IO peer state machine.
+//! The tokio shell around [`corelab_diameter`]'s sans-IO peer state machine:
+//! a [`Node`] listens and connects (TCP, or TLS from the first byte), runs one
+//! task per connection driving [`corelab_diameter::peer::Peer`], matches
+//! answers to requests by Hop-by-Hop id, answers application requests with a
+//! [`RequestHandler`], routes requests ([`RoutingTable`]), and acts as a
+//! relay, proxy or redirect agent ([`AgentMode`]). See `docs/diameter.md`.
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod agent;
+pub mod avps;
+mod config;
+mod conn;
+mod election;
+mod error;
+mod handle;
+mod node;
+mod redirect;
+mod route;
+pub mod routing;
+mod tls;
+
+pub use config::{AgentMode, NodeConfig, TlsConfig};
+pub use corelab_diameter::peer::PeerConfig;
+pub use error::NodeError;
+pub use handle::PeerHandle;
+pub use node::{DISCONNECT_REBOOTING, Node, RequestHandler};
+pub use redirect::{RedirectHostUsage, RedirectPolicy, parse_diameter_uri};
+pub use routing::{PeerTarget, RoutingTable};

@@ -302,11 +302,7 @@ impl Peer {
     /// Sends an application request: assigns the identifiers (keeping an
     /// End-to-End id already set), records it in the pending table keyed by
     /// Hop-by-Hop id, and returns that id. Only when the peer is open.
-    pub fn send_request(
-        &mut self,
-        now: Instant,
-        request: crate::MessageBuilder,
-    ) -> Option<u32> {
+    pub fn send_request(&mut self, now: Instant, request: crate::MessageBuilder) -> Option<u32> {
         if !self.can_send_requests() {
             return None;
         }

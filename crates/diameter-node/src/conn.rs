@@ -1,0 +1,434 @@
+//! One connection: a task that owns the sans-IO [`Peer`] state machine and the
+//! read half, and a writer task that owns the write half.
+//!
+//! The connection task feeds the state machine with framed messages
+//! (`frame_length`), commands from [`PeerHandle`]s and its one timer, and
+//! carries out what `poll()` returns: bytes go to the writer, `ArmTimer`
+//! resets the timer, events go to the node (handler, agent, waiters). The
+//! writer batches: it copies every queued message into a buffered writer and
+//! flushes only when the queue is empty.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use bytes::{Buf, BytesMut};
+use corelab_diameter::peer::{Input, Output, Peer, PeerEvent};
+use corelab_diameter::{RoutingView, frame_length};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufWriter};
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Sleep;
+use tracing::{Instrument, debug, info, warn};
+
+use crate::error::NodeError;
+use crate::handle::{Cmd, PeerHandle, Shared, Waiter, WriteCmd};
+use crate::node::Inner;
+
+/// Read buffer growth step and writer buffer size.
+const BUF: usize = 64 * 1024;
+/// Commands taken per wake-up before reading the socket again.
+const CMD_BATCH: usize = 128;
+
+/// Starts the tasks for a connected transport. `up` gets the handle once the
+/// capabilities exchange succeeds (or the error when it fails).
+pub(crate) fn start<R, W>(
+    inner: Arc<Inner>,
+    rd: R,
+    wr: W,
+    remote: SocketAddr,
+    initiator: bool,
+    up: Option<oneshot::Sender<Result<PeerHandle, NodeError>>>,
+) where
+    R: AsyncRead + Unpin + Send + 'static,
+    W: AsyncWrite + Unpin + Send + 'static,
+{
+    let (wtx, wrx) = mpsc::unbounded_channel();
+    let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
+    let mut peer = Peer::new(inner.cfg.local.clone(), inner.seed());
+    if let Some(t) = inner.cfg.request_timeout {
+        peer.set_request_timeout(t);
+    }
+    let span = tracing::info_span!(
+        "diameter_conn",
+        %remote,
+        origin_host = tracing::field::Empty
+    );
+    tokio::spawn(writer(wr, wrx).instrument(span.clone()));
+    let conn = Conn {
+        inner,
+        peer,
+        rd,
+        buf: BytesMut::with_capacity(BUF),
+        wtx,
+        cmd_rx,
+        cmd_tx,
+        waiters: HashMap::new(),
+        sleep: Box::pin(tokio::time::sleep(std::time::Duration::from_secs(86_400))),
+        handle: None,
+        up,
+        remote,
+        initiator,
+        closing: false,
+        stop_waiters: Vec::new(),
+        span: span.clone(),
+    };
+    tokio::spawn(conn.run().instrument(span));
+}
+
+struct Conn<R> {
+    inner: Arc<Inner>,
+    peer: Peer,
+    rd: R,
+    buf: BytesMut,
+    wtx: mpsc::UnboundedSender<WriteCmd>,
+    cmd_rx: mpsc::UnboundedReceiver<Cmd>,
+    cmd_tx: mpsc::UnboundedSender<Cmd>,
+    /// Answers awaited: Hop-by-Hop id → waiter.
+    waiters: HashMap<u32, Waiter>,
+    sleep: Pin<Box<Sleep>>,
+    handle: Option<PeerHandle>,
+    up: Option<oneshot::Sender<Result<PeerHandle, NodeError>>>,
+    remote: SocketAddr,
+    initiator: bool,
+    closing: bool,
+    stop_waiters: Vec<oneshot::Sender<()>>,
+    span: tracing::Span,
+}
+
+impl<R: AsyncRead + Unpin> Conn<R> {
+    async fn run(mut self) {
+        let now = Instant::now();
+        if self.initiator {
+            // The transport is already connected: Start then Connected.
+            self.peer.handle(now, Input::Start);
+            self.peer.handle(now, Input::Connected);
+        } else {
+            self.peer.handle(now, Input::Accepted);
+        }
+        self.drain();
+        while !self.closing {
+            if self.buf.capacity() - self.buf.len() < 4096 {
+                self.buf.reserve(BUF);
+            }
+            tokio::select! {
+                r = self.rd.read_buf(&mut self.buf) => match r {
+                    Ok(0) => self.input(Input::Disconnected),
+                    Ok(_) => self.on_bytes(),
+                    Err(e) => {
+                        debug!(error = %e, "read failed");
+                        self.input(Input::Disconnected);
+                    }
+                },
+                Some(cmd) = self.cmd_rx.recv() => {
+                    self.on_cmd(cmd);
+                    for _ in 0..CMD_BATCH {
+                        match self.cmd_rx.try_recv() {
+                            Ok(cmd) => self.on_cmd(cmd),
+                            Err(_) => break,
+                        }
+                    }
+                }
+                () = self.sleep.as_mut() => {
+                    self.sleep.as_mut().reset(far_future());
+                    self.input(Input::Timeout);
+                }
+            }
+        }
+        self.finish("connection closed");
+    }
+
+    fn input(&mut self, input: Input<'_>) {
+        self.peer.handle(Instant::now(), input);
+        self.drain();
+    }
+
+    /// Feeds every whole message in the read buffer to the state machine.
+    fn on_bytes(&mut self) {
+        let now = Instant::now();
+        loop {
+            match frame_length(&self.buf) {
+                Ok(Some(n)) if self.buf.len() >= n => {
+                    if tracing::enabled!(tracing::Level::DEBUG) {
+                        log_message("recv", &self.buf[..n]);
+                    }
+                    self.peer.handle(now, Input::Received(&self.buf[..n]));
+                    self.buf.advance(n);
+                    self.drain();
+                    if self.closing {
+                        return;
+                    }
+                }
+                Ok(Some(n)) => {
+                    self.buf.reserve(n - self.buf.len());
+                    return;
+                }
+                Ok(None) => return,
+                Err(e) => {
+                    // RFC 6733 §3: the stream cannot be re-framed; answer if a
+                    // header is there, then close.
+                    warn!(error = %e, "framing error; closing the connection");
+                    if let Some(Ok(ans)) = corelab_diameter::error_answer(
+                        &self.buf,
+                        &e,
+                        &self.inner.cfg.local.origin_host,
+                        &self.inner.cfg.local.origin_realm,
+                    ) {
+                        let _ = self.wtx.send(WriteCmd::Bytes(ans));
+                    }
+                    self.buf.clear();
+                    self.peer.handle(now, Input::Disconnected);
+                    self.drain();
+                    self.closing = true;
+                    let _ = self.wtx.send(WriteCmd::Close);
+                    return;
+                }
+            }
+        }
+    }
+
+    fn on_cmd(&mut self, cmd: Cmd) {
+        match cmd {
+            Cmd::Request { bytes, reply } => {
+                if tracing::enabled!(tracing::Level::DEBUG) {
+                    log_message("send", &bytes);
+                }
+                match self.peer.send_request_bytes(Instant::now(), bytes) {
+                    Some(hbh) => {
+                        self.waiters.insert(hbh, reply);
+                        self.drain();
+                    }
+                    None => {
+                        let _ = reply.send(Err(NodeError::PeerDown(format!(
+                            "peer not open ({:?})",
+                            self.peer.state()
+                        ))));
+                    }
+                }
+            }
+            Cmd::Close => self.input(Input::Disconnected),
+            Cmd::Stop { cause, done } => {
+                self.stop_waiters.push(done);
+                self.input(Input::Stop(cause));
+            }
+        }
+    }
+
+    /// Carries out everything the state machine asks for.
+    fn drain(&mut self) {
+        while let Some(out) = self.peer.poll() {
+            match out {
+                Output::Send(bytes) => {
+                    let _ = self.wtx.send(WriteCmd::Bytes(bytes));
+                }
+                Output::ArmTimer(at) => self
+                    .sleep
+                    .as_mut()
+                    .reset(tokio::time::Instant::from_std(at)),
+                // The shell connects before starting the machine; after DOWN
+                // the connection task ends and routing reconnects on demand.
+                Output::Connect => {}
+                Output::Disconnect => {
+                    self.closing = true;
+                    let _ = self.wtx.send(WriteCmd::Close);
+                }
+                Output::Event(e) => self.on_event(e),
+            }
+        }
+    }
+
+    fn on_event(&mut self, event: PeerEvent) {
+        match event {
+            PeerEvent::Up {
+                origin_host,
+                origin_realm,
+                applications,
+            } => self.on_up(origin_host, origin_realm, applications),
+            PeerEvent::Suspect => {
+                warn!("watchdog: peer SUSPECT (no DWA within Tw)");
+                if let Some(h) = &self.handle {
+                    h.shared.suspect.store(true, Ordering::Relaxed);
+                }
+            }
+            PeerEvent::Failover(requests) => self.on_failover(requests),
+            PeerEvent::Down(reason) => self.on_down(reason),
+            PeerEvent::Request(bytes) => {
+                if tracing::enabled!(tracing::Level::DEBUG) {
+                    log_message("recv request", &bytes);
+                }
+                match &self.handle {
+                    Some(from) => crate::agent::on_request(&self.inner, from, bytes),
+                    None => warn!("request before the peer is up; dropped"),
+                }
+            }
+            PeerEvent::Answer(bytes) => {
+                let hbh = hop_by_hop(&bytes);
+                if let Some(w) = self.waiters.remove(&hbh) {
+                    let _ = w.send(Ok(bytes));
+                }
+            }
+            PeerEvent::AnswerTimeout(hbh) => {
+                debug!(hop_by_hop = hbh, "no answer within the request timeout");
+                if let Some(w) = self.waiters.remove(&hbh) {
+                    let _ = w.send(Err(NodeError::Timeout));
+                }
+            }
+            PeerEvent::ProtocolError(e) => {
+                warn!(result_code = e.code.0, reason = %e.reason, "protocol error from peer");
+            }
+        }
+    }
+
+    fn on_up(&mut self, origin_host: String, origin_realm: String, applications: Vec<u32>) {
+        if let Some(h) = &self.handle {
+            // Back from SUSPECT.
+            info!("watchdog: peer OKAY again");
+            h.shared.suspect.store(false, Ordering::Relaxed);
+            return;
+        }
+        self.span.record("origin_host", origin_host.as_str());
+        info!(%origin_realm, ?applications, "peer open");
+        let handle = PeerHandle {
+            shared: Arc::new(Shared {
+                id: self.inner.next_conn_id(),
+                origin_host,
+                origin_realm,
+                applications,
+                capabilities: self.peer.peer_capabilities().unwrap_or_default().to_vec(),
+                remote: self.remote,
+                initiator: self.initiator,
+                cmd: self.cmd_tx.clone(),
+                writer: self.wtx.clone(),
+                open: AtomicBool::new(true),
+                suspect: AtomicBool::new(false),
+                node: Arc::downgrade(&self.inner),
+            }),
+        };
+        self.handle = Some(handle.clone());
+        self.inner.add_peer(handle.clone());
+        if let Some(up) = self.up.take() {
+            let _ = up.send(Ok(handle));
+        }
+    }
+
+    fn on_failover(&mut self, requests: Vec<Vec<u8>>) {
+        let from = self.handle.as_ref().map(PeerHandle::id);
+        for req in requests {
+            let Some(waiter) = self.waiters.remove(&hop_by_hop(&req)) else {
+                continue;
+            };
+            info!(
+                session_id = session_id(&req).unwrap_or(""),
+                "failover: re-sending pending request with the T flag"
+            );
+            crate::agent::failover(&self.inner, from, req, waiter);
+        }
+    }
+
+    fn on_down(&mut self, reason: String) {
+        info!(%reason, "peer down");
+        self.finish(&reason);
+    }
+
+    /// Fails everything waiting on this connection and unregisters it.
+    fn finish(&mut self, reason: &str) {
+        if let Some(h) = self.handle.take() {
+            h.shared.open.store(false, Ordering::Relaxed);
+            self.inner.remove_peer(h.id());
+        }
+        if let Some(up) = self.up.take() {
+            let code = self
+                .peer
+                .peer_capabilities()
+                .and_then(|c| corelab_diameter::Message::decode(c).ok())
+                .and_then(|m| m.result_code());
+            let err = match code {
+                Some(c) if !c.is_success() => NodeError::Capabilities(c.0),
+                Some(_) => NodeError::Capabilities(
+                    corelab_diameter::ResultCode::DIAMETER_NO_COMMON_APPLICATION.0,
+                ),
+                None => NodeError::PeerDown(reason.to_string()),
+            };
+            let _ = up.send(Err(err));
+        }
+        for (_, w) in self.waiters.drain() {
+            let _ = w.send(Err(NodeError::PeerDown(reason.to_string())));
+        }
+        for d in self.stop_waiters.drain(..) {
+            let _ = d.send(());
+        }
+        self.closing = true;
+        let _ = self.wtx.send(WriteCmd::Close);
+    }
+}
+
+/// The writer task: batches queued messages into one buffered write and
+/// flushes when the queue is empty.
+async fn writer<W: AsyncWrite + Unpin>(wr: W, mut rx: mpsc::UnboundedReceiver<WriteCmd>) {
+    let mut w = BufWriter::with_capacity(BUF, wr);
+    while let Some(mut cmd) = rx.recv().await {
+        loop {
+            match cmd {
+                WriteCmd::Bytes(b) => {
+                    if tracing::enabled!(tracing::Level::DEBUG) {
+                        log_message("sent", &b);
+                    }
+                    if let Err(e) = w.write_all(&b).await {
+                        debug!(error = %e, "write failed");
+                        return;
+                    }
+                }
+                WriteCmd::Close => {
+                    let _ = w.flush().await;
+                    let _ = w.shutdown().await;
+                    return;
+                }
+            }
+            match rx.try_recv() {
+                Ok(next) => cmd = next,
+                Err(_) => break,
+            }
+        }
+        if let Err(e) = w.flush().await {
+            debug!(error = %e, "flush failed");
+            return;
+        }
+    }
+}
+
+fn far_future() -> tokio::time::Instant {
+    tokio::time::Instant::now() + std::time::Duration::from_secs(86_400 * 365)
+}
+
+/// The Hop-by-Hop id of an encoded message (0 if too short).
+pub(crate) fn hop_by_hop(bytes: &[u8]) -> u32 {
+    bytes
+        .get(12..16)
+        .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+        .unwrap_or(0)
+}
+
+pub(crate) fn session_id(bytes: &[u8]) -> Option<&str> {
+    RoutingView::decode(bytes).ok()?.session_id_str()
+}
+
+/// One debug line per message: direction, command, flags, ids, Session-Id.
+pub(crate) fn log_message(dir: &str, bytes: &[u8]) {
+    match corelab_diameter::Header::parse(bytes) {
+        Ok(h) => debug!(
+            dir,
+            command_code = h.command_code,
+            application_id = h.application_id,
+            request = h.is_request(),
+            flags = h.flags,
+            hop_by_hop = h.hop_by_hop,
+            end_to_end = h.end_to_end,
+            session_id = session_id(bytes).unwrap_or(""),
+            len = bytes.len(),
+            "diameter message"
+        ),
+        Err(e) => debug!(dir, error = %e, len = bytes.len(), "undecodable message"),
+    }
+}

@@ -1,0 +1,301 @@
+//! [`Node`]: listeners, outgoing connections, the table of open peers, and
+//! routed requests.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use corelab_diameter::MessageBuilder;
+use corelab_diameter::codes::app;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tracing::{Instrument, debug, info, warn};
+
+use crate::config::{AgentMode, NodeConfig};
+use crate::error::NodeError;
+use crate::handle::PeerHandle;
+use crate::redirect::RedirectCache;
+use crate::tls::TlsState;
+
+/// An application's request handler.
+#[async_trait::async_trait]
+pub trait RequestHandler: Send + Sync + 'static {
+    /// An application request addressed to this node (Endpoint mode, or an
+    /// agent's local requests). Return the answer's bytes (build them with
+    /// `corelab_diameter::answer` helpers / `MessageBuilder::answer_to`);
+    /// `None` sends nothing. `from` can send requests back over the same
+    /// connection (RAR/ASR).
+    async fn handle(&self, request: Vec<u8>, from: PeerHandle) -> Option<Vec<u8>>;
+}
+
+/// Disconnect-Cause REBOOTING (RFC 6733 §5.4.3).
+pub const DISCONNECT_REBOOTING: i32 = 0;
+
+/// How long [`Node::shutdown`] waits for DPAs.
+const SHUTDOWN_WAIT: Duration = Duration::from_secs(2);
+
+pub(crate) struct Inner {
+    pub(crate) cfg: NodeConfig,
+    pub(crate) handler: Arc<dyn RequestHandler>,
+    peers: Mutex<Vec<PeerHandle>>,
+    listeners: Mutex<Vec<JoinHandle<()>>>,
+    connect_lock: tokio::sync::Mutex<()>,
+    pub(crate) redirects: Mutex<RedirectCache>,
+    pub(crate) tls: Option<Result<TlsState, String>>,
+    seed: AtomicU32,
+    conn_ids: AtomicU64,
+}
+
+impl Inner {
+    pub(crate) fn seed(&self) -> u32 {
+        // RFC 6733 §3: identifiers start at a value hard to guess; a
+        // per-connection stride keeps connections apart.
+        self.seed.fetch_add(0x0101_0000, Ordering::Relaxed)
+    }
+
+    pub(crate) fn next_conn_id(&self) -> u64 {
+        self.conn_ids.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub(crate) fn add_peer(self: &Arc<Self>, h: PeerHandle) {
+        let mut peers = lock(&self.peers);
+        peers.retain(PeerHandle::is_open);
+        peers.push(h.clone());
+        drop(peers);
+        crate::election::check(self, &h);
+    }
+
+    pub(crate) fn remove_peer(&self, id: u64) {
+        lock(&self.peers).retain(|p| p.id() != id);
+    }
+
+    pub(crate) fn open_peers(&self) -> Vec<PeerHandle> {
+        lock(&self.peers)
+            .iter()
+            .filter(|p| p.is_open())
+            .cloned()
+            .collect()
+    }
+
+    /// An open peer by Origin-Host, a non-suspect one first.
+    pub(crate) fn peer_by_host(&self, host: &str) -> Option<PeerHandle> {
+        let peers = lock(&self.peers);
+        let mut found = peers
+            .iter()
+            .filter(|p| p.is_open() && p.origin_host().eq_ignore_ascii_case(host));
+        let first = found.next()?;
+        if !first.is_suspect() {
+            return Some(first.clone());
+        }
+        Some(found.find(|p| !p.is_suspect()).unwrap_or(first).clone())
+    }
+
+    /// An open peer for a route target (by Origin-Host, else by the address
+    /// we connected to), without connecting.
+    pub(crate) fn open_peer_for(&self, target: &crate::routing::PeerTarget) -> Option<PeerHandle> {
+        target
+            .host
+            .as_deref()
+            .and_then(|h| self.peer_by_host(h))
+            .or_else(|| {
+                lock(&self.peers)
+                    .iter()
+                    .find(|p| p.is_open() && p.is_initiator() && p.remote_addr() == target.addr)
+                    .cloned()
+            })
+    }
+
+    /// The open peer for a route target, connecting to it when needed.
+    pub(crate) async fn peer_for(
+        self: &Arc<Self>,
+        target: &crate::routing::PeerTarget,
+    ) -> Result<PeerHandle, NodeError> {
+        if let Some(p) = self.open_peer_for(target) {
+            return Ok(p);
+        }
+        let _guard = self.connect_lock.lock().await;
+        if let Some(p) = self.open_peer_for(target) {
+            return Ok(p);
+        }
+        connect(self, target.addr).await
+    }
+}
+
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A Diameter node: accepts and opens peer connections, answers with its
+/// [`RequestHandler`], routes requests, and (per [`AgentMode`]) relays,
+/// proxies or redirects. Cheap to clone.
+#[derive(Clone)]
+pub struct Node {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl Node {
+    /// A node with this configuration. A relay advertises the relay
+    /// application 0xffffffff (RFC 6733 §2.4) in place of its own list.
+    pub fn new(mut cfg: NodeConfig, handler: Arc<dyn RequestHandler>) -> Node {
+        if cfg.mode == AgentMode::Relay {
+            cfg.local.auth_application_ids = vec![app::RELAY];
+        }
+        let tls = cfg.tls.as_ref().map(TlsState::load);
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| (d.as_secs() as u32) << 20 | d.subsec_micros() & 0xfffff)
+            .unwrap_or(1);
+        Node {
+            inner: Arc::new(Inner {
+                cfg,
+                handler,
+                peers: Mutex::new(Vec::new()),
+                listeners: Mutex::new(Vec::new()),
+                connect_lock: tokio::sync::Mutex::new(()),
+                redirects: Mutex::new(RedirectCache::default()),
+                tls,
+                seed: AtomicU32::new(seed),
+                conn_ids: AtomicU64::new(1),
+            }),
+        }
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &NodeConfig {
+        &self.inner.cfg
+    }
+
+    /// Listens on `addr` (port 0: any) and serves peers in the background
+    /// (TLS from the first byte when configured). Returns the bound address.
+    pub async fn listen(&self, addr: SocketAddr) -> Result<SocketAddr, NodeError> {
+        let acceptor = match &self.inner.tls {
+            None => None,
+            Some(Ok(t)) => Some(t.acceptor()),
+            Some(Err(e)) => return Err(NodeError::Tls(e.clone())),
+        };
+        let listener = TcpListener::bind(addr).await?;
+        let local = listener.local_addr()?;
+        info!(%local, tls = acceptor.is_some(), "listening");
+        let inner = self.inner.clone();
+        let task = tokio::spawn(
+            async move {
+                loop {
+                    let (stream, remote) = match listener.accept().await {
+                        Ok(s) => s,
+                        Err(e) => {
+                            warn!(error = %e, "accept failed");
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                            continue;
+                        }
+                    };
+                    debug!(%remote, "accepted");
+                    let _ = stream.set_nodelay(true);
+                    match &acceptor {
+                        None => {
+                            let (rd, wr) = stream.into_split();
+                            crate::conn::start(inner.clone(), rd, wr, remote, false, None);
+                        }
+                        Some(acc) => {
+                            let acc = acc.clone();
+                            let inner = inner.clone();
+                            tokio::spawn(async move {
+                                match acc.accept(stream).await {
+                                    Ok(tls) => {
+                                        let (rd, wr) = tokio::io::split(tls);
+                                        crate::conn::start(inner, rd, wr, remote, false, None);
+                                    }
+                                    Err(e) => warn!(%remote, error = %e, "TLS handshake failed"),
+                                }
+                            });
+                        }
+                    }
+                }
+            }
+            .instrument(tracing::info_span!("diameter_listener", %local)),
+        );
+        lock(&self.inner.listeners).push(task);
+        Ok(local)
+    }
+
+    /// Connects to a peer and completes CER/CEA; resolves once it is Open.
+    pub async fn connect(&self, addr: SocketAddr) -> Result<PeerHandle, NodeError> {
+        connect(&self.inner, addr).await
+    }
+
+    /// Sends a request routed by Destination-Host, realm and application, or
+    /// the default route (see [`crate::routing`]), following a 3006 redirect.
+    /// When no peer can take it: `NodeError::Answer(3002 | 3003)`.
+    pub async fn request(&self, request: MessageBuilder) -> Result<Vec<u8>, NodeError> {
+        let bytes = request
+            .encode()
+            .map_err(|e| NodeError::Encode(e.to_string()))?;
+        self.request_bytes(bytes).await
+    }
+
+    /// [`Node::request`] for an encoded request.
+    pub async fn request_bytes(&self, request: Vec<u8>) -> Result<Vec<u8>, NodeError> {
+        crate::redirect::request_following_redirects(&self.inner, request).await
+    }
+
+    /// Open peers.
+    pub fn peers(&self) -> Vec<PeerHandle> {
+        self.inner.open_peers()
+    }
+
+    /// Sends DPR (REBOOTING) to every open peer, waits briefly for the DPAs,
+    /// stops listening.
+    pub async fn shutdown(&self) {
+        for l in lock(&self.inner.listeners).drain(..) {
+            l.abort();
+        }
+        let waits: Vec<_> = self
+            .inner
+            .open_peers()
+            .iter()
+            .map(|p| p.stop(DISCONNECT_REBOOTING))
+            .collect();
+        let all = async {
+            for w in waits {
+                let _ = w.await;
+            }
+        };
+        if tokio::time::timeout(SHUTDOWN_WAIT, all).await.is_err() {
+            warn!("shutdown: some peers did not answer DPR in time");
+        }
+    }
+}
+
+/// Opens a connection (TCP, TLS when configured) and waits for Open.
+pub(crate) async fn connect(inner: &Arc<Inner>, addr: SocketAddr) -> Result<PeerHandle, NodeError> {
+    let connector = match &inner.tls {
+        None => None,
+        Some(Ok(t)) => Some(t.connector()?),
+        Some(Err(e)) => return Err(NodeError::Tls(e.clone())),
+    };
+    let tw = inner.cfg.local.tw;
+    let stream = tokio::time::timeout(tw, TcpStream::connect(addr))
+        .await
+        .map_err(|_| NodeError::Timeout)??;
+    let _ = stream.set_nodelay(true);
+    let (up_tx, up_rx) = oneshot::channel();
+    match connector {
+        None => {
+            let (rd, wr) = stream.into_split();
+            crate::conn::start(inner.clone(), rd, wr, addr, true, Some(up_tx));
+        }
+        Some(c) => {
+            let name = rustls_pki_types::ServerName::IpAddress(addr.ip().into());
+            let tls = tokio::time::timeout(tw, c.connect(name, stream))
+                .await
+                .map_err(|_| NodeError::Timeout)?
+                .map_err(|e| NodeError::Tls(e.to_string()))?;
+            let (rd, wr) = tokio::io::split(tls);
+            crate::conn::start(inner.clone(), rd, wr, addr, true, Some(up_tx));
+        }
+    }
+    up_rx
+        .await
+        .unwrap_or_else(|_| Err(NodeError::PeerDown("connection task ended".into())))
+}

@@ -1,0 +1,323 @@
+//! A node's peer connections over real loopback sockets: CER/CEA, requests
+//! both ways, DWR/DWA, DPR/DPA, refused capabilities, malformed input.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::*;
+use corelab_diameter::codes::{app, avp, cmd};
+use corelab_diameter::{AvpBuf, Message, MessageBuilder};
+use corelab_diameter_node::{Node, NodeError};
+
+async fn server(
+    cfg: corelab_diameter_node::NodeConfig,
+) -> (Node, std::net::SocketAddr, Arc<Recorder>) {
+    let rec = Recorder::new(&cfg.local.origin_host, &cfg.local.origin_realm);
+    let node = Node::new(cfg, rec.clone());
+    let addr = node.listen(any_port()).await.expect("listen");
+    (node, addr, rec)
+}
+
+#[tokio::test]
+async fn connect_completes_cer_cea_and_both_sides_list_the_peer() {
+    init_tracing();
+    let (srv, addr, _) = server(config("server.example", "server.realm")).await;
+    let client = Node::new(
+        config("client.example", "client.realm"),
+        Recorder::new("client.example", "client.realm"),
+    );
+    let peer = client.connect(addr).await.expect("open");
+    assert_eq!(peer.origin_host(), "server.example");
+    assert_eq!(peer.origin_realm(), "server.realm");
+    let cea = peer.cea().expect("CEA kept");
+    assert_eq!(header(cea).command_code, cmd::CAPABILITIES_EXCHANGE);
+    assert!(!header(cea).is_request());
+    assert_eq!(result_code(cea), Some(2001));
+    assert_eq!(peer.applications(), &[app::GX]);
+    eventually("server lists the client", || {
+        srv.peers()
+            .iter()
+            .any(|p| p.origin_host() == "client.example")
+    })
+    .await;
+    let cer = srv.peers()[0].cea().unwrap().to_vec();
+    assert!(header(&cer).is_request());
+    assert_eq!(
+        identity_of(&cer, avp::ORIGIN_HOST).as_deref(),
+        Some("client.example")
+    );
+}
+
+#[tokio::test]
+async fn requests_are_answered_in_both_directions_on_one_connection() {
+    init_tracing();
+    let mut cfg = config("server.example", "server.realm");
+    cfg.local.tw = Duration::from_secs(30);
+    let rec = Arc::new(Recorder {
+        reverse: true,
+        ..Arc::into_inner(Recorder::new("server.example", "server.realm")).unwrap()
+    });
+    let srv = Node::new(cfg, rec.clone());
+    let addr = srv.listen(any_port()).await.unwrap();
+    let client_rec = Recorder::new("client.example", "client.realm");
+    let client = Node::new(config("client.example", "client.realm"), client_rec.clone());
+    let peer = client.connect(addr).await.unwrap();
+
+    // Client → server, 50 outstanding at once, each matched by Hop-by-Hop id.
+    let mut tasks = Vec::new();
+    for i in 0..50 {
+        let p = peer.clone();
+        tasks.push(tokio::spawn(async move {
+            let sid = format!("client.example;1;{i}");
+            let ans = p.request(ccr(&sid, "server.realm")).await.unwrap();
+            let m = Message::decode(&ans).unwrap();
+            assert_eq!(m.session_id(), Some(sid.as_str()));
+            assert_eq!(m.result_code().map(|r| r.0), Some(2001));
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_eq!(rec.seen().len(), 50);
+    // End-to-End ids were assigned (non-zero) and the requests kept theirs.
+    assert!(rec.seen().iter().all(|r| header(r).end_to_end != 0));
+
+    // Server → client over the same connection (RAR sent by the server's
+    // handler after each CCR), answered by the client's handler.
+    eventually("50 RAAs", || {
+        rec.reverse_answers.lock().unwrap().len() == 50
+    })
+    .await;
+    assert_eq!(client_rec.seen().len(), 50);
+    assert!(
+        client_rec
+            .seen()
+            .iter()
+            .all(|r| header(r).command_code == cmd::RE_AUTH)
+    );
+
+    // And a request the server's application starts by itself, routed by
+    // Destination-Host to the connected client.
+    let rar = MessageBuilder::request(cmd::RE_AUTH, app::GX)
+        .proxiable()
+        .avp(AvpBuf::utf8(avp::SESSION_ID, "server.example;9;9").mandatory())
+        .avp(AvpBuf::identity(avp::ORIGIN_HOST, "server.example").mandatory())
+        .avp(AvpBuf::identity(avp::ORIGIN_REALM, "server.realm").mandatory())
+        .avp(AvpBuf::identity(avp::DESTINATION_REALM, "client.realm").mandatory())
+        .avp(AvpBuf::identity(avp::DESTINATION_HOST, "client.example").mandatory())
+        .avp(AvpBuf::u32(avp::AUTH_APPLICATION_ID, app::GX).mandatory());
+    let raa = srv.request(rar).await.unwrap();
+    assert_eq!(result_code(&raa), Some(2001));
+    assert_eq!(
+        identity_of(&raa, avp::ORIGIN_HOST).as_deref(),
+        Some("client.example")
+    );
+}
+
+#[tokio::test]
+async fn node_sends_dwr_every_tw_and_stays_open_while_dwa_come() {
+    init_tracing();
+    // Tw of 200 ms for the test; RFC 3539 §3.4.1 requires Tw ≥ 6 s in service.
+    let mut cfg = config("server.example", "server.realm");
+    cfg.local.tw = Duration::from_millis(200);
+    let (srv, addr, _) = server(cfg).await;
+    let mut raw = RawPeer::connect(addr).await;
+    let cea = raw.cer("raw.example", &[app::GX]).await;
+    assert_eq!(result_code(&cea), Some(2001));
+    for _ in 0..3 {
+        let dwr = raw.recv().await.expect("DWR");
+        let h = header(&dwr);
+        assert_eq!(
+            (h.command_code, h.is_request()),
+            (cmd::DEVICE_WATCHDOG, true)
+        );
+        assert_eq!(
+            identity_of(&dwr, avp::ORIGIN_HOST).as_deref(),
+            Some("server.example")
+        );
+        raw.answer(&dwr, "raw.example", &[]).await;
+    }
+    assert_eq!(srv.peers().len(), 1);
+    // Our DWR is answered with DWA 2001 and the same identifiers.
+    let dwr = MessageBuilder::request(cmd::DEVICE_WATCHDOG, app::BASE)
+        .ids(0x1234, 0x5678)
+        .avp(AvpBuf::identity(avp::ORIGIN_HOST, "raw.example").mandatory())
+        .avp(AvpBuf::identity(avp::ORIGIN_REALM, "raw.realm").mandatory())
+        .encode()
+        .unwrap();
+    raw.send(&dwr).await;
+    let dwa = loop {
+        let m = raw.recv().await.expect("DWA");
+        if !header(&m).is_request() {
+            break m;
+        }
+        raw.answer(&m, "raw.example", &[]).await;
+    };
+    assert_eq!(
+        (header(&dwa).hop_by_hop, header(&dwa).end_to_end),
+        (0x1234, 0x5678)
+    );
+    assert_eq!(result_code(&dwa), Some(2001));
+}
+
+#[tokio::test]
+async fn unanswered_dwr_makes_the_peer_suspect_then_down_and_closed() {
+    init_tracing();
+    let mut cfg = config("server.example", "server.realm");
+    cfg.local.tw = Duration::from_millis(100);
+    let (srv, addr, _) = server(cfg).await;
+    let mut raw = RawPeer::connect(addr).await;
+    raw.cer("raw.example", &[app::GX]).await;
+    // Read DWRs without answering until the node closes the connection.
+    let mut dwrs = 0;
+    while let Some(m) = raw.recv().await {
+        assert_eq!(header(&m).command_code, cmd::DEVICE_WATCHDOG);
+        dwrs += 1;
+    }
+    assert!(dwrs >= 1);
+    eventually("peer removed", || srv.peers().is_empty()).await;
+}
+
+#[tokio::test]
+async fn shutdown_sends_dpr_and_the_peer_answers_dpa() {
+    init_tracing();
+    let (srv, addr, _) = server(config("server.example", "server.realm")).await;
+    let client = Node::new(
+        config("client.example", "client.realm"),
+        Recorder::new("c", "r"),
+    );
+    client.connect(addr).await.unwrap();
+    eventually("server lists the client", || srv.peers().len() == 1).await;
+    client.shutdown().await;
+    assert!(client.peers().is_empty());
+    eventually("server drops the client", || srv.peers().is_empty()).await;
+
+    // On the wire: the node answers our DPR with DPA 2001 and closes.
+    let mut raw = RawPeer::connect(addr).await;
+    raw.cer("raw.example", &[app::GX]).await;
+    let dpr = MessageBuilder::request(cmd::DISCONNECT_PEER, app::BASE)
+        .ids(7, 8)
+        .avp(AvpBuf::identity(avp::ORIGIN_HOST, "raw.example").mandatory())
+        .avp(AvpBuf::identity(avp::ORIGIN_REALM, "raw.realm").mandatory())
+        .avp(AvpBuf::enumerated(avp::DISCONNECT_CAUSE, 0).mandatory())
+        .encode()
+        .unwrap();
+    raw.send(&dpr).await;
+    let dpa = raw.recv().await.expect("DPA");
+    assert_eq!(header(&dpa).command_code, cmd::DISCONNECT_PEER);
+    assert_eq!(result_code(&dpa), Some(2001));
+    assert!(raw.recv().await.is_none(), "connection closed after DPA");
+
+    // And the node as DPR sender, seen on the wire.
+    let mut raw = RawPeer::connect(addr).await;
+    raw.cer("raw2.example", &[app::GX]).await;
+    eventually("server lists raw2", || srv.peers().len() == 1).await;
+    let stopping = tokio::spawn({
+        let srv = srv.clone();
+        async move { srv.shutdown().await }
+    });
+    let dpr = raw.recv().await.expect("DPR");
+    assert_eq!(
+        (header(&dpr).command_code, header(&dpr).is_request()),
+        (cmd::DISCONNECT_PEER, true)
+    );
+    let cause = Message::decode(&dpr)
+        .unwrap()
+        .find(avp::DISCONNECT_CAUSE, 0)
+        .unwrap()
+        .as_i32()
+        .unwrap();
+    assert_eq!(cause, 0, "REBOOTING");
+    raw.answer(&dpr, "raw2.example", &[]).await;
+    stopping.await.unwrap();
+    assert!(raw.recv().await.is_none());
+}
+
+#[tokio::test]
+async fn unknown_peer_is_refused_with_3010() {
+    init_tracing();
+    let mut cfg = config("server.example", "server.realm");
+    cfg.local.known_peers = Some(vec!["friend.example".into()]);
+    let (srv, addr, _) = server(cfg).await;
+    let client = Node::new(
+        config("stranger.example", "client.realm"),
+        Recorder::new("c", "r"),
+    );
+    match client.connect(addr).await {
+        Err(NodeError::Capabilities(3010)) => {}
+        other => panic!("expected 3010, got {other:?}"),
+    }
+    // On the wire: CEA 3010 with the E bit, then the connection closes.
+    let mut raw = RawPeer::connect(addr).await;
+    let cea = raw.cer("stranger2.example", &[app::GX]).await;
+    assert_eq!(result_code(&cea), Some(3010));
+    assert!(header(&cea).is_error());
+    assert!(raw.recv().await.is_none());
+    assert!(srv.peers().is_empty());
+}
+
+#[tokio::test]
+async fn no_common_application_is_refused_with_5010() {
+    init_tracing();
+    let (_srv, addr, _) = server(config("server.example", "server.realm")).await;
+    let mut cfg = config("client.example", "client.realm");
+    cfg.local.auth_application_ids = vec![app::RX];
+    let client = Node::new(cfg, Recorder::new("c", "r"));
+    match client.connect(addr).await {
+        Err(NodeError::Capabilities(5010)) => {}
+        other => panic!("expected 5010, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn malformed_request_gets_its_error_answer_and_the_node_stays_up() {
+    init_tracing();
+    let (srv, addr, rec) = server(config("server.example", "server.realm")).await;
+    let mut raw = RawPeer::connect(addr).await;
+    raw.cer("raw.example", &[app::GX]).await;
+    let mut bad = ccr("raw.example;1;1", "server.realm")
+        .ids(41, 42)
+        .encode()
+        .unwrap();
+    bad[27] = 200; // Session-Id AVP Length past the end of the message
+    raw.send(&bad).await;
+    let ans = raw.recv().await.expect("error answer");
+    assert_eq!(result_code(&ans), Some(5014), "DIAMETER_INVALID_AVP_LENGTH");
+    assert_eq!((header(&ans).hop_by_hop, header(&ans).end_to_end), (41, 42));
+    assert!(rec.seen().is_empty());
+
+    // The same connection still works, and so does a new one.
+    let good = ccr("raw.example;1;2", "server.realm")
+        .ids(43, 44)
+        .encode()
+        .unwrap();
+    raw.send(&good).await;
+    let ans = raw.recv().await.expect("answer");
+    assert_eq!(result_code(&ans), Some(2001));
+    let client = Node::new(
+        config("client.example", "client.realm"),
+        Recorder::new("c", "r"),
+    );
+    let p = client.connect(addr).await.unwrap();
+    assert_eq!(
+        result_code(&p.request(ccr("c;1;1", "server.realm")).await.unwrap()),
+        Some(2001)
+    );
+
+    // A stream that cannot be framed (version 2) closes that connection only.
+    let mut junk = RawPeer::connect(addr).await;
+    junk.cer("junk.example", &[app::GX]).await;
+    let mut v2 = ccr("junk;1;1", "server.realm").encode().unwrap();
+    v2[0] = 2;
+    junk.send(&v2).await;
+    let ans = junk.recv().await.expect("5011 answer");
+    assert_eq!(result_code(&ans), Some(5011));
+    assert!(junk.recv().await.is_none());
+    assert_eq!(
+        result_code(&p.request(ccr("c;1;2", "server.realm")).await.unwrap()),
+        Some(2001)
+    );
+    drop(srv);
+}
