@@ -16,7 +16,7 @@ use tracing::info;
 use crate::cli::{Common, Exit, SERVER_APPS, resolve, terminated};
 use crate::files::application_by_name;
 use crate::print;
-use crate::responder::{Handler, Responder};
+use crate::responder::{Handler, Output, Responder};
 
 /// Agent kind (RFC 6733 §2.8).
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -140,7 +140,11 @@ pub async fn run(args: AgentArgs) -> anyhow::Result<Exit> {
         Vec::new(),
         &c.origin_host,
         &c.origin_realm,
-        c.verbose,
+        if c.verbose {
+            Output::Full
+        } else {
+            Output::Lines
+        },
     );
     let node = Node::new(cfg, Arc::new(Handler(responder)));
     let addr = resolve(&args.listen).await?;

@@ -15,7 +15,7 @@ use crate::answers::{is_expected, outcome};
 use crate::cli::{Common, Exit, resolve};
 use crate::files::{self, SessionIds, Vars};
 use crate::print;
-use crate::responder::{Handler, Responder};
+use crate::responder::{Handler, Output, Responder};
 
 /// Send the requests of a file and print the answers.
 #[derive(Args, Debug)]
@@ -85,7 +85,13 @@ pub async fn run(args: ClientArgs) -> anyhow::Result<Exit> {
     let addr = resolve(&args.connect).await?;
     // Routed requests go to the peer we connect to; 3006 answers are followed.
     cfg.routes = cfg.routes.default_route(PeerTarget::addr(addr));
-    let responder = Responder::new(answers, Vec::new(), &c.origin_host, &c.origin_realm, true);
+    let responder = Responder::new(
+        answers,
+        Vec::new(),
+        &c.origin_host,
+        &c.origin_realm,
+        Output::Full,
+    );
     let node = Node::new(cfg, Arc::new(Handler(responder.clone())));
 
     let peer = match node.connect(addr).await {

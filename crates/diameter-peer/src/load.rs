@@ -21,7 +21,7 @@ use crate::answers::{is_expected, outcome};
 use crate::cli::{Common, Exit, resolve};
 use crate::files::{self, RequestTemplate, SessionIds, Vars};
 use crate::print;
-use crate::responder::{Handler, Responder};
+use crate::responder::{Handler, Output, Responder};
 use crate::stats::{Stats, progress_line};
 
 /// Generate load and report latency.
@@ -175,7 +175,7 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<Exit> {
         Vec::new(),
         &c.origin_host,
         &c.origin_realm,
-        c.verbose,
+        Output::Lines,
     );
     let node = Node::new(cfg, Arc::new(Handler(responder)));
     let addr = resolve(&args.connect).await?;

@@ -90,13 +90,34 @@ impl AfterAnswer {
     }
 }
 
+/// How much the responder prints per message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Output {
+    /// Nothing.
+    Quiet,
+    /// One summary line.
+    Lines,
+    /// The summary line and the message decoded by name.
+    Full,
+}
+
+impl Output {
+    fn message(self, prefix: &str, bytes: &[u8]) {
+        match self {
+            Output::Quiet => {}
+            Output::Lines => print::message(prefix, bytes, false),
+            Output::Full => print::message(prefix, bytes, true),
+        }
+    }
+}
+
 /// Answers application requests; counts them.
 pub struct Responder {
     answers: Vec<AnswerTemplate>,
     after: Vec<AfterAnswer>,
     origin_host: String,
     origin_realm: String,
-    full: bool,
+    output: Output,
     answered: AtomicU64,
     pending_after: AtomicU64,
     after_failed: AtomicU64,
@@ -105,20 +126,20 @@ pub struct Responder {
 }
 
 impl Responder {
-    /// A responder; `full` prints messages decoded, else one line each.
+    /// A responder printing per `output`.
     pub fn new(
         answers: Vec<AnswerTemplate>,
         after: Vec<AfterAnswer>,
         origin_host: &str,
         origin_realm: &str,
-        full: bool,
+        output: Output,
     ) -> Arc<Responder> {
         Arc::new(Responder {
             answers,
             after,
             origin_host: origin_host.to_string(),
             origin_realm: origin_realm.to_string(),
-            full,
+            output,
             answered: AtomicU64::new(0),
             pending_after: AtomicU64::new(0),
             after_failed: AtomicU64::new(0),
@@ -195,10 +216,10 @@ impl Responder {
                     continue;
                 }
             };
-            print::message(">> send", &req, self.full);
+            self.output.message(">> send", &req);
             match from.request_bytes(req).await {
                 Ok(a) => {
-                    print::message("<< recv", &a, self.full);
+                    self.output.message("<< recv", &a);
                     let ok = Message::decode(&a)
                         .ok()
                         .is_some_and(|m| answers::is_expected(outcome(&m), None));
@@ -225,9 +246,9 @@ pub struct Handler(pub Arc<Responder>);
 impl RequestHandler for Handler {
     async fn handle(&self, request: Vec<u8>, from: PeerHandle) -> Option<Vec<u8>> {
         let r = &self.0;
-        print::message("<< recv", &request, r.full);
+        r.output.message("<< recv", &request);
         let answer = r.answer(&request)?;
-        print::message(">> sent", &answer, r.full);
+        r.output.message(">> sent", &answer);
         if let Ok(msg) = Message::decode(&request) {
             let session = msg.session_id().unwrap_or("").to_string();
             for (i, rule) in r.after.iter().enumerate() {

@@ -15,7 +15,7 @@ use tracing::{info, warn};
 use crate::cli::{Common, Exit, SERVER_APPS, resolve, terminated};
 use crate::files;
 use crate::print;
-use crate::responder::{AfterAnswer, Handler, Responder};
+use crate::responder::{AfterAnswer, Handler, Output, Responder};
 
 /// Answer requests with configured answers.
 #[derive(Args, Debug)]
@@ -37,6 +37,9 @@ pub struct ServerArgs {
     /// --send-after-answer exchanges they started).
     #[arg(long, value_name = "N")]
     count: Option<u64>,
+    /// Do not print a line per message (for load tests).
+    #[arg(short, long, conflicts_with = "verbose")]
+    quiet: bool,
 }
 
 impl ServerArgs {
@@ -57,7 +60,14 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<Exit> {
     let c = &args.common;
     let cfg = c.node_config(c.application_ids(&SERVER_APPS)?)?;
     let request_timeout = cfg.request_timeout.unwrap_or(cfg.local.tw);
-    let responder = Responder::new(answers, after, &c.origin_host, &c.origin_realm, c.verbose);
+    let output = if args.quiet {
+        Output::Quiet
+    } else if c.verbose {
+        Output::Full
+    } else {
+        Output::Lines
+    };
+    let responder = Responder::new(answers, after, &c.origin_host, &c.origin_realm, output);
     let node = Node::new(cfg, Arc::new(Handler(responder.clone())));
     let addr = resolve(&args.listen).await?;
     let bound = match node.listen(addr).await {
