@@ -471,3 +471,149 @@ fn json_logs_are_one_object_per_line() {
         assert!(v.get("level").is_some(), "{line}");
     }
 }
+
+#[test]
+fn server_sends_asr_after_an_rx_aar() {
+    let mut srv = server(&[
+        "--send-after-answer",
+        &format!("AA={}", example("asr.toml")),
+        "--count",
+        "1",
+    ]);
+    let o = client(
+        &srv.addr,
+        &example("rx-aar.toml"),
+        &[
+            "--wait-requests",
+            "1",
+            "--answers",
+            &example("answers.toml"),
+        ],
+    );
+    let out = stdout_of(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(
+        out.contains("<< recv Abort-Session-Request (ASR) app=Rx"),
+        "{out}"
+    );
+    assert!(
+        out.contains("{\"Abort-Cause\": \"BEARER_RELEASED (0)\"}"),
+        "{out}"
+    );
+    assert_eq!(
+        srv.wait_exit(Duration::from_secs(30)),
+        Some(0),
+        "{}",
+        srv.stdout()
+    );
+    assert!(
+        srv.stdout().contains("<< recv Abort-Session-Answer (ASA)"),
+        "{}",
+        srv.stdout()
+    );
+}
+
+#[test]
+fn client_that_does_not_answer_the_rar_makes_the_server_exit_1() {
+    // The client waits for no request: it disconnects after its CCA, so the
+    // server's RAR gets no answer.
+    let mut srv = server(&[
+        "--send-after-answer",
+        &format!("CCR-I={}", example("rar.toml")),
+        "--count",
+        "1",
+        "--request-timeout-secs",
+        "2",
+    ]);
+    let o = client(&srv.addr, &example("gx-ccr-i.toml"), &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout_of(&o));
+    assert_eq!(
+        srv.wait_exit(Duration::from_secs(30)),
+        Some(1),
+        "{}",
+        srv.stdout()
+    );
+}
+
+#[test]
+fn two_relays_routing_to_each_other_detect_the_loop_3005() {
+    // Agent A forwards the realm to B, B back to A: A finds its own
+    // identity in Route-Record (RFC 6733 §6.1.3) and answers 3005.
+    let port_b = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let realm = "loop.example";
+    let mut a = args(&["agent"]);
+    a.extend(identity("dra-a.example.org", "example.org"));
+    a.extend(args(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--mode",
+        "relay",
+        "--route",
+        &format!("{realm}=127.0.0.1:{port_b}"),
+    ]));
+    let agent_a = Running::start(60, &a);
+    let mut b = args(&["agent"]);
+    b.extend(identity("dra-b.example.org", "example.org"));
+    b.extend(args(&[
+        "--listen",
+        &format!("127.0.0.1:{port_b}"),
+        "--mode",
+        "relay",
+        "--route",
+        &format!("{realm}={}", agent_a.addr),
+    ]));
+    let _agent_b = Running::start(60, &b);
+    let f = write_file(
+        "loop.toml",
+        &format!(
+            r#"[[request]]
+command = "Credit-Control"
+application = "gx"
+avps = [
+  {{ name = "Session-Id", value = "${{session}}" }},
+  {{ name = "Destination-Realm", value = "{realm}" }},
+  {{ name = "CC-Request-Type", value = "INITIAL_REQUEST" }},
+  {{ name = "CC-Request-Number", value = 0 }},
+]
+"#
+        ),
+    );
+    let o = client(&agent_a.addr, &f.display().to_string(), &[]);
+    let out = stdout_of(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("DIAMETER_LOOP_DETECTED (3005)"), "{out}");
+}
+
+#[test]
+fn proxy_agent_advertises_its_applications_and_forwards() {
+    let srv = server(&[]);
+    let mut a = args(&["agent"]);
+    a.extend(identity("proxy.example.org", "example.org"));
+    a.extend(args(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--mode",
+        "proxy",
+        "--app",
+        "gx,rx",
+        "--default-route",
+        &srv.addr,
+    ]));
+    let agent = Running::start(60, &a);
+    let o = client(&agent.addr, &example("rx-aar.toml"), &[]);
+    let out = stdout_of(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(out.contains("{\"Auth-Application-Id\": 16777236}"), "{out}");
+    assert!(
+        !out.contains("{\"Auth-Application-Id\": 4294967295}"),
+        "{out}"
+    );
+    assert!(out.contains("<< answer 1 AA-Answer (AAA) app=Rx"), "{out}");
+    assert!(
+        out.contains("{\"Origin-Host\": \"pcrf.example.net\"}"),
+        "{out}"
+    );
+}
