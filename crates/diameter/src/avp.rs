@@ -36,39 +36,23 @@ fn offending_header(bytes: &[u8], vendor: bool) -> Vec<u8> {
     h
 }
 
-/// Decodes the AVP starting at `buf[0]`, returning it and the bytes it
-/// occupies including padding. Errors are 5014 DIAMETER_INVALID_AVP_LENGTH.
-fn parse_one(buf: &[u8]) -> Result<(Avp<'_>, usize), DiameterError> {
-    let Some(h) = buf.get(..8) else {
-        return Err(DiameterError::with_avp(
-            ResultCode::DIAMETER_INVALID_AVP_LENGTH,
-            &offending_header(buf, false),
-            format!("{} bytes left: too few for an AVP header", buf.len()),
-        ));
-    };
-    let code = u32::from_be_bytes([h[0], h[1], h[2], h[3]]);
-    let flags = h[4];
-    let len = u32::from_be_bytes([0, h[5], h[6], h[7]]) as usize;
+/// The AVP starting at `buf[0]` and the bytes it occupies including padding,
+/// or `None` when its framing is wrong. The hot path of every walk: no
+/// allocation, no error built (see [`parse_one`] for the error).
+#[inline]
+pub(crate) fn frame(buf: &[u8]) -> Option<(Avp<'_>, usize)> {
+    if buf.len() < 8 {
+        return None;
+    }
+    let code = u32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]);
+    let flags = buf[4];
+    let len = u32::from_be_bytes([0, buf[5], buf[6], buf[7]]) as usize;
     let vendor = flags & AVP_FLAG_VENDOR != 0;
     let hdr_len = if vendor { 12 } else { 8 };
-    let bad = |why: String| {
-        Err(DiameterError::with_avp(
-            ResultCode::DIAMETER_INVALID_AVP_LENGTH,
-            &offending_header(buf, vendor),
-            format!("AVP {code}: {why}"),
-        ))
-    };
-    if len < hdr_len {
-        return bad(format!(
-            "AVP Length {len} shorter than its {hdr_len}-byte header"
-        ));
+    if len < hdr_len || len > buf.len() {
+        return None;
     }
-    if len > buf.len() {
-        return bad(format!(
-            "AVP Length {len} runs past the {} bytes that contain it",
-            buf.len()
-        ));
-    }
+    // len >= hdr_len and len <= buf.len(): the Vendor-ID bytes are there.
     let vendor_id = if vendor {
         u32::from_be_bytes([buf[8], buf[9], buf[10], buf[11]])
     } else {
@@ -76,7 +60,7 @@ fn parse_one(buf: &[u8]) -> Result<(Avp<'_>, usize), DiameterError> {
     };
     // Tolerate a missing final padding at the very end of the enclosing buffer.
     let occupied = padded(len).min(buf.len());
-    Ok((
+    Some((
         Avp {
             code,
             flags,
@@ -86,6 +70,42 @@ fn parse_one(buf: &[u8]) -> Result<(Avp<'_>, usize), DiameterError> {
         },
         occupied,
     ))
+}
+
+/// Decodes the AVP starting at `buf[0]`, returning it and the bytes it
+/// occupies including padding. Errors are 5014 DIAMETER_INVALID_AVP_LENGTH.
+fn parse_one(buf: &[u8]) -> Result<(Avp<'_>, usize), DiameterError> {
+    frame(buf).ok_or_else(|| frame_error(buf))
+}
+
+/// Why [`frame`] refused `buf`: 5014 with the offending AVP header as
+/// Failed-AVP (RFC 6733 §7.1.5).
+#[cold]
+fn frame_error(buf: &[u8]) -> DiameterError {
+    let Some(h) = buf.get(..8) else {
+        return DiameterError::with_avp(
+            ResultCode::DIAMETER_INVALID_AVP_LENGTH,
+            &offending_header(buf, false),
+            format!("{} bytes left: too few for an AVP header", buf.len()),
+        );
+    };
+    let code = u32::from_be_bytes([h[0], h[1], h[2], h[3]]);
+    let len = u32::from_be_bytes([0, h[5], h[6], h[7]]) as usize;
+    let vendor = h[4] & AVP_FLAG_VENDOR != 0;
+    let hdr_len = if vendor { 12 } else { 8 };
+    let why = if len < hdr_len {
+        format!("AVP Length {len} shorter than its {hdr_len}-byte header")
+    } else {
+        format!(
+            "AVP Length {len} runs past the {} bytes that contain it",
+            buf.len()
+        )
+    };
+    DiameterError::with_avp(
+        ResultCode::DIAMETER_INVALID_AVP_LENGTH,
+        &offending_header(buf, vendor),
+        format!("AVP {code}: {why}"),
+    )
 }
 
 impl<'a> Avp<'a> {
@@ -216,7 +236,9 @@ impl<'a> Avps<'a> {
     pub fn new(buf: &'a [u8]) -> Result<Avps<'a>, DiameterError> {
         let mut rest = buf;
         while !rest.is_empty() {
-            let (_, used) = parse_one(rest)?;
+            let Some((_, used)) = frame(rest) else {
+                return Err(frame_error(rest));
+            };
             rest = &rest[used..];
         }
         Ok(Avps { rest: buf })
@@ -250,13 +272,13 @@ impl<'a> Iterator for Avps<'a> {
         if self.rest.is_empty() {
             return None;
         }
-        match parse_one(self.rest) {
-            Ok((avp, used)) => {
+        match frame(self.rest) {
+            Some((avp, used)) => {
                 self.rest = &self.rest[used..];
                 Some(avp)
             }
             // Cannot happen after `new`; end the sequence rather than panic.
-            Err(_) => {
+            None => {
                 self.rest = &[];
                 None
             }

@@ -1,6 +1,6 @@
 //! Borrowed message view and the routing fast path (RFC 6733 §3, §6.1).
 
-use crate::avp::{Avp, Avps};
+use crate::avp::{Avp, Avps, frame};
 use crate::codes::avp as code;
 use crate::error::{DiameterError, ResultCode};
 use crate::header::{HEADER_LEN, Header};
@@ -90,36 +90,67 @@ pub struct RoutingView<'a> {
 impl<'a> RoutingView<'a> {
     /// Reads the routing AVPs of `msg` (first occurrence of each).
     pub fn new(msg: &Message<'a>) -> RoutingView<'a> {
+        Self::scan(*msg.header(), msg.raw().get(HEADER_LEN..).unwrap_or(&[])).0
+    }
+
+    /// One walk over the top-level AVPs: checks their framing and picks the
+    /// routing AVPs; the Route-Records are iterated later from the first one.
+    /// The flag is false when the framing is wrong (the view is then partial).
+    fn scan(header: Header, body: &'a [u8]) -> (RoutingView<'a>, bool) {
         let mut v = RoutingView {
-            header: *msg.header(),
+            header,
             session_id: None,
             origin_host: None,
             origin_realm: None,
             destination_realm: None,
             destination_host: None,
-            route_records: msg.avps(),
+            route_records: Avps::empty(),
         };
-        for a in msg.avps() {
-            if a.vendor_id() != 0 {
-                continue;
-            }
-            let slot = match a.code() {
-                code::SESSION_ID => &mut v.session_id,
-                code::ORIGIN_HOST => &mut v.origin_host,
-                code::ORIGIN_REALM => &mut v.origin_realm,
-                code::DESTINATION_REALM => &mut v.destination_realm,
-                code::DESTINATION_HOST => &mut v.destination_host,
-                _ => continue,
+        let mut rest = body;
+        let mut route_record_seen = false;
+        while !rest.is_empty() {
+            let Some((a, used)) = frame(rest) else {
+                return (v, false);
             };
-            if slot.is_none() {
-                *slot = Some(a.data());
+            if a.vendor_id() == 0 {
+                let slot = match a.code() {
+                    code::SESSION_ID => &mut v.session_id,
+                    code::ORIGIN_HOST => &mut v.origin_host,
+                    code::ORIGIN_REALM => &mut v.origin_realm,
+                    code::DESTINATION_REALM => &mut v.destination_realm,
+                    code::DESTINATION_HOST => &mut v.destination_host,
+                    code::ROUTE_RECORD => {
+                        if !route_record_seen {
+                            route_record_seen = true;
+                            v.route_records = Avps::prechecked(rest);
+                        }
+                        rest = &rest[used..];
+                        continue;
+                    }
+                    _ => {
+                        rest = &rest[used..];
+                        continue;
+                    }
+                };
+                if slot.is_none() {
+                    *slot = Some(a.data());
+                }
             }
+            rest = &rest[used..];
         }
-        v
+        (v, true)
     }
 
-    /// Decodes `buf` and reads its routing AVPs.
+    /// Decodes `buf` and reads its routing AVPs in one walk (the agent's fast
+    /// path); the errors are those of [`Message::decode`].
     pub fn decode(buf: &'a [u8]) -> Result<RoutingView<'a>, DiameterError> {
+        let header = Header::parse(buf)?;
+        if header.length as usize == buf.len() {
+            if let (v, true) = Self::scan(header, &buf[HEADER_LEN..]) {
+                return Ok(v);
+            }
+        }
+        // Cold: let `Message::decode` name the error.
         Message::decode(buf).map(|m| RoutingView::new(&m))
     }
 
