@@ -141,3 +141,43 @@ fn render_names_avps_and_enumerations() {
     assert!(text.contains("{\"AVP 7/99\": \"0x0122\"}"), "{text}");
     assert!(text.contains("{\"Session-Id\": \"a\\\"b\"}"));
 }
+
+#[test]
+fn routing_view_in_one_walk_agrees_with_message_decode() {
+    // Route-Records interleaved with other AVPs, and a Destination-Host.
+    let b = common::gx_ccr_initial()
+        .avp(AvpBuf::identity(293, "hpcrf.home.example").mandatory())
+        .avp(AvpBuf::identity(282, "vdra2.visited.example").mandatory())
+        .avp(AvpBuf::identity(264, "second-origin.example").mandatory());
+    let bytes = b.encode().unwrap();
+    let view = RoutingView::decode(&bytes).unwrap();
+    let rr: Vec<_> = view.route_records().collect();
+    assert_eq!(
+        rr,
+        vec![&b"vdra.visited.example"[..], &b"vdra2.visited.example"[..]]
+    );
+    assert_eq!(view.destination_host_str(), Some("hpcrf.home.example"));
+    assert_eq!(
+        view.origin_host,
+        Some(&b"pgw.visited.example"[..]),
+        "first one"
+    );
+    let m = Message::decode(&bytes).unwrap();
+    assert_eq!(
+        RoutingView::new(&m).route_records().count(),
+        view.route_records().count()
+    );
+
+    // Every malformation gives the same error as Message::decode.
+    let mut broken = vec![bytes[..19].to_vec(), bytes[..bytes.len() - 4].to_vec()];
+    let mut bad_avp = bytes.clone();
+    bad_avp[20 + 5..20 + 8].copy_from_slice(&[0, 0xff, 0]);
+    broken.push(bad_avp);
+    let mut short_avp = bytes.clone();
+    short_avp[20 + 7] = 4;
+    broken.push(short_avp);
+    for buf in &broken {
+        let e = RoutingView::decode(buf).unwrap_err();
+        assert_eq!(e, Message::decode(buf).unwrap_err());
+    }
+}
