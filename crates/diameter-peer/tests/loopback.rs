@@ -617,3 +617,29 @@ fn proxy_agent_advertises_its_applications_and_forwards() {
         "{out}"
     );
 }
+
+#[test]
+fn cer_without_a_common_application_exits_2_and_vendor_specific_is_advertised() {
+    let mut a = args(&["server"]);
+    a.extend(identity(PCRF.0, PCRF.1));
+    a.extend(args(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--answers",
+        &example("answers.toml"),
+        "--app",
+        "gx",
+        "--vendor-specific",
+    ]));
+    let srv = Running::start(60, &a);
+    // rx-aar.toml makes the client advertise Rx only: CEA 5010.
+    let o = client(&srv.addr, &example("rx-aar.toml"), &[]);
+    let out = stdout_of(&o);
+    assert_eq!(o.status.code(), Some(2), "{out}");
+    assert!(out.contains("!! connection to"), "{out}");
+    assert!(out.contains("5010"), "{out}");
+    let o = client(&srv.addr, &example("gx-ccr-t.toml"), &[]);
+    let out = stdout_of(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(out.contains("{\"Supported-Vendor-Id\": 10415}"), "{out}");
+}
