@@ -721,6 +721,9 @@ fn avp(dict: &Dictionary, v: &Value, path: &[String]) -> Result<AvpTemplate, Str
     }
     let Some(def) = def else {
         return match value {
+            Value::String(s) if s.contains("${") => Err(format!(
+                "{what} is not in the dictionary: `${{...}}` variables work only in dictionary AVPs"
+            )),
             Value::String(s) => fixed(s.as_bytes().to_vec()),
             _ => Err(format!(
                 "{what} is not in the dictionary: give its data as `hex = \"...\"` (or text)"

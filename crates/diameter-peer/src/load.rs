@@ -175,7 +175,11 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<Exit> {
         Vec::new(),
         &c.origin_host,
         &c.origin_realm,
-        Output::Lines,
+        if args.json {
+            Output::Quiet
+        } else {
+            Output::Lines
+        },
     );
     let node = Node::new(cfg, Arc::new(Handler(responder)));
     let addr = resolve(&args.connect).await?;

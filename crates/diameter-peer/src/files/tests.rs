@@ -270,6 +270,13 @@ application = "gx"
 avps = [{ name = "Framed-IP-Address", ip = "10.0.0.300" }]"#,
             "request 1: AVP 'Framed-IP-Address': `ip` \"10.0.0.300\" is not",
         ),
+        (
+            r#"[[request]]
+command = "CCR"
+application = "gx"
+avps = [{ code = 5555, value = "${session}" }]"#,
+            "request 1: AVP '5555/0' is not in the dictionary: `${...}` variables work only",
+        ),
         ("[[answer]]\ncommand = \"CCA\"", "no [[request]]"),
         ("[[request]\n", "TOML parse error"),
     ];
