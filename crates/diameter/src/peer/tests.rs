@@ -340,3 +340,106 @@ fn election_is_won_by_the_higher_origin_host() {
     assert!(election_won("peer-b.example", "peer-a.example"));
     assert!(!election_won("peer-a.example", "peer-b.example"));
 }
+
+fn ccr(session: &str) -> MessageBuilder {
+    MessageBuilder::request(cmd::CREDIT_CONTROL, app::GX)
+        .proxiable()
+        .avp(AvpBuf::utf8(avp::SESSION_ID, session).mandatory())
+}
+
+fn failover_requests(out: &[Output]) -> Vec<Vec<u8>> {
+    events(out)
+        .into_iter()
+        .find_map(|e| match e {
+            PeerEvent::Failover(r) => Some(r),
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn pending_requests_fail_over_with_t_flag_when_the_watchdog_goes_suspect() {
+    let t0 = Instant::now();
+    let mut p = open_initiator(t0);
+    p.set_request_timeout(10 * TW);
+    let h1 = p.send_request(t0, ccr("s;1")).unwrap();
+    let h2 = p.send_request(t0, ccr("s;2").ids(0, 0x77)).unwrap();
+    let sent_bytes = sent(&drain(&mut p));
+    p.handle(t0 + TW, Input::Timeout); // DWR
+    drain(&mut p);
+    p.handle(t0 + 2 * TW, Input::Timeout); // no DWA: SUSPECT
+    let out = drain(&mut p);
+    assert!(events(&out).contains(&PeerEvent::Suspect));
+    let moved = failover_requests(&out);
+    assert_eq!(moved.len(), 2);
+    assert_eq!(p.pending_requests(), 0);
+    for (m, orig) in moved.iter().zip(&sent_bytes) {
+        let h = Message::decode(m).unwrap().header().to_owned();
+        assert!(h.is_retransmit(), "T flag set (RFC 6733 §5.5.4)");
+        assert_eq!(m[5..], orig[5..], "same bytes but the flags");
+    }
+    let hbhs: Vec<u32> = moved
+        .iter()
+        .map(|m| Header::parse(m).unwrap().hop_by_hop)
+        .collect();
+    assert_eq!(hbhs, vec![h1, h2]);
+    assert_eq!(Header::parse(&moved[1]).unwrap().end_to_end, 0x77);
+    // A late answer on the suspect connection matches nothing now.
+    let late = MessageBuilder::answer_to(&Header::parse(&sent_bytes[0]).unwrap())
+        .avp(AvpBuf::u32(avp::RESULT_CODE, 2001).mandatory())
+        .encode()
+        .unwrap();
+    p.handle(t0 + 2 * TW, Input::Received(&late));
+    assert!(
+        !events(&drain(&mut p))
+            .iter()
+            .any(|e| matches!(e, PeerEvent::Answer(_)))
+    );
+}
+
+#[test]
+fn pending_requests_fail_over_when_the_connection_goes_down() {
+    let t0 = Instant::now();
+    let mut p = open_initiator(t0);
+    p.send_request(t0, ccr("s;1")).unwrap();
+    let h2 = p.send_request(t0, ccr("s;2")).unwrap();
+    drain(&mut p);
+    let first = p.send_request(t0, ccr("s;3")).unwrap();
+    let answered = MessageBuilder::answer_to(&Header {
+        version: 1,
+        length: 20,
+        flags: 0x80,
+        command_code: cmd::CREDIT_CONTROL,
+        application_id: app::GX,
+        hop_by_hop: first,
+        end_to_end: 0,
+    })
+    .encode()
+    .unwrap();
+    p.handle(t0, Input::Received(&answered));
+    drain(&mut p);
+    p.handle(t0, Input::Disconnected);
+    let out = drain(&mut p);
+    let moved = failover_requests(&out);
+    assert_eq!(moved.len(), 2, "the answered one is not failed over");
+    assert_eq!(Header::parse(&moved[1]).unwrap().hop_by_hop, h2);
+    assert!(matches!(events(&out).last(), Some(PeerEvent::Down(_))));
+}
+
+#[test]
+fn send_request_bytes_writes_identifiers_and_keeps_end_to_end() {
+    let t0 = Instant::now();
+    let mut p = open_initiator(t0);
+    let mut req = ccr("s;1").encode().unwrap();
+    req[16..20].copy_from_slice(&9u32.to_be_bytes());
+    let hbh = p.send_request_bytes(t0, req).unwrap();
+    let out = sent(&drain(&mut p));
+    let h = Header::parse(&out[0]).unwrap();
+    assert_eq!((h.hop_by_hop, h.end_to_end), (hbh, 9));
+    assert_eq!(p.send_request_bytes(t0, vec![1, 2, 3]), None);
+    let mut closed = Peer::new(cfg("x"), 1);
+    assert_eq!(
+        closed.send_request_bytes(t0, ccr("s;2").encode().unwrap()),
+        None
+    );
+}
