@@ -192,9 +192,6 @@ impl<R: AsyncRead + Unpin> Conn<R> {
     fn on_cmd(&mut self, cmd: Cmd) {
         match cmd {
             Cmd::Request { bytes, reply } => {
-                if tracing::enabled!(tracing::Level::DEBUG) {
-                    log_message("send", &bytes);
-                }
                 match self.peer.send_request_bytes(Instant::now(), bytes) {
                     Some(hbh) => {
                         self.waiters.insert(hbh, reply);
@@ -254,15 +251,10 @@ impl<R: AsyncRead + Unpin> Conn<R> {
             }
             PeerEvent::Failover(requests) => self.on_failover(requests),
             PeerEvent::Down(reason) => self.on_down(reason),
-            PeerEvent::Request(bytes) => {
-                if tracing::enabled!(tracing::Level::DEBUG) {
-                    log_message("recv request", &bytes);
-                }
-                match &self.handle {
-                    Some(from) => crate::agent::on_request(&self.inner, from, bytes),
-                    None => warn!("request before the peer is up; dropped"),
-                }
-            }
+            PeerEvent::Request(bytes) => match &self.handle {
+                Some(from) => crate::agent::on_request(&self.inner, from, bytes),
+                None => warn!("request before the peer is up; dropped"),
+            },
             PeerEvent::Answer(bytes) => {
                 let hbh = hop_by_hop(&bytes);
                 if let Some(w) = self.waiters.remove(&hbh) {
