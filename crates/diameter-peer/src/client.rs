@@ -15,7 +15,7 @@ use crate::answers::{is_expected, outcome};
 use crate::cli::{Common, Exit, resolve};
 use crate::files::{self, SessionIds, Vars};
 use crate::print;
-use crate::responder::{Handler, Output, Responder};
+use crate::responder::{ANSWER_FLUSH, Handler, Output, Responder};
 
 /// Send the requests of a file and print the answers.
 #[derive(Args, Debug)]
@@ -91,6 +91,7 @@ pub async fn run(args: ClientArgs) -> anyhow::Result<Exit> {
         &c.origin_host,
         &c.origin_realm,
         Output::Full,
+        true,
     );
     let node = Node::new(cfg, Arc::new(Handler(responder.clone())));
 
@@ -172,6 +173,10 @@ pub async fn run(args: ClientArgs) -> anyhow::Result<Exit> {
             ));
             all_ok = false;
         }
+    }
+    if args.wait_requests > 0 {
+        // The last answer is written after its handler returned (see ANSWER_FLUSH).
+        tokio::time::sleep(ANSWER_FLUSH).await;
     }
     node.shutdown().await;
     print::out("-- DPR sent, disconnected");

@@ -180,6 +180,7 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<Exit> {
         } else {
             Output::Lines
         },
+        true,
     );
     let node = Node::new(cfg, Arc::new(Handler(responder)));
     let addr = resolve(&args.connect).await?;

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use corelab_diameter::{DiameterError, ResultCode};
-use corelab_diameter::{Dictionary, Message, error_answer};
+use corelab_diameter::{Dictionary, Message, Role, error_answer, validate};
 use corelab_diameter_node::{PeerHandle, RequestHandler};
 use tokio::sync::Notify;
 use tracing::{info, warn};
@@ -90,6 +90,12 @@ impl AfterAnswer {
     }
 }
 
+/// How long to wait, after the handler counted a request as answered, before
+/// sending DPR. Workaround: `RequestHandler::handle` returns the answer and the
+/// node writes it afterwards, with no signal when it is out; a DPR sent at once
+/// can overtake the last answer. Only used when the process is about to exit.
+pub const ANSWER_FLUSH: Duration = Duration::from_millis(200);
+
 /// How much the responder prints per message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Output {
@@ -118,6 +124,7 @@ pub struct Responder {
     origin_host: String,
     origin_realm: String,
     output: Output,
+    validate: bool,
     answered: AtomicU64,
     pending_after: AtomicU64,
     after_failed: AtomicU64,
@@ -126,15 +133,18 @@ pub struct Responder {
 }
 
 impl Responder {
-    /// A responder printing per `output`.
+    /// A responder printing per `output`; with `validate`, requests are checked
+    /// against the dictionary first (RFC 6733 §7 errors answered as such).
     pub fn new(
         answers: Vec<AnswerTemplate>,
         after: Vec<AfterAnswer>,
         origin_host: &str,
         origin_realm: &str,
         output: Output,
+        validate: bool,
     ) -> Arc<Responder> {
         Arc::new(Responder {
+            validate,
             answers,
             after,
             origin_host: origin_host.to_string(),
@@ -179,15 +189,32 @@ impl Responder {
         }
     }
 
-    fn answer(&self, request: &[u8]) -> Option<Vec<u8>> {
+    /// The answer, and whether the request was valid (not answered with an error).
+    fn answer(&self, request: &[u8]) -> Option<(Vec<u8>, bool)> {
         let msg = Message::decode(request).ok()?;
+        // Adapter: corelab-diameter-node hands endpoint requests over without
+        // checking them against the dictionary, so the responder does (RFC 6733
+        // §7: 5001 with Failed-AVP, 5005, 5004, 3009 ... as the error answer).
+        if self.validate
+            && let Err(e) = validate(&msg, Dictionary::standard(), Role::Endpoint)
+        {
+            warn!(
+                result_code = e.code.0,
+                reason = %e.reason,
+                session_id = msg.session_id().unwrap_or(""),
+                "invalid request: answered with its error"
+            );
+            let a = error_answer(request, &e, &self.origin_host, &self.origin_realm)?.ok()?;
+            return Some((a, false));
+        }
         let t = answers::select(&self.answers, &msg);
         match answers::build(&msg, t, &self.origin_host, &self.origin_realm) {
-            Ok(a) => Some(a),
+            Ok(a) => Some((a, true)),
             Err(e) => {
                 warn!(error = %e, "cannot build the configured answer: 5012");
                 let err = DiameterError::new(ResultCode::DIAMETER_UNABLE_TO_COMPLY, e);
-                error_answer(request, &err, &self.origin_host, &self.origin_realm)?.ok()
+                let a = error_answer(request, &err, &self.origin_host, &self.origin_realm)?.ok()?;
+                Some((a, false))
             }
         }
     }
@@ -247,9 +274,9 @@ impl RequestHandler for Handler {
     async fn handle(&self, request: Vec<u8>, from: PeerHandle) -> Option<Vec<u8>> {
         let r = &self.0;
         r.output.message("<< recv", &request);
-        let answer = r.answer(&request)?;
+        let (answer, valid) = r.answer(&request)?;
         r.output.message(">> sent", &answer);
-        if let Ok(msg) = Message::decode(&request) {
+        if valid && let Ok(msg) = Message::decode(&request) {
             let session = msg.session_id().unwrap_or("").to_string();
             for (i, rule) in r.after.iter().enumerate() {
                 if rule.when.matches(&msg) {

@@ -15,7 +15,7 @@ use tracing::{info, warn};
 use crate::cli::{Common, Exit, SERVER_APPS, resolve, terminated};
 use crate::files;
 use crate::print;
-use crate::responder::{AfterAnswer, Handler, Output, Responder};
+use crate::responder::{ANSWER_FLUSH, AfterAnswer, Handler, Output, Responder};
 
 /// Answer requests with configured answers.
 #[derive(Args, Debug)]
@@ -37,6 +37,10 @@ pub struct ServerArgs {
     /// --send-after-answer exchanges they started).
     #[arg(long, value_name = "N")]
     count: Option<u64>,
+    /// Answer every request as configured, even one the dictionary rejects
+    /// (by default such a request gets its RFC 6733 error: 5001, 5005, 3009 ...).
+    #[arg(long)]
+    no_validate: bool,
     /// Do not print a line per message (for load tests).
     #[arg(short, long, conflicts_with = "verbose")]
     quiet: bool,
@@ -67,7 +71,14 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<Exit> {
     } else {
         Output::Lines
     };
-    let responder = Responder::new(answers, after, &c.origin_host, &c.origin_realm, output);
+    let responder = Responder::new(
+        answers,
+        after,
+        &c.origin_host,
+        &c.origin_realm,
+        output,
+        !args.no_validate,
+    );
     let node = Node::new(cfg, Arc::new(Handler(responder.clone())));
     let addr = resolve(&args.listen).await?;
     let bound = match node.listen(addr).await {
@@ -103,8 +114,8 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<Exit> {
         _ = done => {}
         _ = terminated() => info!("signal: stopping"),
     }
-    // The last answer was queued when its handler returned; give the writer a moment.
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    // The last answer is written after its handler returned (see ANSWER_FLUSH).
+    tokio::time::sleep(ANSWER_FLUSH).await;
     node.shutdown().await;
     print::out(&format!(
         "-- stopped after {} answered requests",

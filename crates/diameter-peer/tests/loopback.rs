@@ -643,3 +643,63 @@ fn cer_without_a_common_application_exits_2_and_vendor_specific_is_advertised() 
     assert_eq!(o.status.code(), Some(0), "{out}");
     assert!(out.contains("{\"Supported-Vendor-Id\": 10415}"), "{out}");
 }
+
+#[test]
+fn server_answers_invalid_requests_with_their_rfc_6733_error() {
+    let srv = server(&["-v"]);
+    // An unknown AVP with the M bit: 5001 DIAMETER_AVP_UNSUPPORTED with Failed-AVP.
+    let unknown = write_file(
+        "unknown.toml",
+        r#"[[request]]
+command = "Credit-Control"
+application = "gx"
+avps = [
+  { name = "Session-Id", value = "${session}" },
+  { name = "Destination-Realm", value = "example.net" },
+  { name = "CC-Request-Type", value = "INITIAL_REQUEST" },
+  { name = "CC-Request-Number", value = 0 },
+  { code = 99999, mandatory = true, hex = "01" },
+]
+"#,
+    );
+    let o = client(&srv.addr, &unknown.display().to_string(), &[]);
+    let out = stdout_of(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("{\"Result-Code\": \"DIAMETER_AVP_UNSUPPORTED (5001)\"}"),
+        "{out}"
+    );
+    assert!(out.contains("{\"Failed-AVP\": ["), "{out}");
+    assert!(out.contains("{\"AVP 99999/0\": \"0x01\"}"), "{out}");
+    // CC-Request-Type missing: 5005 DIAMETER_MISSING_AVP.
+    let missing = write_file(
+        "missing.toml",
+        r#"[[request]]
+command = "Credit-Control"
+application = "gx"
+avps = [
+  { name = "Session-Id", value = "${session}" },
+  { name = "Destination-Realm", value = "example.net" },
+  { name = "CC-Request-Number", value = 0 },
+]
+"#,
+    );
+    let o = client(&srv.addr, &missing.display().to_string(), &[]);
+    let out = stdout_of(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("DIAMETER_MISSING_AVP (5005)"), "{out}");
+    assert!(srv.stderr().contains("invalid request"), "{}", srv.stderr());
+    // --no-validate answers it as configured.
+    let mut a = args(&["server"]);
+    a.extend(identity(PCRF.0, PCRF.1));
+    a.extend(args(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--answers",
+        &example("answers.toml"),
+        "--no-validate",
+    ]));
+    let lax = Running::start(60, &a);
+    let o = client(&lax.addr, &missing.display().to_string(), &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout_of(&o));
+}
