@@ -24,7 +24,14 @@ if ! wait_for "$T/tshark.log" "Capturing on" 15; then
   fail "tshark captures on lo" "$(tail -3 "$T/tshark.log")"
   finish; exit 1
 fi
-sleep 1 # dumpcap announces before its filter is live
+# dumpcap announces before its filter is live: probe the (still closed) port until a packet shows up.
+live=no
+for _ in $(seq 100); do
+  python3 -c "import socket; s=socket.socket(); s.settimeout(0.2); s.connect_ex(('127.0.0.1', $PORT))"
+  if [ "$(tshark -r "$T/diameter.pcapng" 2>/dev/null | wc -l)" -gt 0 ]; then live=yes; break; fi
+  sleep 0.1
+done
+check "capture is live before the test traffic" [ "$live" = yes ]
 
 start server 60 "$DIAMETER_PEER" server --origin-host pcrf.corelab.test "${COMMON[@]}" \
   --listen "127.0.0.1:$PORT" --answers "$EX/answers.toml" \
