@@ -259,3 +259,63 @@ async fn client_follows_3006_to_the_redirect_host_and_caches_it() {
     assert_eq!(result_code(&ans), Some(2001));
     assert_eq!(srv_rec.seen().len(), 2);
 }
+
+#[tokio::test]
+async fn relay_returns_each_of_many_concurrent_answers_to_its_own_request() {
+    init_tracing();
+    let (_srv, srv_addr, srv_rec) = start(config("server.example", HOME)).await;
+    let routes = RoutingTable::new().route(HOME, None, PeerTarget::addr(srv_addr));
+    let (_relay, relay_addr) = agent("relay.example", AgentMode::Relay, routes).await;
+    let c = client();
+    let p = c.connect(relay_addr).await.unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..200 {
+        let p = p.clone();
+        tasks.push(tokio::spawn(async move {
+            let sid = format!("client.example;5;{i}");
+            let ans = p.request(ccr(&sid, HOME)).await.unwrap();
+            assert_eq!(
+                Message::decode(&ans).unwrap().session_id(),
+                Some(sid.as_str())
+            );
+            assert_eq!(result_code(&ans), Some(2001));
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_eq!(srv_rec.seen().len(), 200);
+}
+
+#[tokio::test]
+async fn dont_cache_redirect_is_followed_for_that_request_only() {
+    init_tracing();
+    let (_srv, srv_addr, srv_rec) = start(config("server.example", "server.realm")).await;
+    let mut cfg = config("redirect.example", "agent.realm");
+    cfg.mode = AgentMode::Redirect;
+    cfg.routes = RoutingTable::new().route(HOME, None, PeerTarget::addr(srv_addr));
+    cfg.redirect.usage = RedirectHostUsage::DontCache;
+    let (redirect, redirect_addr, _) = start(cfg).await;
+
+    let mut cfg = config("client.example", "client.realm");
+    cfg.routes = RoutingTable::new().default_route(PeerTarget::addr(redirect_addr));
+    let c = Node::new(cfg, Recorder::new("client.example", "client.realm"));
+    let ans = c.request(ccr("client.example;6;1", HOME)).await.unwrap();
+    assert_eq!(
+        identity_of(&ans, avp::ORIGIN_HOST).as_deref(),
+        Some("server.example")
+    );
+    // Nothing cached: with the redirect agent gone the realm is unreachable.
+    redirect.shutdown().await;
+    eventually("client drops the redirect agent", || {
+        c.peers()
+            .iter()
+            .all(|p| p.origin_host() != "redirect.example")
+    })
+    .await;
+    match c.request(ccr("client.example;6;2", HOME)).await {
+        Err(NodeError::Answer(3002)) => {}
+        other => panic!("expected Answer(3002), got {other:?}"),
+    }
+    assert_eq!(srv_rec.seen().len(), 1);
+}
