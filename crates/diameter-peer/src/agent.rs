@@ -145,7 +145,7 @@ pub async fn run(args: AgentArgs) -> anyhow::Result<Exit> {
         } else {
             Output::Lines
         },
-        true,
+        c.validation(),
     );
     let node = Node::new(cfg, Arc::new(Handler(responder)));
     let addr = resolve(&args.listen).await?;

@@ -13,6 +13,7 @@ use corelab_diameter::Dictionary;
 use corelab_diameter::codes::{VENDOR_3GPP, app};
 use corelab_diameter_node::{NodeConfig, PeerConfig, TlsConfig};
 
+use crate::checks::Validation;
 use crate::files::application_by_name;
 use crate::values::address;
 
@@ -85,6 +86,16 @@ pub struct Common {
     /// needs it; a server then asks clients for certificates).
     #[arg(long, value_name = "F")]
     pub ca: Option<PathBuf>,
+    /// Check every request received against the dictionary first and answer a
+    /// bad one with its RFC 6733 error (5001 with Failed-AVP, 5005, 5004 ...)
+    /// instead of the configured answer. M bits against the dictionary's flag
+    /// rules are tolerated (logged); see --strict-flags.
+    #[arg(long)]
+    pub validate: bool,
+    /// With --validate: answer 3009 DIAMETER_INVALID_AVP_BITS to an AVP whose M
+    /// bit is against its dictionary rule (implies --validate).
+    #[arg(long)]
+    pub strict_flags: bool,
     /// Print every message decoded by name (server and agent print one line
     /// per message otherwise).
     #[arg(short, long)]
@@ -161,6 +172,17 @@ impl Common {
             });
         }
         Ok(cfg)
+    }
+
+    /// How received requests are checked before they are answered.
+    pub fn validation(&self) -> Validation {
+        if self.strict_flags {
+            Validation::Strict
+        } else if self.validate {
+            Validation::Tolerant
+        } else {
+            Validation::Off
+        }
     }
 
     /// Starts the tracing subscriber (stderr).

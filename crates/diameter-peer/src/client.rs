@@ -91,7 +91,7 @@ pub async fn run(args: ClientArgs) -> anyhow::Result<Exit> {
         &c.origin_host,
         &c.origin_realm,
         Output::Full,
-        true,
+        c.validation(),
     );
     let node = Node::new(cfg, Arc::new(Handler(responder.clone())));
 

@@ -180,7 +180,7 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<Exit> {
         } else {
             Output::Lines
         },
-        true,
+        c.validation(),
     );
     let node = Node::new(cfg, Arc::new(Handler(responder)));
     let addr = resolve(&args.connect).await?;

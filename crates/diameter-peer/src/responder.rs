@@ -10,12 +10,13 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use corelab_diameter::{DiameterError, ResultCode};
-use corelab_diameter::{Dictionary, Message, Role, error_answer, validate};
+use corelab_diameter::{Dictionary, Message, error_answer};
 use corelab_diameter_node::{PeerHandle, RequestHandler};
 use tokio::sync::Notify;
 use tracing::{info, warn};
 
 use crate::answers::{self, outcome};
+use crate::checks::{Validation, check_request, has_m_bit_violation};
 use crate::files::{self, AnswerTemplate, RequestTemplate, Vars, command_matches};
 use crate::print;
 
@@ -124,7 +125,7 @@ pub struct Responder {
     origin_host: String,
     origin_realm: String,
     output: Output,
-    validate: bool,
+    validation: Validation,
     answered: AtomicU64,
     pending_after: AtomicU64,
     after_failed: AtomicU64,
@@ -133,18 +134,18 @@ pub struct Responder {
 }
 
 impl Responder {
-    /// A responder printing per `output`; with `validate`, requests are checked
-    /// against the dictionary first (RFC 6733 §7 errors answered as such).
+    /// A responder printing per `output`; requests are checked per `validation`
+    /// first (RFC 6733 §7 errors answered as such).
     pub fn new(
         answers: Vec<AnswerTemplate>,
         after: Vec<AfterAnswer>,
         origin_host: &str,
         origin_realm: &str,
         output: Output,
-        validate: bool,
+        validation: Validation,
     ) -> Arc<Responder> {
         Arc::new(Responder {
-            validate,
+            validation,
             answers,
             after,
             origin_host: origin_host.to_string(),
@@ -192,11 +193,9 @@ impl Responder {
     /// The answer, and whether the request was valid (not answered with an error).
     fn answer(&self, request: &[u8]) -> Option<(Vec<u8>, bool)> {
         let msg = Message::decode(request).ok()?;
-        // Adapter: corelab-diameter-node hands endpoint requests over without
-        // checking them against the dictionary, so the responder does (RFC 6733
-        // §7: 5001 with Failed-AVP, 5005, 5004, 3009 ... as the error answer).
-        if self.validate
-            && let Err(e) = validate(&msg, Dictionary::standard(), Role::Endpoint)
+        // --validate (adapter, see checks.rs): the RFC 6733 §7 error answer.
+        if self.validation != Validation::Off
+            && let Err(e) = check_request(&msg, self.validation == Validation::Strict)
         {
             warn!(
                 result_code = e.code.0,
@@ -206,6 +205,12 @@ impl Responder {
             );
             let a = error_answer(request, &e, &self.origin_host, &self.origin_realm)?.ok()?;
             return Some((a, false));
+        }
+        if self.validation == Validation::Tolerant && has_m_bit_violation(&msg) {
+            info!(
+                session_id = msg.session_id().unwrap_or(""),
+                "an AVP's M bit is against its dictionary rule (tolerated; --strict-flags answers 3009)"
+            );
         }
         let t = answers::select(&self.answers, &msg);
         match answers::build(&msg, t, &self.origin_host, &self.origin_realm) {

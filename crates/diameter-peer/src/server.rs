@@ -37,10 +37,6 @@ pub struct ServerArgs {
     /// --send-after-answer exchanges they started).
     #[arg(long, value_name = "N")]
     count: Option<u64>,
-    /// Answer every request as configured, even one the dictionary rejects
-    /// (by default such a request gets its RFC 6733 error: 5001, 5005, 3009 ...).
-    #[arg(long)]
-    no_validate: bool,
     /// Do not print a line per message (for load tests).
     #[arg(short, long, conflicts_with = "verbose")]
     quiet: bool,
@@ -77,7 +73,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<Exit> {
         &c.origin_host,
         &c.origin_realm,
         output,
-        !args.no_validate,
+        c.validation(),
     );
     let node = Node::new(cfg, Arc::new(Handler(responder.clone())));
     let addr = resolve(&args.listen).await?;

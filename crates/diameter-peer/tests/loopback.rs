@@ -645,8 +645,8 @@ fn cer_without_a_common_application_exits_2_and_vendor_specific_is_advertised() 
 }
 
 #[test]
-fn server_answers_invalid_requests_with_their_rfc_6733_error() {
-    let srv = server(&["-v"]);
+fn server_with_validate_answers_invalid_requests_with_their_rfc_6733_error() {
+    let srv = server(&["-v", "--validate"]);
     // An unknown AVP with the M bit: 5001 DIAMETER_AVP_UNSUPPORTED with Failed-AVP.
     let unknown = write_file(
         "unknown.toml",
@@ -689,17 +689,38 @@ avps = [
     assert_eq!(o.status.code(), Some(1), "{out}");
     assert!(out.contains("DIAMETER_MISSING_AVP (5005)"), "{out}");
     assert!(srv.stderr().contains("invalid request"), "{}", srv.stderr());
-    // --no-validate answers it as configured.
-    let mut a = args(&["server"]);
-    a.extend(identity(PCRF.0, PCRF.1));
-    a.extend(args(&[
-        "--listen",
-        "127.0.0.1:0",
-        "--answers",
-        &example("answers.toml"),
-        "--no-validate",
-    ]));
-    let lax = Running::start(60, &a);
+    // Without --validate it is answered as configured.
+    let lax = server(&[]);
     let o = client(&lax.addr, &missing.display().to_string(), &[]);
     assert_eq!(o.status.code(), Some(0), "{}", stdout_of(&o));
+}
+
+#[test]
+fn with_validate_an_m_bit_against_the_rule_is_tolerated_unless_strict_flags() {
+    // python-diameter sends Destination-Host (M must) without the M bit.
+    let f = write_file(
+        "flags.toml",
+        r#"[[request]]
+command = "Credit-Control"
+application = "gx"
+avps = [
+  { name = "Session-Id", value = "${session}" },
+  { name = "Destination-Realm", value = "example.net" },
+  { name = "Destination-Host", value = "pcrf.example.net", mandatory = false },
+  { name = "CC-Request-Type", value = "INITIAL_REQUEST" },
+  { name = "CC-Request-Number", value = 0 },
+]
+"#,
+    );
+    let f = f.display().to_string();
+    let srv = server(&["--validate"]);
+    let o = client(&srv.addr, &f, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout_of(&o));
+    assert!(srv.stderr().contains("tolerated"), "{}", srv.stderr());
+    let strict = server(&["--strict-flags"]);
+    let o = client(&strict.addr, &f, &[]);
+    let out = stdout_of(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("DIAMETER_INVALID_AVP_BITS (3009)"), "{out}");
+    assert!(out.contains("Destination-Host: M bit must be set"), "{out}");
 }
