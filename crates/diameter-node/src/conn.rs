@@ -32,6 +32,11 @@ const BUF: usize = 64 * 1024;
 /// Commands taken per wake-up before reading the socket again.
 const CMD_BATCH: usize = 128;
 
+/// Opens the transport again (initiated connections): the reconnection the
+/// state machine asks for after DOWN (RFC 3539 §3.4.1, every Tw).
+pub(crate) type Redial<R, W> =
+    Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<(R, W), NodeError>> + Send>> + Send + Sync>;
+
 /// Starts the tasks for a connected transport. `up` gets the handle once the
 /// capabilities exchange succeeds (or the error when it fails).
 pub(crate) fn start<R, W>(
@@ -39,12 +44,13 @@ pub(crate) fn start<R, W>(
     rd: R,
     wr: W,
     remote: SocketAddr,
-    initiator: bool,
+    redial: Option<Redial<R, W>>,
     up: Option<oneshot::Sender<Result<PeerHandle, NodeError>>>,
 ) where
     R: AsyncRead + Unpin + Send + 'static,
     W: AsyncWrite + Unpin + Send + 'static,
 {
+    let initiator = redial.is_some();
     let (wtx, wrx) = mpsc::unbounded_channel();
     let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
     let mut peer = Peer::new(inner.cfg.local.clone(), inner.seed());
@@ -60,7 +66,11 @@ pub(crate) fn start<R, W>(
     let conn = Conn {
         inner,
         peer,
-        rd,
+        rd: Some(rd),
+        redial,
+        want_connect: false,
+        done: false,
+        stopped: false,
         buf: BytesMut::with_capacity(BUF),
         wtx,
         cmd_rx,
@@ -78,10 +88,17 @@ pub(crate) fn start<R, W>(
     tokio::spawn(conn.run().instrument(span));
 }
 
-struct Conn<R> {
+struct Conn<R, W> {
     inner: Arc<Inner>,
     peer: Peer,
-    rd: R,
+    /// `None` while the transport is closed (waiting to reconnect).
+    rd: Option<R>,
+    redial: Option<Redial<R, W>>,
+    want_connect: bool,
+    /// The task ends.
+    done: bool,
+    /// DPR sent or connection dropped on purpose: no reconnect.
+    stopped: bool,
     buf: BytesMut,
     wtx: mpsc::UnboundedSender<WriteCmd>,
     cmd_rx: mpsc::UnboundedReceiver<Cmd>,
@@ -98,7 +115,11 @@ struct Conn<R> {
     span: tracing::Span,
 }
 
-impl<R: AsyncRead + Unpin> Conn<R> {
+impl<R, W> Conn<R, W>
+where
+    R: AsyncRead + Unpin + Send + 'static,
+    W: AsyncWrite + Unpin + Send + 'static,
+{
     async fn run(mut self) {
         let now = Instant::now();
         if self.initiator {
@@ -109,12 +130,35 @@ impl<R: AsyncRead + Unpin> Conn<R> {
             self.peer.handle(now, Input::Accepted);
         }
         self.drain();
-        while !self.closing {
+        // The `Connect` that `Start` asked for is the transport we were given.
+        self.want_connect = false;
+        while !self.done {
+            if self.closing {
+                // Transport closed; the task stays only for a reconnection.
+                self.rd = None;
+                self.buf.clear();
+                if self.stopped
+                    || self.redial.is_none()
+                    || !self.peer.reconnect_pending()
+                    || self.inner.is_shutting_down()
+                {
+                    break;
+                }
+                self.closing = false;
+            }
+            if self.want_connect {
+                self.want_connect = false;
+                if self.inner.is_shutting_down() {
+                    break;
+                }
+                self.reconnect().await;
+                continue;
+            }
             if self.buf.capacity() - self.buf.len() < 4096 {
                 self.buf.reserve(BUF);
             }
             tokio::select! {
-                r = self.rd.read_buf(&mut self.buf) => match r {
+                r = read_some(&mut self.rd, &mut self.buf) => match r {
                     Ok(0) => self.input(Input::Disconnected),
                     Ok(_) => self.on_bytes(),
                     Err(e) => {
@@ -138,6 +182,36 @@ impl<R: AsyncRead + Unpin> Conn<R> {
             }
         }
         self.finish("connection closed");
+    }
+
+    /// Opens the transport again and tells the state machine how it went.
+    async fn reconnect(&mut self) {
+        let Some(redial) = self.redial.clone() else {
+            return;
+        };
+        let tw = self.inner.cfg.local.tw;
+        match tokio::time::timeout(tw, redial()).await {
+            Ok(Ok((rd, wr))) => {
+                info!("transport re-opened; capabilities exchange again");
+                let (wtx, wrx) = mpsc::unbounded_channel();
+                tokio::spawn(writer(wr, wrx).instrument(self.span.clone()));
+                self.wtx = wtx.clone();
+                if let Some(h) = &self.handle {
+                    *crate::node::lock(&h.shared.writer) = wtx;
+                }
+                self.rd = Some(rd);
+                self.buf.clear();
+                self.input(Input::Connected);
+            }
+            Ok(Err(e)) => {
+                debug!(error = %e, "reconnect failed");
+                self.input(Input::ConnectFailed);
+            }
+            Err(_) => {
+                debug!("reconnect timed out");
+                self.input(Input::ConnectFailed);
+            }
+        }
     }
 
     fn input(&mut self, input: Input<'_>) {
@@ -205,10 +279,17 @@ impl<R: AsyncRead + Unpin> Conn<R> {
                     }
                 }
             }
-            Cmd::Close => self.input(Input::Disconnected),
+            Cmd::Close => {
+                self.stopped = true;
+                self.input(Input::Disconnected);
+            }
             Cmd::Stop { cause, done } => {
+                self.stopped = true;
                 self.stop_waiters.push(done);
                 self.input(Input::Stop(cause));
+                if self.rd.is_none() {
+                    self.finish("stopped");
+                }
             }
         }
     }
@@ -224,9 +305,9 @@ impl<R: AsyncRead + Unpin> Conn<R> {
                     .sleep
                     .as_mut()
                     .reset(tokio::time::Instant::from_std(at)),
-                // The shell connects before starting the machine; after DOWN
-                // the connection task ends and routing reconnects on demand.
-                Output::Connect => {}
+                // The first connection is made before the machine starts;
+                // this is the reconnection after DOWN.
+                Output::Connect => self.want_connect = true,
                 Output::Disconnect => {
                     self.closing = true;
                     let _ = self.wtx.send(WriteCmd::Close);
@@ -275,9 +356,13 @@ impl<R: AsyncRead + Unpin> Conn<R> {
 
     fn on_up(&mut self, origin_host: String, origin_realm: String, applications: Vec<u32>) {
         if let Some(h) = &self.handle {
-            // Back from SUSPECT.
-            info!("watchdog: peer OKAY again");
             h.shared.suspect.store(false, Ordering::Relaxed);
+            if h.shared.open.swap(true, Ordering::Relaxed) {
+                info!("watchdog: peer OKAY again");
+            } else {
+                info!("peer re-opened (REOPEN → OKAY)");
+                self.inner.add_peer(h.clone());
+            }
             return;
         }
         self.span.record("origin_host", origin_host.as_str());
@@ -292,7 +377,7 @@ impl<R: AsyncRead + Unpin> Conn<R> {
                 remote: self.remote,
                 initiator: self.initiator,
                 cmd: self.cmd_tx.clone(),
-                writer: self.wtx.clone(),
+                writer: std::sync::Mutex::new(self.wtx.clone()),
                 open: AtomicBool::new(true),
                 suspect: AtomicBool::new(false),
                 node: Arc::downgrade(&self.inner),
@@ -320,8 +405,24 @@ impl<R: AsyncRead + Unpin> Conn<R> {
     }
 
     fn on_down(&mut self, reason: String) {
-        info!(%reason, "peer down");
-        self.finish(&reason);
+        if self.stopped || self.redial.is_none() || !self.peer.reconnect_pending() {
+            info!(%reason, "peer down");
+            self.finish(&reason);
+            return;
+        }
+        // RFC 3539 §3.4.1 DOWN: the state machine reconnects every Tw; the
+        // handle stays, out of the routing table until the peer is OKAY.
+        info!(%reason, "peer down; reconnecting every Tw");
+        if let Some(h) = &self.handle {
+            h.shared.open.store(false, Ordering::Relaxed);
+            h.shared.suspect.store(false, Ordering::Relaxed);
+            self.inner.remove_peer(h.id());
+        }
+        for (_, w) in self.waiters.drain() {
+            let _ = w.send(Err(NodeError::PeerDown(reason.clone())));
+        }
+        self.closing = true;
+        let _ = self.wtx.send(WriteCmd::Close);
     }
 
     /// Fails everything waiting on this connection and unregisters it.
@@ -351,6 +452,7 @@ impl<R: AsyncRead + Unpin> Conn<R> {
         for d in self.stop_waiters.drain(..) {
             let _ = d.send(());
         }
+        self.done = true;
         self.closing = true;
         let _ = self.wtx.send(WriteCmd::Close);
     }
@@ -387,6 +489,17 @@ async fn writer<W: AsyncWrite + Unpin>(wr: W, mut rx: mpsc::UnboundedReceiver<Wr
             debug!(error = %e, "flush failed");
             return;
         }
+    }
+}
+
+/// Reads into `buf`, or waits forever while the transport is closed.
+async fn read_some<R: AsyncRead + Unpin>(
+    rd: &mut Option<R>,
+    buf: &mut BytesMut,
+) -> std::io::Result<usize> {
+    match rd {
+        Some(r) => r.read_buf(buf).await,
+        None => std::future::pending().await,
     }
 }
 

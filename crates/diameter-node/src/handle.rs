@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, Mutex, Weak};
 
 use corelab_diameter::MessageBuilder;
 use corelab_diameter::header::{FLAG_REQUEST, HEADER_LEN};
@@ -42,7 +42,8 @@ pub(crate) struct Shared {
     pub(crate) remote: SocketAddr,
     pub(crate) initiator: bool,
     pub(crate) cmd: mpsc::UnboundedSender<Cmd>,
-    pub(crate) writer: mpsc::UnboundedSender<WriteCmd>,
+    /// Replaced when the connection is re-opened.
+    pub(crate) writer: Mutex<mpsc::UnboundedSender<WriteCmd>>,
     pub(crate) open: AtomicBool,
     pub(crate) suspect: AtomicBool,
     pub(crate) node: Weak<Inner>,
@@ -161,7 +162,7 @@ impl PeerHandle {
     /// Writes an answer (or any message) as is.
     pub(crate) fn send_raw(&self, bytes: Vec<u8>) {
         // A closed writer means the connection is gone; the answer is moot.
-        let _ = self.shared.writer.send(WriteCmd::Bytes(bytes));
+        let _ = crate::node::lock(&self.shared.writer).send(WriteCmd::Bytes(bytes));
     }
 
     /// Sends DPR and waits until the connection is closed.

@@ -2,7 +2,7 @@
 //! routed requests.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -46,6 +46,7 @@ pub(crate) struct Inner {
     pub(crate) tls: Option<Result<TlsState, String>>,
     seed: AtomicU32,
     conn_ids: AtomicU64,
+    shutting_down: AtomicBool,
 }
 
 impl Inner {
@@ -53,6 +54,10 @@ impl Inner {
         // RFC 6733 §3: identifiers start at a value hard to guess; a
         // per-connection stride keeps connections apart.
         self.seed.fetch_add(0x0101_0000, Ordering::Relaxed)
+    }
+
+    pub(crate) fn is_shutting_down(&self) -> bool {
+        self.shutting_down.load(Ordering::Relaxed)
     }
 
     pub(crate) fn next_conn_id(&self) -> u64 {
@@ -158,6 +163,7 @@ impl Node {
                 tls,
                 seed: AtomicU32::new(seed),
                 conn_ids: AtomicU64::new(1),
+                shutting_down: AtomicBool::new(false),
             }),
         }
     }
@@ -195,7 +201,7 @@ impl Node {
                     match &acceptor {
                         None => {
                             let (rd, wr) = stream.into_split();
-                            crate::conn::start(inner.clone(), rd, wr, remote, false, None);
+                            crate::conn::start(inner.clone(), rd, wr, remote, None, None);
                         }
                         Some(acc) => {
                             let acc = acc.clone();
@@ -204,7 +210,7 @@ impl Node {
                                 match acc.accept(stream).await {
                                     Ok(tls) => {
                                         let (rd, wr) = tokio::io::split(tls);
-                                        crate::conn::start(inner, rd, wr, remote, false, None);
+                                        crate::conn::start(inner, rd, wr, remote, None, None);
                                     }
                                     Err(e) => warn!(%remote, error = %e, "TLS handshake failed"),
                                 }
@@ -247,6 +253,7 @@ impl Node {
     /// Sends DPR (REBOOTING) to every open peer, waits briefly for the DPAs,
     /// stops listening.
     pub async fn shutdown(&self) {
+        self.inner.shutting_down.store(true, Ordering::Relaxed);
         for l in lock(&self.inner.listeners).drain(..) {
             l.abort();
         }
@@ -267,7 +274,8 @@ impl Node {
     }
 }
 
-/// Opens a connection (TCP, TLS when configured) and waits for Open.
+/// Opens a connection (TCP, TLS when configured) and waits for Open. The
+/// connection task re-opens it after DOWN (RFC 3539 §3.4.1) until shutdown.
 pub(crate) async fn connect(inner: &Arc<Inner>, addr: SocketAddr) -> Result<PeerHandle, NodeError> {
     let connector = match &inner.tls {
         None => None,
@@ -275,27 +283,55 @@ pub(crate) async fn connect(inner: &Arc<Inner>, addr: SocketAddr) -> Result<Peer
         Some(Err(e)) => return Err(NodeError::Tls(e.clone())),
     };
     let tw = inner.cfg.local.tw;
-    let stream = tokio::time::timeout(tw, TcpStream::connect(addr))
-        .await
-        .map_err(|_| NodeError::Timeout)??;
-    let _ = stream.set_nodelay(true);
     let (up_tx, up_rx) = oneshot::channel();
     match connector {
         None => {
-            let (rd, wr) = stream.into_split();
-            crate::conn::start(inner.clone(), rd, wr, addr, true, Some(up_tx));
+            let redial: crate::conn::Redial<_, _> = Arc::new(move || Box::pin(tcp(addr)));
+            let (rd, wr) = tokio::time::timeout(tw, tcp(addr))
+                .await
+                .map_err(|_| NodeError::Timeout)??;
+            crate::conn::start(inner.clone(), rd, wr, addr, Some(redial), Some(up_tx));
         }
         Some(c) => {
-            let name = rustls_pki_types::ServerName::IpAddress(addr.ip().into());
-            let tls = tokio::time::timeout(tw, c.connect(name, stream))
+            let redial: crate::conn::Redial<_, _> =
+                Arc::new(move || Box::pin(tls(addr, c.clone())));
+            let (rd, wr) = tokio::time::timeout(tw, redial())
                 .await
-                .map_err(|_| NodeError::Timeout)?
-                .map_err(|e| NodeError::Tls(e.to_string()))?;
-            let (rd, wr) = tokio::io::split(tls);
-            crate::conn::start(inner.clone(), rd, wr, addr, true, Some(up_tx));
+                .map_err(|_| NodeError::Timeout)??;
+            crate::conn::start(inner.clone(), rd, wr, addr, Some(redial), Some(up_tx));
         }
     }
     up_rx
         .await
         .unwrap_or_else(|_| Err(NodeError::PeerDown("connection task ended".into())))
+}
+
+async fn tcp(
+    addr: SocketAddr,
+) -> Result<
+    (
+        tokio::net::tcp::OwnedReadHalf,
+        tokio::net::tcp::OwnedWriteHalf,
+    ),
+    NodeError,
+> {
+    let stream = TcpStream::connect(addr).await?;
+    let _ = stream.set_nodelay(true);
+    Ok(stream.into_split())
+}
+
+type TlsHalves = (
+    tokio::io::ReadHalf<tokio_rustls::client::TlsStream<TcpStream>>,
+    tokio::io::WriteHalf<tokio_rustls::client::TlsStream<TcpStream>>,
+);
+
+async fn tls(addr: SocketAddr, c: tokio_rustls::TlsConnector) -> Result<TlsHalves, NodeError> {
+    let stream = TcpStream::connect(addr).await?;
+    let _ = stream.set_nodelay(true);
+    let name = rustls_pki_types::ServerName::IpAddress(addr.ip().into());
+    let tls = c
+        .connect(name, stream)
+        .await
+        .map_err(|e| NodeError::Tls(e.to_string()))?;
+    Ok(tokio::io::split(tls))
 }

@@ -126,3 +126,61 @@ async fn simultaneous_connections_are_resolved_by_election_to_one() {
     );
     assert_eq!((ra.seen().len(), rb.seen().len()), (1, 1));
 }
+
+/// A server that answers everything with 2001 on each connection it accepts,
+/// and drops the first connection (no DPR) after its capabilities exchange.
+async fn flaky_server() -> (std::net::SocketAddr, tokio::task::JoinHandle<Vec<u32>>) {
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    let task = tokio::spawn(async move {
+        let mut commands = Vec::new();
+        // First connection: CER/CEA, then the transport goes away.
+        let (s, _) = l.accept().await.unwrap();
+        let mut raw = RawPeer::from(s);
+        let cer = raw.recv().await.expect("CER");
+        raw.answer(&cer, "flaky.example", &[app::GX]).await;
+        drop(raw);
+        // Second connection: the client's reconnection; answer everything
+        // until it sends DPR.
+        let (s, _) = l.accept().await.unwrap();
+        let mut raw = RawPeer::from(s);
+        while let Some(m) = raw.recv().await {
+            let h = header(&m);
+            commands.push(h.command_code);
+            if h.is_request() {
+                raw.answer(&m, "flaky.example", &[app::GX]).await;
+            }
+        }
+        commands
+    });
+    (addr, task)
+}
+
+#[tokio::test]
+async fn initiator_reconnects_after_the_transport_drops_and_needs_three_dwa_before_use() {
+    init_tracing();
+    let (addr, server) = flaky_server().await;
+    let mut cfg = config("client.example", "client.realm");
+    cfg.local.tw = Duration::from_millis(100);
+    let c = Node::new(cfg, Recorder::new("client.example", "client.realm"));
+    let first = c.connect(addr).await.unwrap();
+    eventually("peer down", || !first.is_open()).await;
+    eventually("peer re-opened", || c.peers().len() == 1).await;
+    // The same handle works again.
+    assert!(first.is_open());
+    let ans = first
+        .request(ccr("client.example;8;1", "raw.realm"))
+        .await
+        .unwrap();
+    assert_eq!(result_code(&ans), Some(2001));
+    c.shutdown().await;
+    let commands = server.await.unwrap();
+    // CER, then at least three DWRs (RFC 3539 REOPEN) before the CCR, then DPR.
+    assert_eq!(commands.first(), Some(&257));
+    let ccr_at = commands.iter().position(|&c| c == 272).expect("CCR");
+    assert!(
+        commands[1..ccr_at].iter().filter(|&&c| c == 280).count() >= 3,
+        "{commands:?}"
+    );
+    assert_eq!(commands.last(), Some(&282));
+}

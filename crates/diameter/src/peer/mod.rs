@@ -228,6 +228,12 @@ impl Peer {
         self.peer_capabilities.as_deref()
     }
 
+    /// Closed after DOWN with a reconnection planned (RFC 3539 §3.4.1: the
+    /// initiator tries every Tw); the shell keeps the connection's task.
+    pub fn reconnect_pending(&self) -> bool {
+        self.state == State::Closed && self.initiator && self.watchdog_deadline.is_some()
+    }
+
     /// Applications in common after the capabilities exchange.
     pub fn common_applications(&self) -> &[u32] {
         &self.common
@@ -400,6 +406,10 @@ impl Peer {
                 } else if self.state != State::Closed {
                     self.was_open = false;
                     self.down(now, "stopped");
+                } else {
+                    // Closed, waiting to reconnect: cancel that.
+                    self.was_open = false;
+                    self.watchdog_deadline = None;
                 }
             }
             Input::Timeout => self.timeout(now),

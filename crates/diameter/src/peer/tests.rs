@@ -443,3 +443,25 @@ fn send_request_bytes_writes_identifiers_and_keeps_end_to_end() {
         None
     );
 }
+
+#[test]
+fn initiator_plans_reconnect_after_down_and_stop_cancels_it() {
+    let t0 = Instant::now();
+    let mut p = open_initiator(t0);
+    p.handle(t0, Input::Disconnected);
+    drain(&mut p);
+    assert!(p.reconnect_pending());
+    p.handle(t0, Input::Stop(0));
+    assert!(!p.reconnect_pending());
+    p.handle(t0 + TW, Input::Timeout);
+    assert!(!drain(&mut p).contains(&Output::Connect));
+
+    // A peer's DPR means no reconnect either.
+    let mut p = open_initiator(t0);
+    let dpr = messages::dpr(&cfg("vdra.visited.example"), 5, 6, 0)
+        .encode()
+        .unwrap();
+    p.handle(t0, Input::Received(&dpr));
+    drain(&mut p);
+    assert!(!p.reconnect_pending());
+}
