@@ -63,14 +63,34 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(Some(n)) = frame_length(data) {
         assert!(n >= 20);
     }
+    // The agent's one-walk fast path must agree with the full decode.
+    let fast = RoutingView::decode(data);
     let msg = match Message::decode(data) {
         Ok(m) => m,
         Err(e) => {
+            assert_eq!(fast.err(), Some(e.clone()), "RoutingView::decode error");
             check_error_answer(data, &e);
             return;
         }
     };
     let view = RoutingView::new(&msg);
+    let fast = fast.expect("RoutingView::decode accepts what Message::decode accepts");
+    assert_eq!(
+        (
+            fast.session_id,
+            fast.destination_realm,
+            fast.destination_host
+        ),
+        (
+            view.session_id,
+            view.destination_realm,
+            view.destination_host
+        )
+    );
+    assert!(
+        fast.route_records()
+            .eq(msg.avps().get_all(282, 0).map(|a| a.data()))
+    );
     let _ = (
         view.session_id_str(),
         view.destination_realm_str(),
