@@ -53,7 +53,10 @@ pub(crate) fn start<R, W>(
     let initiator = redial.is_some();
     let (wtx, wrx) = mpsc::unbounded_channel();
     let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
-    let mut peer = Peer::new(inner.cfg.local.clone(), inner.seed());
+    let seed = inner.seed();
+    let mut local = inner.cfg.local.clone();
+    local.tw = jittered(local.tw, seed);
+    let mut peer = Peer::new(local, seed);
     if let Some(t) = inner.cfg.request_timeout {
         peer.set_request_timeout(t);
     }
@@ -492,6 +495,17 @@ async fn writer<W: AsyncWrite + Unpin>(wr: W, mut rx: mpsc::UnboundedReceiver<Wr
     }
 }
 
+/// RFC 3539 §3.4.1: Tw plus a jitter within ±2 s, fixed per connection
+/// here. Only for Tw ≥ 6 s (the RFC's minimum); shorter test values are kept.
+fn jittered(tw: std::time::Duration, seed: u32) -> std::time::Duration {
+    const JITTER_MS: u64 = 2_000;
+    if tw < std::time::Duration::from_secs(6) {
+        return tw;
+    }
+    let r = u64::from(seed.wrapping_mul(2_654_435_761) >> 8) % (2 * JITTER_MS + 1);
+    tw + std::time::Duration::from_millis(r) - std::time::Duration::from_millis(JITTER_MS)
+}
+
 /// Reads into `buf`, or waits forever while the transport is closed.
 async fn read_some<R: AsyncRead + Unpin>(
     rd: &mut Option<R>,
@@ -535,5 +549,30 @@ pub(crate) fn log_message(dir: &str, bytes: &[u8]) {
             "diameter message"
         ),
         Err(e) => debug!(dir, error = %e, len = bytes.len(), "undecodable message"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::jittered;
+    use std::time::Duration;
+
+    #[test]
+    fn tw_jitter_stays_within_two_seconds_and_spares_test_values() {
+        let tw = Duration::from_secs(30);
+        let mut seen = std::collections::HashSet::new();
+        for seed in 0..1000u32 {
+            let j = jittered(tw, seed.wrapping_mul(0x0101_0000));
+            assert!(
+                j >= Duration::from_secs(28) && j <= Duration::from_secs(32),
+                "{j:?}"
+            );
+            seen.insert(j);
+        }
+        assert!(seen.len() > 100, "jitter varies between connections");
+        assert_eq!(
+            jittered(Duration::from_millis(200), 12345),
+            Duration::from_millis(200)
+        );
     }
 }

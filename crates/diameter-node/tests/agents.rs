@@ -260,7 +260,7 @@ async fn client_follows_3006_to_the_redirect_host_and_caches_it() {
     assert_eq!(srv_rec.seen().len(), 2);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn relay_returns_each_of_many_concurrent_answers_to_its_own_request() {
     init_tracing();
     let (_srv, srv_addr, srv_rec) = start(config("server.example", HOME)).await;
