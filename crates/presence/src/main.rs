@@ -120,6 +120,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     );
     let _ = sweeper.await;
     store.pool.close().await;
+    store.writer.close().await;
     tracing::info!("presence-server stopped");
     Ok(())
 }

@@ -90,6 +90,11 @@ impl PresenceStore {
         &self.store.pool
     }
 
+    /// Where statements that write go (one queue of writers on SQLite; see `Store::writer`).
+    fn writer(&self) -> &sqlx::AnyPool {
+        &self.store.writer
+    }
+
     // ---- registrations ------------------------------------------------------------------
 
     /// Insert or refresh a registration. A refresh keeps the MESSAGE count; a new registration
@@ -121,7 +126,7 @@ impl PresenceStore {
         .bind(call_id)
         .bind(expires_at)
         .bind(now)
-        .fetch_one(self.pool())
+        .fetch_one(self.writer())
         .await?;
         Ok(registered_at == now)
     }
@@ -144,7 +149,7 @@ impl PresenceStore {
              RETURNING aor, contact, mode, call_id, expires_at, registered_at, message_count",
         )
         .bind(aor)
-        .fetch_optional(self.pool())
+        .fetch_optional(self.writer())
         .await
     }
 
@@ -154,7 +159,7 @@ impl PresenceStore {
              RETURNING aor, contact, mode, call_id, expires_at, registered_at, message_count",
         )
         .bind(now)
-        .fetch_all(self.pool())
+        .fetch_all(self.writer())
         .await
     }
 
@@ -177,7 +182,7 @@ impl PresenceStore {
         )
         .bind(aor)
         .bind(i64::from(threshold))
-        .fetch_optional(self.pool())
+        .fetch_optional(self.writer())
         .await?;
         Ok(count.map(|c| c as u32))
     }
@@ -205,7 +210,7 @@ impl PresenceStore {
         .bind(s.expires_at)
         .bind(s.created_at)
         .bind(s.version)
-        .execute(self.pool())
+        .execute(self.writer())
         .await
         .map(|_| ())
     }
@@ -243,7 +248,7 @@ impl PresenceStore {
         .bind(id)
         .bind(remote_cseq)
         .bind(expires_at)
-        .execute(self.pool())
+        .execute(self.writer())
         .await?;
         Ok(r.rows_affected() == 1)
     }
@@ -257,7 +262,7 @@ impl PresenceStore {
             ""
         ))
         .bind(id)
-        .fetch_optional(self.pool())
+        .fetch_optional(self.writer())
         .await
     }
 
@@ -265,7 +270,7 @@ impl PresenceStore {
     pub async fn delete_subscription(&self, id: &str) -> Result<bool> {
         let r = sqlx::query("DELETE FROM presence_subscriptions WHERE id = $1")
             .bind(id)
-            .execute(self.pool())
+            .execute(self.writer())
             .await?;
         Ok(r.rows_affected() == 1)
     }
@@ -295,7 +300,7 @@ impl PresenceStore {
             ""
         ))
         .bind(watcher)
-        .fetch_all(self.pool())
+        .fetch_all(self.writer())
         .await
     }
 
@@ -306,7 +311,7 @@ impl PresenceStore {
             ""
         ))
         .bind(now)
-        .fetch_all(self.pool())
+        .fetch_all(self.writer())
         .await
     }
 
@@ -332,7 +337,7 @@ impl PresenceStore {
         .bind(&p.document)
         .bind(p.expires_at)
         .bind(p.updated_at)
-        .execute(self.pool())
+        .execute(self.writer())
         .await
         .map(|_| ())
     }
@@ -361,7 +366,7 @@ impl PresenceStore {
         .bind(document)
         .bind(expires_at)
         .bind(now)
-        .fetch_optional(self.pool())
+        .fetch_optional(self.writer())
         .await
     }
 
@@ -369,7 +374,7 @@ impl PresenceStore {
         let r = sqlx::query("DELETE FROM presence_publications WHERE etag = $1 AND resource = $2")
             .bind(etag)
             .bind(resource)
-            .execute(self.pool())
+            .execute(self.writer())
             .await?;
         Ok(r.rows_affected() == 1)
     }
@@ -392,7 +397,7 @@ impl PresenceStore {
              RETURNING etag, resource, document, expires_at, updated_at",
         )
         .bind(now)
-        .fetch_all(self.pool())
+        .fetch_all(self.writer())
         .await
     }
 
@@ -418,7 +423,7 @@ impl PresenceStore {
             .bind(aor)
             .bind(detail)
             .bind(now)
-            .fetch_one(self.pool())
+            .fetch_one(self.writer())
             .await;
             match r {
                 Err(sqlx::Error::Database(e)) if e.is_unique_violation() && attempts < 5 => {
@@ -444,7 +449,7 @@ impl PresenceStore {
         )
         .bind(id)
         .bind(now)
-        .fetch_optional(self.pool())
+        .fetch_optional(self.writer())
         .await
     }
 
@@ -462,7 +467,7 @@ impl PresenceStore {
         .bind(aor)
         .bind(reason)
         .bind(now)
-        .execute(self.pool())
+        .execute(self.writer())
         .await
         .map(|_| ())
     }
@@ -484,7 +489,7 @@ impl PresenceStore {
     pub async fn clear_bar(&self, aor: &str) -> Result<bool> {
         let r = sqlx::query("DELETE FROM presence_bars WHERE aor = $1")
             .bind(aor)
-            .execute(self.pool())
+            .execute(self.writer())
             .await?;
         Ok(r.rows_affected() == 1)
     }

@@ -33,7 +33,13 @@ impl std::fmt::Display for Backend {
 
 #[derive(Clone)]
 pub struct Store {
+    /// Reads (and writes, for callers that do not care): `store.max_connections` connections.
     pub pool: AnyPool,
+    /// Writes. On SQLite a pool of one connection, so that writers queue in the pool (in order,
+    /// without spinning) instead of meeting SQLite's write lock and sleeping in its busy handler
+    /// (1, 2, 5, 10 … 100 ms), which under load made the slowest commits hundreds of ms late.
+    /// On PostgreSQL the same pool as `pool`.
+    pub writer: AnyPool,
     pub backend: Backend,
 }
 
@@ -91,6 +97,11 @@ impl Store {
         let options = AnyPoolOptions::new()
             .max_connections(section.max_connections.max(1))
             .acquire_timeout(Duration::from_secs(10))
+            // sqlx pings every connection it hands out by default: one extra round trip (to the
+            // SQLite worker thread, or to PostgreSQL) per statement (docs/benchmarks.md, presence
+            // load). A connection that broke meanwhile fails its statement instead (a 500 on
+            // that one request) and is then dropped from the pool.
+            .test_before_acquire(false)
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
@@ -104,6 +115,7 @@ impl Store {
                     Ok(())
                 })
             });
+        let writer_options = options.clone().max_connections(1);
         let pool =
             options
                 .connect(&connect_url)
@@ -119,8 +131,22 @@ impl Store {
                 url: redact(&url),
                 source,
             })?;
+        let writer = match backend {
+            Backend::Postgres => pool.clone(),
+            Backend::Sqlite => writer_options
+                .connect(&connect_url)
+                .await
+                .map_err(|source| StoreOpenError::Connect {
+                    url: redact(&url),
+                    source,
+                })?,
+        };
         tracing::info!(%backend, url = %redact(&url), "store open");
-        Ok(Store { pool, backend })
+        Ok(Store {
+            pool,
+            writer,
+            backend,
+        })
     }
 
     /// `/readyz`: can we run a query?
