@@ -143,6 +143,17 @@ impl Running {
         None
     }
 
+    /// stdout once it contains every one of `needles` (or after 10 s): the
+    /// reader thread may lag behind the process.
+    pub fn stdout_with(&self, needles: &[&str]) -> String {
+        wait_text(|| self.stdout(), needles)
+    }
+
+    /// stderr once it contains every one of `needles` (or after 10 s).
+    pub fn stderr_with(&self, needles: &[&str]) -> String {
+        wait_text(|| self.stderr(), needles)
+    }
+
     /// Waits until stdout contains `needle` (at most `limit`).
     pub fn wait_stdout(&self, needle: &str, limit: Duration) -> bool {
         let end = Instant::now() + limit;
@@ -174,6 +185,17 @@ impl Drop for Running {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
+    }
+}
+
+fn wait_text(get: impl Fn() -> String, needles: &[&str]) -> String {
+    let end = Instant::now() + Duration::from_secs(10);
+    loop {
+        let t = get();
+        if needles.iter().all(|n| t.contains(n)) || Instant::now() >= end {
+            return t;
+        }
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
