@@ -79,10 +79,12 @@ fn is_local(inner: &Inner, view: &RoutingView<'_>) -> bool {
 fn local(inner: &Arc<Inner>, from: &PeerHandle, bytes: Vec<u8>) {
     let handler = inner.handler.clone();
     let from = from.clone();
+    let in_flight = inner.in_flight();
     tokio::spawn(async move {
         if let Some(answer) = handler.handle(bytes, from.clone()).await {
             from.send_raw(answer);
         }
+        drop(in_flight);
     });
 }
 
@@ -116,7 +118,9 @@ fn forward(inner: &Arc<Inner>, from: &PeerHandle, bytes: Vec<u8>) {
     };
     let inner = inner.clone();
     let from = from.clone();
+    let in_flight = inner.in_flight();
     tokio::spawn(async move {
+        let _in_flight = in_flight;
         let fwd = match fwd {
             Ok(f) => f,
             Err(e) => {

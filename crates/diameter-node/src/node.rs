@@ -2,7 +2,7 @@
 //! routed requests.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -47,6 +47,17 @@ pub(crate) struct Inner {
     seed: AtomicU32,
     conn_ids: AtomicU64,
     shutting_down: AtomicBool,
+    /// Requests being answered by the handler or forwarded (agents).
+    in_flight: AtomicUsize,
+}
+
+/// Counts one request in flight until dropped.
+pub(crate) struct InFlight(Arc<Inner>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 impl Inner {
@@ -54,6 +65,12 @@ impl Inner {
         // RFC 6733 §3: identifiers start at a value hard to guess; a
         // per-connection stride keeps connections apart.
         self.seed.fetch_add(0x0101_0000, Ordering::Relaxed)
+    }
+
+    /// Marks a request in flight (its answer not yet queued).
+    pub(crate) fn in_flight(self: &Arc<Self>) -> InFlight {
+        self.in_flight.fetch_add(1, Ordering::AcqRel);
+        InFlight(self.clone())
     }
 
     pub(crate) fn is_shutting_down(&self) -> bool {
@@ -164,6 +181,7 @@ impl Node {
                 seed: AtomicU32::new(seed),
                 conn_ids: AtomicU64::new(1),
                 shutting_down: AtomicBool::new(false),
+                in_flight: AtomicUsize::new(0),
             }),
         }
     }
@@ -250,12 +268,19 @@ impl Node {
         self.inner.open_peers()
     }
 
-    /// Sends DPR (REBOOTING) to every open peer, waits briefly for the DPAs,
-    /// stops listening.
+    /// Stops listening, lets requests being answered finish (their answers
+    /// are queued before the DPR), sends DPR (REBOOTING) to every open peer,
+    /// waits briefly for the DPAs.
     pub async fn shutdown(&self) {
         self.inner.shutting_down.store(true, Ordering::Relaxed);
         for l in lock(&self.inner.listeners).drain(..) {
             l.abort();
+        }
+        let until = tokio::time::Instant::now() + SHUTDOWN_WAIT;
+        while self.inner.in_flight.load(Ordering::Acquire) > 0
+            && tokio::time::Instant::now() < until
+        {
+            tokio::time::sleep(Duration::from_millis(5)).await;
         }
         let waits: Vec<_> = self
             .inner

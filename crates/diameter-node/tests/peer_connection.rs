@@ -321,3 +321,46 @@ async fn malformed_request_gets_its_error_answer_and_the_node_stays_up() {
     );
     drop(srv);
 }
+
+/// Answers after a pause, so a shutdown can catch it mid-request.
+struct Slow(Arc<Recorder>);
+
+#[async_trait::async_trait]
+impl corelab_diameter_node::RequestHandler for Slow {
+    async fn handle(
+        &self,
+        request: Vec<u8>,
+        from: corelab_diameter_node::PeerHandle,
+    ) -> Option<Vec<u8>> {
+        self.0.seen.lock().unwrap().push(request.clone());
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let _ = from;
+        Some(answer_2001(&request, "server.example", "server.realm"))
+    }
+}
+
+#[tokio::test]
+async fn shutdown_sends_answers_being_prepared_before_the_dpr() {
+    init_tracing();
+    let rec = Recorder::new("server.example", "server.realm");
+    let srv = Node::new(
+        config("server.example", "server.realm"),
+        Arc::new(Slow(rec.clone())),
+    );
+    let addr = srv.listen(any_port()).await.unwrap();
+    let client = Node::new(
+        config("client.example", "client.realm"),
+        Recorder::new("c", "r"),
+    );
+    let p = client.connect(addr).await.unwrap();
+    let pending =
+        tokio::spawn(async move { p.request(ccr("client.example;3;1", "server.realm")).await });
+    eventually("the server's handler has the request", || {
+        rec.seen().len() == 1
+    })
+    .await;
+    srv.shutdown().await;
+    let ans = pending.await.unwrap().expect("answered before the DPR");
+    assert_eq!(result_code(&ans), Some(2001));
+    eventually("client saw the DPR", || client.peers().is_empty()).await;
+}
