@@ -18,10 +18,13 @@ CONC=${2:-100}
 export DEBIAN_FRONTEND=noninteractive
 TA_DIR=/tmp/corelab-fd-test_app
 TA=$TA_DIR/test_app.fdx
+# (d) uses a copy built with -DNDEBUG: test_app's client ASSERTs that the answer echoes the random
+# Test-AVP value of its request, which a canned answer cannot do (it still checks Result-Code 2001).
+TA_ND=$TA_DIR/test_app-ndebug.fdx
 
 # ---------------------------------------------------------------- tools
 bash scripts/install-peers.sh >/dev/null
-if [ ! -e "$TA" ]; then
+if [ ! -e "$TA" ] || [ ! -e "$TA_ND" ]; then
   echo "bench: building freeDiameter test_app from the Debian source package into $TA_DIR"
   if ! grep -rqs '^Types:.*deb-src\|^deb-src' /etc/apt/sources.list /etc/apt/sources.list.d/; then
     cat >/etc/apt/sources.list.d/corelab-deb-src.sources <<'EOF'
@@ -42,7 +45,9 @@ EOF
     bison --name-prefix=ta_conf --defines --output-file=ta_conf.tab.c ta_conf.y 2>/dev/null &&
     flex -Pta_conf -olex.ta_conf.c ta_conf.l &&
     gcc -O2 -shared -fPIC -I. -o test_app.fdx test_app.c lex.ta_conf.c ta_conf.tab.c ta_dict.c ta_cli.c \
-      ta_bench.c ta_serv.c)
+      ta_bench.c ta_serv.c &&
+    gcc -O2 -DNDEBUG -shared -fPIC -I. -o test_app-ndebug.fdx test_app.c lex.ta_conf.c ta_conf.tab.c ta_dict.c \
+      ta_cli.c ta_bench.c ta_serv.c)
 fi
 cargo build --release -q -p diameter-peer
 PEER=$PWD/target/release/diameter-peer
@@ -71,6 +76,11 @@ cpu() {
   local t1 s1
   t1=$(ticks "$2"); s1=$(now)
   python3 -c "import sys; d=($t1-$3)/$HZ; w=$s1-$4; print(f'$1 {d:.1f} s CPU ({100*d/w:.0f}% of a core)')"
+  python3 -c "print(($t1-$3)/$HZ)" >>"$T/cpu.acc"
+}
+# per_pair ANSWERS: CPU microseconds per request/answer pair, both processes (from $T/cpu.acc).
+per_pair() {
+  python3 -c "import sys; a=int(sys.argv[1]); c=sum(float(l) for l in open('$T/cpu.acc')); print(f'{c*1e6/a:.0f}' if a else '-')" "$1" 2>/dev/null || echo "?"
 }
 
 fd_conf() { # NAME IDENTITY PORT EXTRA...
@@ -101,11 +111,13 @@ cat >"$T/ta-answers.toml" <<'EOF'
 [[answer]]
 command = 16777214
 result_code = 2001
+# test_app's dictionary requires Test-AVP in the answer (the value is not echoed: see TA_ND).
+avps = [ { code = 16777215, vendor = 999999, mandatory = true, hex = "00000001" } ]
 EOF
 REQ=crates/diameter-peer/examples/gx-ccr-i.toml
 ANS=crates/diameter-peer/examples/answers.toml
 ROWS=()
-row() { ROWS+=("$(printf '| %-52s | %10s | %7s | %s |' "$1" "$2" "$3" "$4")"); }
+row() { ROWS+=("$(printf '| %-58s | %8s | %7s | %8s | %s |' "$1" "$2" "$3" "$4" "$5")"); }
 
 # A test_app client run (SIGUSR1 starts it), reading its Throughput line.
 ta_client_run() { # LABEL CLIENT_CONF_NAME SERVER_PID_FOR_CPU SERVER_LABEL
@@ -115,12 +127,16 @@ ta_client_run() { # LABEL CLIENT_CONF_NAME SERVER_PID_FOR_CPU SERVER_LABEL
   wait_for "$T/$cname.log" "STATE_OPEN" 15 || { echo "bench: $label: test_app client did not connect"; tail -5 "$T/$cname.log"; return 1; }
   local cpid; cpid=$(child "$ctl")
   local c0 s0 t0; c0=$(ticks "$cpid"); s0=$(ticks "$spid"); t0=$(now)
+  rm -f "$T/cpu.acc"
   kill -USR1 "$cpid" # test_app's benchmark trigger
   wait_for "$T/$cname.log" "Test Complete" $((DURATION + 20)) || true
   local tput errs
   tput=$(grep -a "Throughput:" "$T/$cname.log" | head -1 | awk '{print $(NF-3)}')
   errs=$(grep -a "error(s) received" "$T/$cname.log" | head -1 | awk '{print $(NF-2)}')
-  row "$label" "${tput:-?}" "${errs:-?}" "$(cpu "test_app client" "$cpid" "$c0" "$t0"); $(cpu "$slabel" "$spid" "$s0" "$t0")"
+  local answers; answers=$(grep -a "answer(s) received" "$T/$cname.log" | tail -1 | awk '{print $(NF-2)}')
+  local cc; cc=$(cpu "test_app client" "$cpid" "$c0" "$t0")
+  local cs; cs=$(cpu "$slabel" "$spid" "$s0" "$t0")
+  row "$label" "${tput:-?}" "${errs:-?}" "$(per_pair "${answers:-0}")" "$cc; $cs"
   kill -INT "$ctl" 2>/dev/null || true
   wait "$ctl" 2>/dev/null || true
 }
@@ -134,19 +150,22 @@ our_load_run() { # LABEL PORT REQUESTS SERVER_PID SERVER_LABEL EXTRA_ARGS...
   local lpid=""; local i
   for ((i = 0; i < 50; i++)); do lpid=$(pgrep -P "$tl" | head -1); [ -n "$lpid" ] && break; sleep 0.02; done
   local c0 s0 t0; c0=$(ticks "$lpid"); s0=$(ticks "$spid"); t0=$(now)
+  rm -f "$T/cpu.acc"
   local tf="$T/load-${#ROWS[@]}.ticks"; echo "$c0" >"$tf"
   sample "$lpid" "$tf" & local sp=$!
   wait "$tl" || true
   wait "$sp" 2>/dev/null || true
   local t1; t1=$(now)
   local cl; cl=$(python3 -c "d=($(cat "$tf")-$c0)/$HZ; w=$t1-$t0; print(f'diameter-peer load {d:.1f} s CPU ({100*d/w:.0f}% of a core)')")
+  python3 -c "print(($(cat "$tf")-$c0)/$HZ)" >>"$T/cpu.acc"
   local cs; cs=$(cpu "$slabel" "$spid" "$s0" "$t0")
   local json; json=$(grep -a '^{' "$T/load-$port.log" | tail -1)
-  local pps errs
+  local pps errs answers
+  answers=$(python3 -c "import json,sys; print(json.loads(sys.argv[1])['answers'])" "$json" 2>/dev/null || echo 0)
   pps=$(python3 -c "import json,sys; print(int(json.loads(sys.argv[1])['pairs_per_sec']))" "$json" 2>/dev/null || echo "?")
   errs=$(python3 -c "import json,sys; print(json.loads(sys.argv[1])['errors'])" "$json" 2>/dev/null || echo "?")
   [ "$pps" != "?" ] || tail -5 "$T/load-$port.log"
-  row "$label" "$pps" "$errs" "$cl; $cs"
+  row "$label" "$pps" "$errs" "$(per_pair "$answers")" "$cl; $cs"
 }
 
 echo "bench: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), duration ${DURATION}s, concurrency $CONC"
@@ -180,14 +199,15 @@ our_load_run "(b) diameter-peer load -> diameter-peer server (Gx CCR-I)" "$P" "$
   "diameter-peer server" --host-ip 127.0.0.1 --app gx
 
 # ---------------------------------------------------------------- (d) test_app client -> our server
-fd_conf ta-client2 tac2.bench.test "$(free_port)" "LoadExtension = \"$TA\" : \"$T/ta-client.ta\";" \
+fd_conf ta-client2 tac2.bench.test "$(free_port)" "LoadExtension = \"$TA_ND\" : \"$T/ta-client.ta\";" \
   "ConnectPeer = \"server.bench.test\" { ConnectTo = \"127.0.0.1\"; No_TLS; Port = $P; };"
 ta_client_run "(d) freeDiameter test_app -> diameter-peer server" ta-client2 "$OURS_PID" "diameter-peer server"
 kill -INT "$OURS" 2>/dev/null || true; wait "$OURS" 2>/dev/null || true
 
 echo
 echo "Diameter request/answer pairs per second, ${DURATION}s, $CONC outstanding, loopback TCP, $(nproc) cores"
-printf '| %-52s | %10s | %7s | %s |\n' "run" "pairs/s" "errors" "CPU per process"
-printf '|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..54})" "------------" "---------" "-----"
+printf '| %-58s | %8s | %7s | %8s | %s |\n' "run" "pairs/s" "errors" "CPU µs/pair" "CPU per process (over the run's window)"
+printf '|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..60})" "----------:" "--------:" "---------:" "-----"
 for r in "${ROWS[@]}"; do echo "$r"; done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "note (d): test_app client built with -DNDEBUG (no check that the answer echoes its random Test-AVP)."
