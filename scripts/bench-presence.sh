@@ -198,36 +198,44 @@ register_users() {
 }
 
 # run_step DIR RATE CSV: one bounded SIPp run against a fresh target process; sets step_line to
-# "PASS|FAIL rate ok failed total offered why". (Not in a subshell: it restarts the target.)
+# "PASS|FAIL rate ok failed total offered cpu why", cpu = CPU ms per call of the target process
+# tree / of PostgreSQL (whole cluster). (Not in a subshell: it restarts the target.)
 run_step() {
     local dir=$1 rate=$2 csv=$3
     local calls=$((rate * STEP_SECONDS))
     local sdir="$dir/rate-$rate"
+    rm -rf "$sdir"
     mkdir -p "$sdir"
     # A fresh process for every step (same store: registrations persist), so that the backlog of
     # an overloaded step (NOTIFYs retransmitted until Timer F) does not spill into the next one.
     stop_target
     if ! "${start_cmd[@]}"; then
-        step_line="FAIL $rate 0 0 $calls 0 target-did-not-start"
+        step_line="FAIL $rate 0 0 $calls 0 - target-did-not-start"
         return
     fi
     local limit=$((STEP_SECONDS * 3 + RECV_TIMEOUT_MS / 1000 * 3 + 20)) rc=0
+    local pg_pid t0 p0 t1 p1
+    pg_pid=$(pg_postmaster)
+    t0=$(cpu_ticks "$target_pid") p0=$(cpu_ticks "$pg_pid")
     (cd "$sdir" && exec timeout -k 2 "$limit" sipp "$sip_addr" -sf "$SCEN/bench-subscribe.xml" \
         -inf "$csv" -key domain "$DOMAIN" -i 127.0.0.1 -p "$(free_port)" \
         -m "$calls" -r "$rate" -rp 1000 -l $((rate * 6 + 100)) -nostdin \
         -default_behaviors all,-bye -recv_timeout "$RECV_TIMEOUT_MS" \
         -trace_stat -stf stat.csv -fd 1 -trace_rtt -rtt_freq 1 \
         -trace_err -error_file errors.log) >"$sdir/sipp.out" 2>&1 || rc=$?
-    step_line=$(python3 - "$sdir" "$rate" "$calls" "$rc" "$P99_LIMIT_MS" <<'EOF'
+    t1=$(cpu_ticks "$target_pid") p1=$(cpu_ticks "$pg_pid")
+    step_line=$(python3 - "$sdir" "$rate" "$calls" "$rc" "$P99_LIMIT_MS" "$((t1 - t0))" "$((p1 - p0))" "$(getconf CLK_TCK)" <<'EOF'
 import csv, glob, sys
 d, rate, calls, rc = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 P99_LIMIT_MS = float(sys.argv[5])
+hz = int(sys.argv[8])
+cpu = f"{int(sys.argv[6]) * 1000 / hz / calls:.2f}/{int(sys.argv[7]) * 1000 / hz / calls:.2f}"
 try:
     rows = list(csv.reader(open(f"{d}/stat.csv"), delimiter=";"))
     s = dict(zip(rows[0], rows[-1]))
     ok, failed = int(s["SuccessfulCall(C)"]), int(s["FailedCall(C)"])
 except Exception as e:  # no stats: SIPp did not run
-    print(f"FAIL {rate} 0 0 {calls} 0 no-stats(exit={rc})"); sys.exit()
+    print(f"FAIL {rate} 0 0 {calls} 0 {cpu} no-stats(exit={rc})"); sys.exit()
 starts, sub = [], []
 for f in glob.glob(f"{d}/*_rtt.csv"):
     for line in open(f):
@@ -250,7 +258,7 @@ if offered < 0.9 * rate:
     why.append(f"offered-only-{offered}/s")
 if p99 > P99_LIMIT_MS:
     why.append(f"p99-SUBSCRIBE-{p99:.0f}ms")
-print(f"{'FAIL' if why else 'PASS'} {rate} {ok} {failed} {calls} {offered} {','.join(why) or '-'}")
+print(f"{'FAIL' if why else 'PASS'} {rate} {ok} {failed} {calls} {offered} {cpu} {','.join(why) or '-'}")
 EOF
 )
 }
@@ -273,6 +281,31 @@ def pct(v, q):
 print(" ".join("/".join(pct(vals[k], q) for q in (0.5, 0.9, 0.99)) for k in ("1", "2", "3")))
 EOF
 }
+
+# cpu_ticks PID...: CPU time (user+system, clock ticks) of these processes and their descendants.
+cpu_ticks() {
+    python3 - "$@" <<'EOF'
+import os, sys
+kids, ticks = {}, {}
+for p in os.listdir("/proc"):
+    if not p.isdigit():
+        continue
+    try:
+        f = open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()
+    except OSError:
+        continue
+    kids.setdefault(int(f[1]), []).append(int(p))
+    ticks[int(p)] = int(f[11]) + int(f[12])
+todo, total = [int(a) for a in sys.argv[1:] if a.isdigit()], 0
+while todo:
+    p = todo.pop()
+    total += ticks.get(p, 0)
+    todo += kids.get(p, [])
+print(total)
+EOF
+}
+
+pg_postmaster() { [ -n "$PG_DIR" ] && head -1 "$PG_DIR/data/postmaster.pid" 2>/dev/null; }
 
 alive() {
     kill -0 "$target_pid" 2>/dev/null && return 0
@@ -367,13 +400,13 @@ run_target() {
     [ -f "$dir/server.log" ] && errors=$(grep -c "ERROR" "$dir/server.log")
     stop_target
     if [ "$best_rate" -eq 0 ]; then
-        RESULTS+=("$name|<$START_RATE|-|-|-|-|$errors")
+        RESULTS+=("$name|<$START_RATE|-|-|-|-|-|$errors")
         return 0
     fi
-    local ok failed calls p
-    read -r _ _ ok failed calls _ _ <<<"$best_line"
+    local ok failed calls cpu p
+    read -r _ _ ok failed calls _ cpu _ <<<"$best_line"
     p=$(percentiles "$dir" "$best_rate")
-    RESULTS+=("$name|$best_rate|$failed/$calls|${p// /|}|$errors")
+    RESULTS+=("$name|$best_rate|$failed/$calls|${p// /|}|$cpu|$errors")
 }
 
 # ---- main -----------------------------------------------------------------------------------
@@ -410,17 +443,18 @@ esac
 for t in $TARGETS; do
     if ! run_target "$t"; then
         stop_target
-        RESULTS+=("$t|error|-|-|-|-|-")
+        RESULTS+=("$t|error|-|-|-|-|-|-")
         status=1
     fi
 done
 
 echo
 echo "Presence load: highest rate with < 1 % failed calls (steps of ${STEP_SECONDS}s; response times in ms, p50/p90/p99)"
-printf '%-18s %10s %12s %16s %16s %16s %8s\n' target calls/s failed SUBSCRIBE-200 unSUBSCRIBE-200 whole-call "ERRORs"
+printf '%-18s %8s %11s %15s %15s %16s %12s %7s\n' target calls/s failed SUBSCRIBE-200 unSUBSCRIBE-200 whole-call "CPU-ms/call" "ERRORs"
 for r in "${RESULTS[@]}"; do
-    IFS='|' read -r t rate failed p1 p2 p3 errs <<<"$r"
-    printf '%-18s %10s %12s %16s %16s %16s %8s\n' "$t" "$rate" "$failed" "$p1" "$p2" "$p3" "$errs"
+    IFS='|' read -r t rate failed p1 p2 p3 cpu errs <<<"$r"
+    printf '%-18s %8s %11s %15s %15s %16s %12s %7s\n' "$t" "$rate" "$failed" "$p1" "$p2" "$p3" "$cpu" "$errs"
 done
-echo "(ERRORs: error lines in the target's log over the whole search, overloaded steps included)"
+echo "(CPU-ms/call: the target's processes / the PostgreSQL cluster, at that rate. ERRORs: error lines"
+echo " in the target's log over the whole search, overloaded steps included)"
 exit $status
