@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use diameter_peer::cli::Exit;
-use diameter_peer::{agent, client, load, server};
+use diameter_peer::{agent, check, client, load, server};
 
 /// A command-line Diameter peer: client, server, load generator and agent.
 /// Messages are written in TOML/JSON/YAML files with AVP names from the
@@ -30,6 +30,9 @@ enum Cmd {
     Load(load::LoadArgs),
     /// Relay, proxy or redirect agent; prints `listening on ADDR` when ready.
     Agent(agent::AgentArgs),
+    /// Build and validate the messages of request/answer files without sending
+    /// them; print them decoded. Exit 0: all valid; 1: some invalid; 2: file error.
+    Check(check::CheckArgs),
 }
 
 fn main() -> ExitCode {
@@ -62,6 +65,7 @@ fn main() -> ExitCode {
                 a.common().init_logging();
                 agent::run(a).await
             }
+            Cmd::Check(a) => check::run(a),
         }
     });
     rt.shutdown_timeout(Duration::from_millis(500));

@@ -748,3 +748,43 @@ avps = [
     assert!(out.contains("DIAMETER_INVALID_AVP_BITS (3009)"), "{out}");
     assert!(out.contains("Destination-Host: M bit must be set"), "{out}");
 }
+
+#[test]
+fn check_builds_and_validates_files_without_sending() {
+    let mut a = args(&["check", "--answers", &example("answers.toml")]);
+    for f in [
+        "gx-ccr-i.toml",
+        "gx-ccr-u.toml",
+        "gx-ccr-t.toml",
+        "gxx-ccr.toml",
+        "s9-ccr.toml",
+        "rx-aar.toml",
+        "rx-str.toml",
+        "rar.toml",
+        "asr.toml",
+    ] {
+        a.push("--requests".into());
+        a.push(example(f));
+    }
+    let o = run(30, &a, None);
+    let out = stdout_of(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert_eq!(out.matches("(valid):").count(), 9, "{out}");
+    assert!(out.contains("{\"Subsession-Enforcement-Info\": ["), "{out}");
+    let bad = write_file(
+        "bad.json",
+        r#"{"request": [{"command": "CCR", "application": "gx",
+            "avps": [{"name": "Session-Id", "value": "${session}"}]}]}"#,
+    );
+    let o = run(
+        30,
+        &args(&["check", "-q", "--requests", &bad.display().to_string()]),
+        None,
+    );
+    let out = stdout_of(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("INVALID: 5005 missing required AVP Destination-Realm"),
+        "{out}"
+    );
+}
