@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Interop: corelab's diameter-peer against freeDiameter 1.2.1 (freeDiameterd, Debian), over TCP on
 # loopback. freeDiameter's own message log (dbg_msg_dumps 0x2222: one line per message) is the oracle.
-#  A. freeDiameter connects to our `server`: CER/CEA, DWR/DWA in both directions (Tw 6 s, freeDiameter's
-#     minimum, on both sides), then SIGINT makes freeDiameter send DPR (REBOOTING), answered DPA.
+#  A. freeDiameter connects to our `server`: CER/CEA, freeDiameter's DWR (Tw 6 s, its minimum) answered
+#     DWA, then SIGINT makes freeDiameter send DPR (REBOOTING), answered DPA.
 #  B. freeDiameter as a relay (rt_default: everything to our server): our `client` connects to it
 #     (CER/CEA, freeDiameter advertises the Relay application), a Gx CCR-I goes client -> freeDiameter
 #     -> server and the CCA 2001 comes back; our server's RAR after the CCR-I goes server ->
 #     freeDiameter -> client (routed on Destination-Host) and the RAA comes back; the client ends
-#     with DPR/DPA to freeDiameter.
+#     with DPR/DPA to freeDiameter; our server's DWR (Tw 3 s) answered DWA by freeDiameter.
 # Env: DIAMETER_PEER (default target/debug/diameter-peer). Prints PASS/FAIL per check; exit 1 on any FAIL.
 set -uo pipefail
 # shellcheck source=../diameter/lib.sh
@@ -26,7 +26,7 @@ COMMON=(--origin-realm "$OUR_REALM" --host-ip 127.0.0.1 --app gx --app rx --app 
 # ---------------------------------------------------------------- A: freeDiameter -> our server
 SPORT=$(free_port)
 FPORT=$(free_port)
-start server 60 "$DIAMETER_PEER" server --origin-host "$SERVER_ID" "${COMMON[@]}" --tw-secs 6 \
+start server 60 "$DIAMETER_PEER" server --origin-host "$SERVER_ID" "${COMMON[@]}" --tw-secs 30 \
   --listen "127.0.0.1:$SPORT" --answers "$EX/answers.toml"
 SERVER=$LAST_PID
 if ! wait_for "$T/server.log" "listening on" 15; then
@@ -45,11 +45,11 @@ if wait_for "$L" "STATE_WAITCEA'.*-> 'STATE_OPEN'.*'$SERVER_ID'" 10; then
 else
   fail "A: freeDiameter CER -> our CEA, connection OPEN" "$(grep -aE 'ERROR|CEA|CLOSED' "$L" | tail -3)"
 fi
-# freeDiameter sends DWR after Tw (6 s +/- 2 s jitter); ours after --tw-secs 6. Wait for both.
+# RFC 3539: any message received resets the watchdog, so on one connection only the side whose
+# Tw runs out first sends DWR. Here ours is 30 s: freeDiameter's (6 s +/- 2 s) runs out first.
+# Our DWR is checked in B, where our server's Tw is 3 s (below freeDiameter's).
 wait_for "$L" "RCV from '$SERVER_ID'.*0/280 f:----" 15
 check_grep "A: freeDiameter DWR -> our DWA" "$L" "RCV from '$SERVER_ID'.*0/280 f:----"
-wait_for "$L" "RCV from '$SERVER_ID'.*0/280 f:R---" 6
-check_grep "A: our DWR -> freeDiameter DWA" "$L" "SND to '$SERVER_ID': 'Device-Watchdog-Answer'"
 # SIGINT (through timeout) makes freeDiameter send DPR with cause REBOOTING.
 kill -INT "$FDA"
 wait_for "$L" "RCV from '$SERVER_ID'.*0/282 f:----" 10
@@ -63,8 +63,8 @@ stop "$SERVER" INT >/dev/null 2>&1
 # Our server sends a RAR after answering the CCR-I; it travels back through the relay.
 SPORT=$(free_port)
 RPORT=$(free_port)
-start server2 60 "$DIAMETER_PEER" server --origin-host "$SERVER_ID" "${COMMON[@]}" \
-  --listen "127.0.0.1:$SPORT" --answers "$EX/answers.toml" --send-after-answer "CCR-I=$DDIR/requests/rar-to-pcef.toml"
+start server2 60 "$DIAMETER_PEER" server --origin-host "$SERVER_ID" "${COMMON[@]}" --tw-secs 3 \
+  --listen "127.0.0.1:$SPORT" --answers "$EX/answers.toml" --send-after-answer "CCR-I=$EX/rar.toml"
 SERVER=$LAST_PID
 if ! wait_for "$T/server2.log" "listening on" 15; then
   fail "B: our server (with RAR) starts" "$(tail -3 "$T/server2.log")"
@@ -105,6 +105,8 @@ if grep -aq "ROUTING ERROR\|ERROR.*16777238" "$L"; then
 else
   pass "B: no routing errors in freeDiameter"
 fi
+wait_for "$L" "SND to '$SERVER_ID': 'Device-Watchdog-Answer'" 8
+check_grep "B: our DWR (Tw 3 s) -> freeDiameter DWA" "$L" "SND to '$SERVER_ID': 'Device-Watchdog-Answer'"
 kill -INT "$FDB"
 reap "$FDB"
 stop "$SERVER" INT >/dev/null 2>&1

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use corelab_diameter::codes::avp;
 use corelab_diameter::{DiameterError, ResultCode};
 use corelab_diameter::{Dictionary, Message, error_answer};
 use corelab_diameter_node::{PeerHandle, RequestHandler};
@@ -224,17 +225,19 @@ impl Responder {
         }
     }
 
-    async fn send_after(self: Arc<Self>, rule: usize, session: String, from: PeerHandle) {
+    /// Sends rule `rule`'s requests back over `from`. `${peer_host}`/`${peer_realm}` are the
+    /// answered request's Origin-Host/Realm (the client, even behind a relay), not the
+    /// connection's peer.
+    async fn send_after(self: Arc<Self>, rule: usize, origin: RequestOrigin, from: PeerHandle) {
         // Let the answer reach the connection's writer first: the handler's
         // answer is queued when `handle` returns, this runs in another task.
         tokio::time::sleep(Duration::from_millis(10)).await;
-        let peer_realm = from.origin_realm().to_string();
         let vars = Vars {
-            session: &session,
+            session: &origin.session,
             origin_host: &self.origin_host,
             origin_realm: &self.origin_realm,
-            peer_host: from.origin_host(),
-            peer_realm: &peer_realm,
+            peer_host: &origin.host,
+            peer_realm: &origin.realm,
         };
         for t in &self.after[rule].requests {
             let req = match t
@@ -271,6 +274,30 @@ impl Responder {
     }
 }
 
+/// Who sent an answered request: its Session-Id, Origin-Host and Origin-Realm (falling back to
+/// the connection's peer when an AVP is missing).
+#[derive(Clone)]
+struct RequestOrigin {
+    session: String,
+    host: String,
+    realm: String,
+}
+
+impl RequestOrigin {
+    fn of(msg: &Message<'_>, from: &PeerHandle) -> RequestOrigin {
+        let identity = |code| msg.find(code, 0).and_then(|a| a.as_identity().ok());
+        RequestOrigin {
+            session: msg.session_id().unwrap_or("").to_string(),
+            host: identity(avp::ORIGIN_HOST)
+                .unwrap_or(from.origin_host())
+                .to_string(),
+            realm: identity(avp::ORIGIN_REALM)
+                .unwrap_or(from.origin_realm())
+                .to_string(),
+        }
+    }
+}
+
 /// The handler the node calls; a newtype so the `Arc<Responder>` can spawn.
 pub struct Handler(pub Arc<Responder>);
 
@@ -282,12 +309,12 @@ impl RequestHandler for Handler {
         let (answer, valid) = r.answer(&request)?;
         r.output.message(">> sent", &answer);
         if valid && let Ok(msg) = Message::decode(&request) {
-            let session = msg.session_id().unwrap_or("").to_string();
+            let origin = RequestOrigin::of(&msg, &from);
             for (i, rule) in r.after.iter().enumerate() {
                 if rule.when.matches(&msg) {
-                    info!(%session, "--send-after-answer: sending {}", rule.requests[0].name);
+                    info!(session = %origin.session, "--send-after-answer: sending {}", rule.requests[0].name);
                     r.pending_after.fetch_add(1, Ordering::SeqCst);
-                    tokio::spawn(r.clone().send_after(i, session.clone(), from.clone()));
+                    tokio::spawn(r.clone().send_after(i, origin.clone(), from.clone()));
                 }
             }
         }
