@@ -143,8 +143,7 @@ EOF
         --grpc-listen 127.0.0.1:0 --ready-file "$dir/ready.json" >>"$dir/server.log" 2>&1 &
     target_pid=$!
     PIDS+=("$target_pid")
-    local i
-    for i in $(seq 100); do
+    for _ in $(seq 100); do
         [ -s "$dir/ready.json" ] && break
         kill -0 "$target_pid" 2>/dev/null || break
         sleep 0.1
@@ -170,8 +169,8 @@ start_kamailio() {
         -P "$dir/kamailio.pid" >>"$dir/kamailio.log" 2>&1 &
     target_pid=$!
     PIDS+=("$target_pid")
-    local i ready=0
-    for i in $(seq 100); do
+    local ready=0
+    for _ in $(seq 100); do
         kill -0 "$target_pid" 2>/dev/null || break
         if timeout 2 kamcmd -s "unix:$dir/kamailio.ctl" core.uptime >/dev/null 2>&1; then
             ready=1
@@ -316,8 +315,8 @@ alive() {
 # step DIR RATE CSV: run_step, once more if the target was killed from outside meanwhile
 # (scripts/install-peers.sh runs `pkill -x kamailio`); sets line.
 step() {
-    local try
-    for try in 1 2; do
+    local _try
+    for _try in 1 2; do
         run_step "$@"
         line=$step_line
         log "  step: $line"
@@ -342,8 +341,8 @@ search() {
         fi
     done
     [ "$hi" -eq 0 ] && return 0
-    local i
-    for i in $(seq "$BISECT"); do
+    local _i
+    for _i in $(seq "$BISECT"); do
         rate=$(((lo + hi) / 2 / 10 * 10))
         [ "$rate" -le "$lo" ] && break
         step "$dir" "$rate" "$csv" || return 1
@@ -403,8 +402,8 @@ run_target() {
         RESULTS+=("$name|<$START_RATE|-|-|-|-|-|$errors")
         return 0
     fi
-    local ok failed calls cpu p
-    read -r _ _ ok failed calls _ cpu _ <<<"$best_line"
+    local failed calls cpu p
+    read -r _ _ _ failed calls _ cpu _ <<<"$best_line"
     p=$(percentiles "$dir" "$best_rate")
     RESULTS+=("$name|$best_rate|$failed/$calls|${p// /|}|$cpu|$errors")
 }
