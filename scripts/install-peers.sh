@@ -35,10 +35,13 @@ if ! python3 -c 'import diameter.node' >/dev/null 2>&1; then
   echo "install-peers: installing python-diameter (pip)"
   python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore 'python-diameter==0.9.*' >/dev/null
 fi
-# The Debian package starts a system Kamailio on 5060; the tests run their own.
-if command -v systemctl >/dev/null && systemctl is-active --quiet kamailio 2>/dev/null; then
-  systemctl stop kamailio || true
+# The Debian package may start a system Kamailio on 5060 when it is installed; the tests run their
+# own. Only a Kamailio this run just installed is stopped: never someone else's running one.
+if [[ " ${need[*]} " == *" kamailio "* ]]; then
+  if command -v systemctl >/dev/null && systemctl is-active --quiet kamailio 2>/dev/null; then
+    systemctl stop kamailio || true
+  fi
+  [ -s /run/kamailio/kamailio.pid ] && kill "$(cat /run/kamailio/kamailio.pid)" 2>/dev/null || true
 fi
-pkill -x kamailio 2>/dev/null || true
 echo "install-peers: sipp $(sipp -v 2>/dev/null | grep -o 'v[0-9.]*' | head -1), kamailio $(kamailio -v 2>/dev/null | head -1 | awk '{print $3}'), baresip present: $(command -v baresip >/dev/null && echo yes)"
 echo "install-peers: $(freeDiameterd --version 2>/dev/null | head -1), $(tshark --version 2>/dev/null | head -1 | cut -d' ' -f1-3), python-diameter $(python3 -c 'import importlib.metadata as m; print(m.version("python-diameter"))' 2>/dev/null)"
