@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use corelab_diameter::duplicates::Seen;
 use corelab_diameter::relay::forward_request;
 use corelab_diameter::{AvpBuf, DiameterError, Message, ResultCode, RoutingView};
 use tracing::{debug, info, warn};
@@ -75,13 +76,45 @@ fn is_local(inner: &Inner, view: &RoutingView<'_>) -> bool {
     }
 }
 
-/// Hands the request to the application handler, in its own task.
+/// Hands the request to the application handler, in its own task, unless it
+/// is a duplicate (same Origin-Host and End-to-End id, RFC 6733 §3): then the
+/// first answer is sent again and the application is not involved.
 fn local(inner: &Arc<Inner>, from: &PeerHandle, bytes: Vec<u8>) {
+    let seen = match inner.duplicates.lock() {
+        Ok(mut d) => d.check(std::time::Instant::now(), &bytes),
+        Err(_) => Seen::New(None),
+    };
+    let key = match seen {
+        Seen::New(key) => key,
+        Seen::InProgress => {
+            info!(
+                session_id = session_id(&bytes).unwrap_or(""),
+                "duplicate request while the first copy is being answered: dropped"
+            );
+            return;
+        }
+        Seen::Answered(answer) => {
+            info!(
+                session_id = session_id(&bytes).unwrap_or(""),
+                "duplicate request: the first answer sent again"
+            );
+            from.send_raw(answer);
+            return;
+        }
+    };
     let handler = inner.handler.clone();
     let from = from.clone();
     let in_flight = inner.in_flight();
+    let inner = inner.clone();
     tokio::spawn(async move {
-        if let Some(answer) = handler.handle(bytes, from.clone()).await {
+        let answer = handler.handle(bytes, from.clone()).await;
+        if let (Some(key), Ok(mut d)) = (key, inner.duplicates.lock()) {
+            match &answer {
+                Some(a) => d.answered(key, a),
+                None => d.forget(key),
+            }
+        }
+        if let Some(answer) = answer {
             from.send_raw(answer);
         }
         drop(in_flight);

@@ -18,6 +18,7 @@ use crate::error::NodeError;
 use crate::handle::PeerHandle;
 use crate::redirect::RedirectCache;
 use crate::tls::TlsState;
+use corelab_diameter::duplicates::DuplicateCache;
 
 /// An application's request handler.
 #[async_trait::async_trait]
@@ -33,6 +34,13 @@ pub trait RequestHandler: Send + Sync + 'static {
 /// Disconnect-Cause REBOOTING (RFC 6733 §5.4.3).
 pub const DISCONNECT_REBOOTING: i32 = 0;
 
+/// How long answered requests are remembered for duplicate detection: RFC
+/// 6733 §3 asks senders to keep (Origin-Host, End-to-End id) unique for at
+/// least 4 minutes.
+const DUPLICATE_WINDOW: Duration = Duration::from_secs(240);
+/// At most this many remembered requests (the oldest are forgotten first).
+const DUPLICATE_CAPACITY: usize = 65_536;
+
 /// How long [`Node::shutdown`] waits for DPAs.
 const SHUTDOWN_WAIT: Duration = Duration::from_secs(2);
 
@@ -43,6 +51,9 @@ pub(crate) struct Inner {
     listeners: Mutex<Vec<JoinHandle<()>>>,
     connect_lock: tokio::sync::Mutex<()>,
     pub(crate) redirects: Mutex<RedirectCache>,
+    /// Requests answered here, by (Origin-Host, End-to-End id): duplicates
+    /// (e.g. failed over with the T flag) get the first answer again.
+    pub(crate) duplicates: Mutex<DuplicateCache>,
     pub(crate) tls: Option<Result<TlsState, String>>,
     seed: AtomicU32,
     conn_ids: AtomicU64,
@@ -177,6 +188,7 @@ impl Node {
                 listeners: Mutex::new(Vec::new()),
                 connect_lock: tokio::sync::Mutex::new(()),
                 redirects: Mutex::new(RedirectCache::default()),
+                duplicates: Mutex::new(DuplicateCache::new(DUPLICATE_WINDOW, DUPLICATE_CAPACITY)),
                 tls,
                 seed: AtomicU32::new(seed),
                 conn_ids: AtomicU64::new(1),

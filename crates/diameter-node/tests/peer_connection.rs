@@ -364,3 +364,40 @@ async fn shutdown_sends_answers_being_prepared_before_the_dpr() {
     assert_eq!(result_code(&ans), Some(2001));
     eventually("client saw the DPR", || client.peers().is_empty()).await;
 }
+
+#[tokio::test]
+async fn a_duplicate_request_gets_the_first_answer_again_without_the_handler() {
+    init_tracing();
+    let (srv, addr, rec) = server(config("server.example", "server.realm")).await;
+    let mut raw = RawPeer::connect(addr).await;
+    raw.cer("raw.example", &[app::GX]).await;
+    let first = ccr("raw.example;1;7", "server.realm")
+        .ids(51, 700)
+        .encode()
+        .unwrap();
+    raw.send(&first).await;
+    let ans1 = raw.recv().await.expect("answer");
+    assert_eq!(result_code(&ans1), Some(2001));
+
+    // The same request again (RFC 6733 §5.5.4: T flag, a new Hop-by-Hop id,
+    // same Origin-Host and End-to-End id).
+    let mut again = first.clone();
+    again[4] |= corelab_diameter::header::FLAG_RETRANSMIT;
+    again[12..16].copy_from_slice(&52u32.to_be_bytes());
+    raw.send(&again).await;
+    let ans2 = raw.recv().await.expect("the first answer again");
+    assert_eq!(header(&ans2).hop_by_hop, 52);
+    assert_eq!(header(&ans2).end_to_end, 700);
+    assert_eq!(ans2[16..], ans1[16..], "the same answer, modulo Hop-by-Hop");
+    assert_eq!(rec.seen().len(), 1, "the application saw the request once");
+
+    // Another End-to-End id is a new request.
+    let other = ccr("raw.example;1;8", "server.realm")
+        .ids(53, 701)
+        .encode()
+        .unwrap();
+    raw.send(&other).await;
+    assert_eq!(result_code(&raw.recv().await.expect("answer")), Some(2001));
+    assert_eq!(rec.seen().len(), 2);
+    drop(srv);
+}

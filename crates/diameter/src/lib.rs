@@ -21,6 +21,7 @@ pub mod avp;
 pub mod builder;
 pub mod codes;
 pub mod dictionary;
+pub mod duplicates;
 pub mod error;
 pub mod header;
 pub mod message;
