@@ -14,6 +14,9 @@ command -v kamailio >/dev/null || need+=(kamailio)
 [ -e /usr/lib/x86_64-linux-gnu/kamailio/modules/db_postgres.so ] || need+=(kamailio-postgres-modules)
 command -v baresip >/dev/null || need+=(baresip)
 command -v sqlite3 >/dev/null || need+=(sqlite3)
+# The `diameter` crate (cross-decode dev-dependency) builds openssl-sys.
+dpkg -s libssl-dev >/dev/null 2>&1 || need+=(libssl-dev)
+command -v pkg-config >/dev/null || need+=(pkg-config)
 [ -x /usr/lib/postgresql/15/bin/initdb ] || need+=(postgresql-15)
 # Diameter: freeDiameter daemon + extensions (dict_dcca_3gpp, rt_default, acl_wl, ...), tshark as decoder oracle.
 command -v freeDiameterd >/dev/null || need+=(freediameterd)
