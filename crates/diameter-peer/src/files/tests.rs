@@ -10,8 +10,28 @@ fn dict() -> &'static Dictionary {
     Dictionary::standard()
 }
 
-/// Writes `text` to a fresh directory as `name`; returns the path.
-fn write(name: &str, text: &str) -> PathBuf {
+/// A file written for one test, removed (with its directory) when dropped.
+struct TestFile {
+    path: PathBuf,
+}
+
+impl std::ops::Deref for TestFile {
+    type Target = std::path::Path;
+    fn deref(&self) -> &std::path::Path {
+        &self.path
+    }
+}
+
+impl Drop for TestFile {
+    fn drop(&mut self) {
+        if let Some(dir) = self.path.parent() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// Writes `text` to a fresh directory as `name`.
+fn write(name: &str, text: &str) -> TestFile {
     static N: AtomicUsize = AtomicUsize::new(0);
     let dir = std::env::temp_dir().join(format!(
         "diameter-peer-files-{}-{}",
@@ -19,9 +39,9 @@ fn write(name: &str, text: &str) -> PathBuf {
         N.fetch_add(1, Ordering::Relaxed)
     ));
     std::fs::create_dir_all(&dir).unwrap();
-    let p = dir.join(name);
-    std::fs::write(&p, text).unwrap();
-    p
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    TestFile { path }
 }
 
 fn examples() -> PathBuf {
