@@ -21,10 +21,11 @@ pub fn example(name: &str) -> String {
         .to_string()
 }
 
-/// A fresh directory for a test's files.
+/// A fresh directory for a test's files, under Cargo's scratch directory for
+/// integration tests (`target/tmp`), not in `/tmp`.
 pub fn temp_dir() -> PathBuf {
     static N: AtomicUsize = AtomicUsize::new(0);
-    let d = std::env::temp_dir().join(format!(
+    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
         "diameter-peer-it-{}-{}",
         std::process::id(),
         N.fetch_add(1, Ordering::Relaxed)
