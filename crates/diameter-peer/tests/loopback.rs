@@ -25,6 +25,15 @@ fn server(extra: &[&str]) -> Running {
     Running::start(120, &a)
 }
 
+/// An `agent` named `host` in realm example.org, listening on `listen`, in `mode`.
+fn agent(host: &str, listen: &str, mode: &str, extra: &[&str]) -> Running {
+    let mut a = args(&["agent"]);
+    a.extend(identity(host, "example.org"));
+    a.extend(args(&["--listen", listen, "--mode", mode]));
+    a.extend(args(extra));
+    Running::start(60, &a)
+}
+
 fn client(connect: &str, requests: &str, extra: &[&str]) -> std::process::Output {
     let mut a = args(&["client"]);
     a.extend(identity(PCEF.0, PCEF.1));
@@ -351,17 +360,13 @@ fn load_2000_requests_with_concurrency_100_prints_a_summary() {
 #[test]
 fn relay_agent_forwards_with_route_record() {
     let srv = server(&["-v"]);
-    let mut a = args(&["agent"]);
-    a.extend(identity("dra.example.org", "example.org"));
-    a.extend(args(&[
-        "--listen",
+    let route = format!("{}={}", PCRF.1, srv.addr);
+    let agent = agent(
+        "dra.example.org",
         "127.0.0.1:0",
-        "--mode",
         "relay",
-        "--route",
-        &format!("{}={}", PCRF.1, srv.addr),
-    ]));
-    let agent = Running::start(60, &a);
+        &["--route", &route],
+    );
     let o = client(&agent.addr, &example("gx-ccr-i.toml"), &[]);
     let out = stdout_of(&o);
     assert_eq!(o.status.code(), Some(0), "{out}\n{}", text(&o.stderr));
@@ -404,17 +409,12 @@ avps = [
 #[test]
 fn redirect_agent_answers_3006_and_the_client_follows_it() {
     let srv = server(&[]);
-    let mut a = args(&["agent"]);
-    a.extend(identity("redirect.example.org", "example.org"));
-    a.extend(args(&[
-        "--listen",
+    let agent = agent(
+        "redirect.example.org",
         "127.0.0.1:0",
-        "--mode",
         "redirect",
-        "--default-route",
-        &srv.addr,
-    ]));
-    let agent = Running::start(60, &a);
+        &["--default-route", &srv.addr],
+    );
     let o = client(&agent.addr, &example("gx-ccr-i.toml"), &[]);
     let out = stdout_of(&o);
     assert_eq!(o.status.code(), Some(0), "{out}\n{}", text(&o.stderr));
@@ -559,28 +559,20 @@ fn two_relays_routing_to_each_other_detect_the_loop_3005() {
         l.local_addr().unwrap().port()
     };
     let realm = "loop.example";
-    let mut a = args(&["agent"]);
-    a.extend(identity("dra-a.example.org", "example.org"));
-    a.extend(args(&[
-        "--listen",
+    let to_b = format!("{realm}=127.0.0.1:{port_b}");
+    let agent_a = agent(
+        "dra-a.example.org",
         "127.0.0.1:0",
-        "--mode",
         "relay",
-        "--route",
-        &format!("{realm}=127.0.0.1:{port_b}"),
-    ]));
-    let agent_a = Running::start(60, &a);
-    let mut b = args(&["agent"]);
-    b.extend(identity("dra-b.example.org", "example.org"));
-    b.extend(args(&[
-        "--listen",
+        &["--route", &to_b],
+    );
+    let to_a = format!("{realm}={}", agent_a.addr);
+    let _agent_b = agent(
+        "dra-b.example.org",
         &format!("127.0.0.1:{port_b}"),
-        "--mode",
         "relay",
-        "--route",
-        &format!("{realm}={}", agent_a.addr),
-    ]));
-    let _agent_b = Running::start(60, &b);
+        &["--route", &to_a],
+    );
     let f = write_file(
         "loop.toml",
         &format!(
@@ -605,19 +597,12 @@ avps = [
 #[test]
 fn proxy_agent_advertises_its_applications_and_forwards() {
     let srv = server(&[]);
-    let mut a = args(&["agent"]);
-    a.extend(identity("proxy.example.org", "example.org"));
-    a.extend(args(&[
-        "--listen",
+    let agent = agent(
+        "proxy.example.org",
         "127.0.0.1:0",
-        "--mode",
         "proxy",
-        "--app",
-        "gx,rx",
-        "--default-route",
-        &srv.addr,
-    ]));
-    let agent = Running::start(60, &a);
+        &["--app", "gx,rx", "--default-route", &srv.addr],
+    );
     let o = client(&agent.addr, &example("rx-aar.toml"), &[]);
     let out = stdout_of(&o);
     assert_eq!(o.status.code(), Some(0), "{out}");
