@@ -3,6 +3,7 @@
 //! (seed CN102546554A). The seed's procedure is [`recovery`]; everything else serves it.
 
 pub mod admin_api;
+pub mod cache;
 pub mod config;
 pub mod control;
 pub mod documents;

@@ -84,7 +84,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
         cancel.child_token(),
     )
     .await?;
-    let ctx = Presence::new(cfg.clone(), PresenceStore::new(store.clone()), sip.clone());
+    let ctx = Presence::new(
+        cfg.clone(),
+        PresenceStore::open(store.clone()).await?,
+        sip.clone(),
+    );
     ctx.update_alarm_gauge().await;
 
     let (admin_addr, admin_fut) = admin::serve(
@@ -119,8 +123,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         server::run(ctx, incoming, cancel.clone())
     );
     let _ = sweeper.await;
-    store.pool.close().await;
-    store.writer.close().await;
+    store.close().await;
     tracing::info!("presence-server stopped");
     Ok(())
 }

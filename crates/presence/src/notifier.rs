@@ -5,6 +5,7 @@ use corelab_runtime::now_ms;
 use corelab_sip::build;
 use corelab_sip::node::{SendOutcome, destination_of, transport_token};
 use corelab_sip::rsipstack::sip::Transport;
+use tokio::sync::OwnedMutexGuard;
 use tracing::Instrument;
 
 use crate::Presence;
@@ -45,9 +46,21 @@ impl Presence {
                 return None;
             }
         };
+        Some(self.notify_active(&sub).await)
+    }
+
+    /// The first NOTIFY of a new subscription (RFC 6665 §4.2.1.1), whose CSeq the INSERT
+    /// stored; `held` is its dialog lock, taken before the INSERT.
+    pub async fn notify_first(&self, sub: Subscription, held: OwnedMutexGuard<()>) {
+        self.notify_active(&sub).await;
+        drop(held);
+    }
+
+    /// Send `sub`'s NOTIFY (its CSeq already taken) and hand a failure to the recovery.
+    async fn notify_active(&self, sub: &Subscription) -> SendOutcome {
         let span = tracing::info_span!("notify", call_id = %sub.call_id, event = %sub.package, resource = %sub.resource);
         async {
-            let outcome = self.send_notify(&sub, SubState::Active).await;
+            let outcome = self.send_notify(sub, SubState::Active).await;
             let failure = match &outcome {
                 SendOutcome::Final(r) if r.status_code.code() < 300 => None,
                 SendOutcome::Final(r) => Some(NotifyFailure::Rejected(r.status_code.code())),
@@ -60,11 +73,11 @@ impl Presence {
             if let Some(failure) = failure {
                 tracing::warn!(outcome = %outcome.label(), watcher = %sub.watcher, "NOTIFY failed");
                 metrics::counter!(m::NOTIFY_FAILED, "reason" => failure.label()).increment(1);
-                if let Err(e) = recovery::on_notify_failed(self, &sub, failure).await {
+                if let Err(e) = recovery::on_notify_failed(self, sub, failure).await {
                     tracing::error!(error = %e, "recovery failed on the store");
                 }
             }
-            Some(outcome)
+            outcome
         }
         .instrument(span)
         .await

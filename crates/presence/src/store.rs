@@ -1,9 +1,16 @@
 //! Everything presence-server keeps, in PostgreSQL or SQLite (one SQL text for both; see
-//! `corelab_runtime::store`). Each method is one statement, or one transaction, so state on disk
-//! is always whole: a restarted server carries on from it.
+//! `corelab_runtime::store`). Each method is one statement, so state on disk is always whole: a
+//! restarted server carries on from it. Writes return once committed; the hot reads (is the
+//! watcher registered, the presentity's publications, does anyone watch `reg`/`presence.winfo`)
+//! are answered from [`crate::cache`] after their first read.
+
+use std::sync::Arc;
 
 use corelab_runtime::Store;
-use sqlx::FromRow;
+use corelab_runtime::writer::BoxFuture;
+use sqlx::{AnyConnection, FromRow};
+
+use crate::cache::{ReadThrough, Watched};
 
 pub type Result<T> = std::result::Result<T, sqlx::Error>;
 
@@ -68,10 +75,40 @@ pub struct Bar {
     pub since: i64,
 }
 
+/// The key of a subscription dialog (RFC 6665 §4.1.2.3: the dialog plus the Event package and
+/// id), as seen by the notifier.
+#[derive(Debug, Clone)]
+pub struct DialogKey {
+    pub call_id: String,
+    pub remote_tag: String,
+    pub local_tag: String,
+    pub package: String,
+    pub event_id: String,
+}
+
+/// What an in-dialog SUBSCRIBE found.
+#[derive(Debug)]
+pub enum InDialog {
+    /// The subscription, after the change.
+    Done(Box<Subscription>),
+    /// No such dialog (481).
+    NoDialog,
+    /// The dialog exists but the request's CSeq is not above the last one (RFC 3261 §12.2.2: 500).
+    CSeqOutOfOrder,
+}
+
 #[derive(Clone)]
 pub struct PresenceStore {
     pub store: Store,
+    /// Registered AoRs → their expiry (ms).
+    registered: Arc<ReadThrough<i64>>,
+    /// Resource → its current publications.
+    publications: Arc<ReadThrough<Arc<Vec<Publication>>>>,
+    watched: Arc<Watched>,
 }
+
+/// Keys each read-through cache holds at most.
+const CACHE_CAPACITY: usize = 100_000;
 
 /// The columns of `presence_subscriptions`, in `Subscription` order (a macro so `concat!` can
 /// build static SQL, which sqlx 0.9 requires).
@@ -81,18 +118,46 @@ macro_rules! subscription_columns {
     };
 }
 
+/// The WHERE clause of a dialog, its key bound as $1–$5.
+macro_rules! dialog_is {
+    () => {
+        "call_id = $1 AND remote_tag = $2 AND local_tag = $3 AND package = $4 AND event_id = $5"
+    };
+}
+
 impl PresenceStore {
-    pub fn new(store: Store) -> Self {
-        PresenceStore { store }
+    /// Wrap the store, loading which users have `reg` / `presence.winfo` subscribers.
+    pub async fn open(store: Store) -> Result<Self> {
+        let watched = Watched::default();
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT DISTINCT package, resource FROM presence_subscriptions
+             WHERE package IN ('reg', 'presence.winfo')",
+        )
+        .fetch_all(&store.pool)
+        .await?;
+        for (package, resource) in rows {
+            watched.add(&package, &resource);
+        }
+        Ok(PresenceStore {
+            store,
+            registered: Arc::new(ReadThrough::new(CACHE_CAPACITY)),
+            publications: Arc::new(ReadThrough::new(CACHE_CAPACITY)),
+            watched: Arc::new(watched),
+        })
     }
 
     fn pool(&self) -> &sqlx::AnyPool {
         &self.store.pool
     }
 
-    /// Where statements that write go (one queue of writers on SQLite; see `Store::writer`).
-    fn writer(&self) -> &sqlx::AnyPool {
-        &self.store.writer
+    /// Run one write statement, answered once committed (group commit on SQLite; see
+    /// `corelab_runtime::writer`).
+    async fn write<T, F>(&self, statement: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, Result<T>> + Send + 'static,
+    {
+        self.store.writer.run(statement).await
     }
 
     // ---- registrations ------------------------------------------------------------------
@@ -108,26 +173,39 @@ impl PresenceStore {
         expires_at: i64,
         now: i64,
     ) -> Result<bool> {
-        let registered_at: i64 = sqlx::query_scalar(
-            "INSERT INTO presence_registrations (aor, contact, mode, call_id, expires_at, registered_at, message_count)
-             VALUES ($1, $2, $3, $4, $5, $6, 0)
-             ON CONFLICT (aor) DO UPDATE SET
-               contact = excluded.contact, mode = excluded.mode, call_id = excluded.call_id,
-               expires_at = excluded.expires_at,
-               registered_at = CASE WHEN presence_registrations.expires_at <= $6 THEN $6
-                                    ELSE presence_registrations.registered_at END,
-               message_count = CASE WHEN presence_registrations.expires_at <= $6 THEN 0
-                                    ELSE presence_registrations.message_count END
-             RETURNING registered_at",
-        )
-        .bind(aor)
-        .bind(contact)
-        .bind(mode)
-        .bind(call_id)
-        .bind(expires_at)
-        .bind(now)
-        .fetch_one(self.writer())
-        .await?;
+        let (key, contact, mode, call_id) = (
+            aor.to_string(),
+            contact.to_string(),
+            mode.to_string(),
+            call_id.to_string(),
+        );
+        let registered_at: i64 = self
+            .write(move |c| {
+                Box::pin(async move {
+                    sqlx::query_scalar(
+                        "INSERT INTO presence_registrations (aor, contact, mode, call_id, expires_at, registered_at, message_count)
+                         VALUES ($1, $2, $3, $4, $5, $6, 0)
+                         ON CONFLICT (aor) DO UPDATE SET
+                           contact = excluded.contact, mode = excluded.mode, call_id = excluded.call_id,
+                           expires_at = excluded.expires_at,
+                           registered_at = CASE WHEN presence_registrations.expires_at <= $6 THEN $6
+                                                ELSE presence_registrations.registered_at END,
+                           message_count = CASE WHEN presence_registrations.expires_at <= $6 THEN 0
+                                                ELSE presence_registrations.message_count END
+                         RETURNING registered_at",
+                    )
+                    .bind(&key)
+                    .bind(&contact)
+                    .bind(&mode)
+                    .bind(&call_id)
+                    .bind(expires_at)
+                    .bind(now)
+                    .fetch_one(c)
+                    .await
+                })
+            })
+            .await?;
+        self.registered.forget(aor);
         Ok(registered_at == now)
     }
 
@@ -143,24 +221,60 @@ impl PresenceStore {
         .await
     }
 
+    /// Is `aor` registered now? Answered from memory after the first look-up.
+    pub async fn is_registered(&self, aor: &str, now: i64) -> Result<bool> {
+        let read_at = match self.registered.get(aor) {
+            Ok(expires_at) if expires_at > now => return Ok(true),
+            Ok(_) => {
+                self.registered.forget(aor);
+                return Ok(false);
+            }
+            Err(read_at) => read_at,
+        };
+        let registration = self.registration(aor, now).await?;
+        if let Some(r) = &registration {
+            self.registered.fill(aor, r.expires_at, read_at);
+        }
+        Ok(registration.is_some())
+    }
+
     pub async fn delete_registration(&self, aor: &str) -> Result<Option<Registration>> {
-        sqlx::query_as(
-            "DELETE FROM presence_registrations WHERE aor = $1
-             RETURNING aor, contact, mode, call_id, expires_at, registered_at, message_count",
-        )
-        .bind(aor)
-        .fetch_optional(self.writer())
-        .await
+        let key = aor.to_string();
+        let deleted = self
+            .write(move |c| {
+                Box::pin(async move {
+                    sqlx::query_as(
+                        "DELETE FROM presence_registrations WHERE aor = $1
+                         RETURNING aor, contact, mode, call_id, expires_at, registered_at, message_count",
+                    )
+                    .bind(&key)
+                    .fetch_optional(c)
+                    .await
+                })
+            })
+            .await?;
+        self.registered.forget(aor);
+        Ok(deleted)
     }
 
     pub async fn delete_expired_registrations(&self, now: i64) -> Result<Vec<Registration>> {
-        sqlx::query_as(
-            "DELETE FROM presence_registrations WHERE expires_at <= $1
-             RETURNING aor, contact, mode, call_id, expires_at, registered_at, message_count",
-        )
-        .bind(now)
-        .fetch_all(self.writer())
-        .await
+        let deleted: Vec<Registration> = self
+            .write(move |c| {
+                Box::pin(async move {
+                    sqlx::query_as(
+                        "DELETE FROM presence_registrations WHERE expires_at <= $1
+                         RETURNING aor, contact, mode, call_id, expires_at, registered_at, message_count",
+                    )
+                    .bind(now)
+                    .fetch_all(c)
+                    .await
+                })
+            })
+            .await?;
+        for r in &deleted {
+            self.registered.forget(&r.aor);
+        }
+        Ok(deleted)
     }
 
     pub async fn registrations(&self) -> Result<Vec<Registration>> {
@@ -176,110 +290,189 @@ impl PresenceStore {
     /// registration; returns the new count, or `None` when the threshold was already reached
     /// (or the user is not registered). One statement, so two failures at once cannot both pass.
     pub async fn count_message_below(&self, aor: &str, threshold: u32) -> Result<Option<u32>> {
-        let count: Option<i64> = sqlx::query_scalar(
-            "UPDATE presence_registrations SET message_count = message_count + 1
-             WHERE aor = $1 AND message_count < $2 RETURNING message_count",
-        )
-        .bind(aor)
-        .bind(i64::from(threshold))
-        .fetch_optional(self.writer())
-        .await?;
+        let aor = aor.to_string();
+        let count: Option<i64> = self
+            .write(move |c| {
+                Box::pin(async move {
+                    sqlx::query_scalar(
+                        "UPDATE presence_registrations SET message_count = message_count + 1
+                         WHERE aor = $1 AND message_count < $2 RETURNING message_count",
+                    )
+                    .bind(&aor)
+                    .bind(i64::from(threshold))
+                    .fetch_optional(c)
+                    .await
+                })
+            })
+            .await?;
         Ok(count.map(|c| c as u32))
     }
 
     // ---- subscriptions ------------------------------------------------------------------
 
     pub async fn insert_subscription(&self, s: &Subscription) -> Result<()> {
-        sqlx::query(concat!("INSERT INTO presence_subscriptions (", subscription_columns!(), ")
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"))
-        .bind(&s.id)
-        .bind(&s.package)
-        .bind(&s.event_id)
-        .bind(&s.resource)
-        .bind(&s.watcher)
-        .bind(&s.local_uri)
-        .bind(&s.remote_uri)
-        .bind(&s.call_id)
-        .bind(&s.remote_tag)
-        .bind(&s.local_tag)
-        .bind(&s.remote_target)
-        .bind(&s.route_set)
-        .bind(&s.transport)
-        .bind(s.local_cseq)
-        .bind(s.remote_cseq)
-        .bind(s.expires_at)
-        .bind(s.created_at)
-        .bind(s.version)
-        .execute(self.writer())
+        // Before the row exists, so the filter never says "none" while it does.
+        if Watched::covers(&s.package) {
+            self.watched.add(&s.package, &s.resource);
+        }
+        let s = s.clone();
+        self.write(move |c| {
+            Box::pin(async move {
+                sqlx::query(concat!("INSERT INTO presence_subscriptions (", subscription_columns!(), ")
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"))
+                .bind(&s.id)
+                .bind(&s.package)
+                .bind(&s.event_id)
+                .bind(&s.resource)
+                .bind(&s.watcher)
+                .bind(&s.local_uri)
+                .bind(&s.remote_uri)
+                .bind(&s.call_id)
+                .bind(&s.remote_tag)
+                .bind(&s.local_tag)
+                .bind(&s.remote_target)
+                .bind(&s.route_set)
+                .bind(&s.transport)
+                .bind(s.local_cseq)
+                .bind(s.remote_cseq)
+                .bind(s.expires_at)
+                .bind(s.created_at)
+                .bind(s.version)
+                .execute(c)
+                .await
+                .map(|_| ())
+            })
+        })
         .await
-        .map(|_| ())
     }
 
-    /// The subscription of a dialog (RFC 6665 §4.1.2.3: dialog plus Event package and id).
-    pub async fn subscription_by_dialog(
-        &self,
-        call_id: &str,
-        remote_tag: &str,
-        local_tag: &str,
-        package: &str,
-        event_id: &str,
-    ) -> Result<Option<Subscription>> {
-        sqlx::query_as(concat!("SELECT ", subscription_columns!(), " FROM presence_subscriptions
-             WHERE call_id = $1 AND remote_tag = $2 AND local_tag = $3 AND package = $4 AND event_id = $5"))
-        .bind(call_id)
-        .bind(remote_tag)
-        .bind(local_tag)
-        .bind(package)
-        .bind(event_id)
+    /// The subscription of a dialog.
+    pub async fn subscription_by_dialog(&self, d: &DialogKey) -> Result<Option<Subscription>> {
+        sqlx::query_as(concat!(
+            "SELECT ",
+            subscription_columns!(),
+            " FROM presence_subscriptions WHERE ",
+            dialog_is!()
+        ))
+        .bind(&d.call_id)
+        .bind(&d.remote_tag)
+        .bind(&d.local_tag)
+        .bind(&d.package)
+        .bind(&d.event_id)
         .fetch_optional(self.pool())
         .await
     }
 
-    /// A refreshing SUBSCRIBE: new expiry and the subscriber's CSeq.
+    /// A refreshing SUBSCRIBE (RFC 6665 §4.2.1.2): the subscriber's CSeq and a new expiry, in one
+    /// statement that also checks the CSeq is above the last one.
     pub async fn refresh_subscription(
         &self,
-        id: &str,
+        d: &DialogKey,
         remote_cseq: i64,
         expires_at: i64,
-    ) -> Result<bool> {
-        let r = sqlx::query(
-            "UPDATE presence_subscriptions SET remote_cseq = $2, expires_at = $3 WHERE id = $1",
-        )
-        .bind(id)
-        .bind(remote_cseq)
-        .bind(expires_at)
-        .execute(self.writer())
-        .await?;
-        Ok(r.rows_affected() == 1)
+    ) -> Result<InDialog> {
+        let key = d.clone();
+        let updated = self
+            .write(move |c| {
+                Box::pin(async move {
+                    sqlx::query_as(concat!(
+                        "UPDATE presence_subscriptions SET remote_cseq = $6, expires_at = $7 WHERE ",
+                        dialog_is!(),
+                        " AND remote_cseq < $6 RETURNING ",
+                        subscription_columns!()
+                    ))
+                    .bind(&key.call_id)
+                    .bind(&key.remote_tag)
+                    .bind(&key.local_tag)
+                    .bind(&key.package)
+                    .bind(&key.event_id)
+                    .bind(remote_cseq)
+                    .bind(expires_at)
+                    .fetch_optional(c)
+                    .await
+                })
+            })
+            .await?;
+        self.in_dialog(d, updated).await
+    }
+
+    /// An un-SUBSCRIBE (`Expires: 0`): delete the dialog's subscription if the CSeq is in order.
+    pub async fn end_subscription(&self, d: &DialogKey, remote_cseq: i64) -> Result<InDialog> {
+        let key = d.clone();
+        let deleted = self
+            .write(move |c| {
+                Box::pin(async move {
+                    sqlx::query_as(concat!(
+                        "DELETE FROM presence_subscriptions WHERE ",
+                        dialog_is!(),
+                        " AND remote_cseq < $6 RETURNING ",
+                        subscription_columns!()
+                    ))
+                    .bind(&key.call_id)
+                    .bind(&key.remote_tag)
+                    .bind(&key.local_tag)
+                    .bind(&key.package)
+                    .bind(&key.event_id)
+                    .bind(remote_cseq)
+                    .fetch_optional(c)
+                    .await
+                })
+            })
+            .await?;
+        self.in_dialog(d, deleted).await
+    }
+
+    /// Why an in-dialog change touched no row (only on that rarer path is the dialog read).
+    async fn in_dialog(&self, d: &DialogKey, changed: Option<Subscription>) -> Result<InDialog> {
+        Ok(match changed {
+            Some(sub) => InDialog::Done(Box::new(sub)),
+            None if self.subscription_by_dialog(d).await?.is_some() => InDialog::CSeqOutOfOrder,
+            None => InDialog::NoDialog,
+        })
     }
 
     /// Take the next NOTIFY's CSeq and document version; `None` if the subscription is gone.
     pub async fn next_notify(&self, id: &str) -> Result<Option<Subscription>> {
-        sqlx::query_as(concat!(
-            "UPDATE presence_subscriptions SET local_cseq = local_cseq + 1, version = version + 1
-             WHERE id = $1 RETURNING ",
-            subscription_columns!(),
-            ""
-        ))
-        .bind(id)
-        .fetch_optional(self.writer())
+        let id = id.to_string();
+        self.write(move |c| {
+            Box::pin(async move {
+                sqlx::query_as(concat!(
+                    "UPDATE presence_subscriptions SET local_cseq = local_cseq + 1, version = version + 1
+                     WHERE id = $1 RETURNING ",
+                    subscription_columns!()
+                ))
+                .bind(&id)
+                .fetch_optional(c)
+                .await
+            })
+        })
         .await
     }
 
     /// Delete one subscription; `false` if it was already gone.
     pub async fn delete_subscription(&self, id: &str) -> Result<bool> {
-        let r = sqlx::query("DELETE FROM presence_subscriptions WHERE id = $1")
-            .bind(id)
-            .execute(self.writer())
-            .await?;
-        Ok(r.rows_affected() == 1)
+        let id = id.to_string();
+        self.write(move |c| {
+            Box::pin(async move {
+                let r = sqlx::query("DELETE FROM presence_subscriptions WHERE id = $1")
+                    .bind(&id)
+                    .execute(c)
+                    .await?;
+                Ok(r.rows_affected() == 1)
+            })
+        })
+        .await
     }
 
+    /// The subscriptions to `resource` in `package`, oldest first.
     pub async fn subscriptions_to(
         &self,
         resource: &str,
         package: &str,
     ) -> Result<Vec<Subscription>> {
+        if !self.watched.may_have(package, resource) {
+            return Ok(Vec::new());
+        }
         sqlx::query_as(concat!(
             "SELECT ",
             subscription_columns!(),
@@ -294,24 +487,33 @@ impl PresenceStore {
 
     /// Delete every subscription `watcher` holds (sign-out), returning them.
     pub async fn delete_subscriptions_of(&self, watcher: &str) -> Result<Vec<Subscription>> {
-        sqlx::query_as(concat!(
-            "DELETE FROM presence_subscriptions WHERE watcher = $1 RETURNING ",
-            subscription_columns!(),
-            ""
-        ))
-        .bind(watcher)
-        .fetch_all(self.writer())
+        let watcher = watcher.to_string();
+        self.write(move |c| {
+            Box::pin(async move {
+                sqlx::query_as(concat!(
+                    "DELETE FROM presence_subscriptions WHERE watcher = $1 RETURNING ",
+                    subscription_columns!()
+                ))
+                .bind(&watcher)
+                .fetch_all(c)
+                .await
+            })
+        })
         .await
     }
 
     pub async fn delete_expired_subscriptions(&self, now: i64) -> Result<Vec<Subscription>> {
-        sqlx::query_as(concat!(
-            "DELETE FROM presence_subscriptions WHERE expires_at <= $1 RETURNING ",
-            subscription_columns!(),
-            ""
-        ))
-        .bind(now)
-        .fetch_all(self.writer())
+        self.write(move |c| {
+            Box::pin(async move {
+                sqlx::query_as(concat!(
+                    "DELETE FROM presence_subscriptions WHERE expires_at <= $1 RETURNING ",
+                    subscription_columns!()
+                ))
+                .bind(now)
+                .fetch_all(c)
+                .await
+            })
+        })
         .await
     }
 
@@ -328,18 +530,26 @@ impl PresenceStore {
     // ---- publications (RFC 3903) --------------------------------------------------------
 
     pub async fn insert_publication(&self, p: &Publication) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO presence_publications (etag, resource, document, expires_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(&p.etag)
-        .bind(&p.resource)
-        .bind(&p.document)
-        .bind(p.expires_at)
-        .bind(p.updated_at)
-        .execute(self.writer())
-        .await
-        .map(|_| ())
+        let row = p.clone();
+        self.write(move |c| {
+            Box::pin(async move {
+                sqlx::query(
+                    "INSERT INTO presence_publications (etag, resource, document, expires_at, updated_at)
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(&row.etag)
+                .bind(&row.resource)
+                .bind(&row.document)
+                .bind(row.expires_at)
+                .bind(row.updated_at)
+                .execute(c)
+                .await
+                .map(|_| ())
+            })
+        })
+        .await?;
+        self.publications.forget(&p.resource);
+        Ok(())
     }
 
     /// Refresh or modify the publication `old_etag` of `resource` under a new entity-tag
@@ -354,51 +564,98 @@ impl PresenceStore {
         expires_at: i64,
         now: i64,
     ) -> Result<Option<Publication>> {
-        sqlx::query_as(
-            "UPDATE presence_publications
-             SET etag = $3, document = COALESCE($4, document), expires_at = $5, updated_at = $6
-             WHERE etag = $1 AND resource = $2 AND expires_at > $6
-             RETURNING etag, resource, document, expires_at, updated_at",
-        )
-        .bind(old_etag)
-        .bind(resource)
-        .bind(new_etag)
-        .bind(document)
-        .bind(expires_at)
-        .bind(now)
-        .fetch_optional(self.writer())
-        .await
+        let (old, res, new, doc) = (
+            old_etag.to_string(),
+            resource.to_string(),
+            new_etag.to_string(),
+            document.map(str::to_string),
+        );
+        let replaced = self
+            .write(move |c| {
+                Box::pin(async move {
+                    sqlx::query_as(
+                        "UPDATE presence_publications
+                         SET etag = $3, document = COALESCE($4, document), expires_at = $5, updated_at = $6
+                         WHERE etag = $1 AND resource = $2 AND expires_at > $6
+                         RETURNING etag, resource, document, expires_at, updated_at",
+                    )
+                    .bind(&old)
+                    .bind(&res)
+                    .bind(&new)
+                    .bind(&doc)
+                    .bind(expires_at)
+                    .bind(now)
+                    .fetch_optional(c)
+                    .await
+                })
+            })
+            .await?;
+        self.publications.forget(resource);
+        Ok(replaced)
     }
 
     pub async fn delete_publication(&self, etag: &str, resource: &str) -> Result<bool> {
-        let r = sqlx::query("DELETE FROM presence_publications WHERE etag = $1 AND resource = $2")
-            .bind(etag)
-            .bind(resource)
-            .execute(self.writer())
+        let (tag, res) = (etag.to_string(), resource.to_string());
+        let deleted = self
+            .write(move |c| {
+                Box::pin(async move {
+                    let r = sqlx::query(
+                        "DELETE FROM presence_publications WHERE etag = $1 AND resource = $2",
+                    )
+                    .bind(&tag)
+                    .bind(&res)
+                    .execute(c)
+                    .await?;
+                    Ok(r.rows_affected() == 1)
+                })
+            })
             .await?;
-        Ok(r.rows_affected() == 1)
+        self.publications.forget(resource);
+        Ok(deleted)
     }
 
-    /// Current publications of a resource, oldest first.
-    pub async fn publications_of(&self, resource: &str, now: i64) -> Result<Vec<Publication>> {
-        sqlx::query_as(
+    /// Current publications of a resource, oldest first; from memory after the first read.
+    pub async fn publications_of(&self, resource: &str, now: i64) -> Result<Arc<Vec<Publication>>> {
+        let read_at = match self.publications.get(resource) {
+            Ok(cached) if cached.iter().all(|p| p.expires_at > now) => return Ok(cached),
+            // One expired and not yet swept: the store's answer without it.
+            Ok(cached) => {
+                let current = cached.iter().filter(|p| p.expires_at > now).cloned();
+                return Ok(Arc::new(current.collect()));
+            }
+            Err(read_at) => read_at,
+        };
+        let rows: Vec<Publication> = sqlx::query_as(
             "SELECT etag, resource, document, expires_at, updated_at FROM presence_publications
              WHERE resource = $1 AND expires_at > $2 ORDER BY updated_at, etag",
         )
         .bind(resource)
         .bind(now)
         .fetch_all(self.pool())
-        .await
+        .await?;
+        let rows = Arc::new(rows);
+        self.publications.fill(resource, rows.clone(), read_at);
+        Ok(rows)
     }
 
     pub async fn delete_expired_publications(&self, now: i64) -> Result<Vec<Publication>> {
-        sqlx::query_as(
-            "DELETE FROM presence_publications WHERE expires_at <= $1
-             RETURNING etag, resource, document, expires_at, updated_at",
-        )
-        .bind(now)
-        .fetch_all(self.writer())
-        .await
+        let deleted: Vec<Publication> = self
+            .write(move |c| {
+                Box::pin(async move {
+                    sqlx::query_as(
+                        "DELETE FROM presence_publications WHERE expires_at <= $1
+                         RETURNING etag, resource, document, expires_at, updated_at",
+                    )
+                    .bind(now)
+                    .fetch_all(c)
+                    .await
+                })
+            })
+            .await?;
+        for p in &deleted {
+            self.publications.forget(&p.resource);
+        }
+        Ok(deleted)
     }
 
     // ---- alarms and bars ----------------------------------------------------------------
@@ -414,17 +671,24 @@ impl PresenceStore {
     ) -> Result<Alarm> {
         let mut attempts = 0;
         loop {
-            let r = sqlx::query_as(
-                "INSERT INTO presence_alarms (id, kind, aor, detail, raised_at, cleared_at)
-                 SELECT COALESCE(MAX(id), 0) + 1, $1, $2, $3, $4, 0 FROM presence_alarms
-                 RETURNING id, kind, aor, detail, raised_at, cleared_at",
-            )
-            .bind(kind)
-            .bind(aor)
-            .bind(detail)
-            .bind(now)
-            .fetch_one(self.writer())
-            .await;
+            let (kind, aor, detail) = (kind.to_string(), aor.to_string(), detail.to_string());
+            let r = self
+                .write(move |c| {
+                    Box::pin(async move {
+                        sqlx::query_as(
+                            "INSERT INTO presence_alarms (id, kind, aor, detail, raised_at, cleared_at)
+                             SELECT COALESCE(MAX(id), 0) + 1, $1, $2, $3, $4, 0 FROM presence_alarms
+                             RETURNING id, kind, aor, detail, raised_at, cleared_at",
+                        )
+                        .bind(&kind)
+                        .bind(&aor)
+                        .bind(&detail)
+                        .bind(now)
+                        .fetch_one(c)
+                        .await
+                    })
+                })
+                .await;
             match r {
                 Err(sqlx::Error::Database(e)) if e.is_unique_violation() && attempts < 5 => {
                     attempts += 1;
@@ -443,13 +707,18 @@ impl PresenceStore {
     }
 
     pub async fn clear_alarm(&self, id: i64, now: i64) -> Result<Option<Alarm>> {
-        sqlx::query_as(
-            "UPDATE presence_alarms SET cleared_at = CASE WHEN cleared_at = 0 THEN $2 ELSE cleared_at END
-             WHERE id = $1 RETURNING id, kind, aor, detail, raised_at, cleared_at",
-        )
-        .bind(id)
-        .bind(now)
-        .fetch_optional(self.writer())
+        self.write(move |c| {
+            Box::pin(async move {
+                sqlx::query_as(
+                    "UPDATE presence_alarms SET cleared_at = CASE WHEN cleared_at = 0 THEN $2 ELSE cleared_at END
+                     WHERE id = $1 RETURNING id, kind, aor, detail, raised_at, cleared_at",
+                )
+                .bind(id)
+                .bind(now)
+                .fetch_optional(c)
+                .await
+            })
+        })
         .await
     }
 
@@ -460,16 +729,22 @@ impl PresenceStore {
     }
 
     pub async fn bar(&self, aor: &str, reason: &str, now: i64) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO presence_bars (aor, reason, since) VALUES ($1, $2, $3)
-             ON CONFLICT (aor) DO UPDATE SET reason = excluded.reason, since = excluded.since",
-        )
-        .bind(aor)
-        .bind(reason)
-        .bind(now)
-        .execute(self.writer())
+        let (aor, reason) = (aor.to_string(), reason.to_string());
+        self.write(move |c| {
+            Box::pin(async move {
+                sqlx::query(
+                    "INSERT INTO presence_bars (aor, reason, since) VALUES ($1, $2, $3)
+                     ON CONFLICT (aor) DO UPDATE SET reason = excluded.reason, since = excluded.since",
+                )
+                .bind(&aor)
+                .bind(&reason)
+                .bind(now)
+                .execute(c)
+                .await
+                .map(|_| ())
+            })
+        })
         .await
-        .map(|_| ())
     }
 
     pub async fn is_barred(&self, aor: &str) -> Result<bool> {
@@ -487,10 +762,16 @@ impl PresenceStore {
     }
 
     pub async fn clear_bar(&self, aor: &str) -> Result<bool> {
-        let r = sqlx::query("DELETE FROM presence_bars WHERE aor = $1")
-            .bind(aor)
-            .execute(self.writer())
-            .await?;
-        Ok(r.rows_affected() == 1)
+        let aor = aor.to_string();
+        self.write(move |c| {
+            Box::pin(async move {
+                let r = sqlx::query("DELETE FROM presence_bars WHERE aor = $1")
+                    .bind(&aor)
+                    .execute(c)
+                    .await?;
+                Ok(r.rows_affected() == 1)
+            })
+        })
+        .await
     }
 }

@@ -11,7 +11,7 @@ use crate::Presence;
 use crate::config::SubscriptionSection;
 use crate::packages::{ALLOW_EVENTS, Package};
 use crate::reply::{HandlerError, Reply};
-use crate::store::Subscription;
+use crate::store::{DialogKey, InDialog, Subscription};
 
 /// The expiry we grant (RFC 6665 §4.2.1.1, RFC 3903 §4.1): the request's, or the default,
 /// capped at the maximum; below the minimum (but not 0) the answer is 423 with Min-Expires.
@@ -27,6 +27,14 @@ pub(crate) fn granted_expires(
         _ => Ok(requested
             .unwrap_or(cfg.default_expires)
             .min(cfg.max_expires)),
+    }
+}
+
+/// The answer to an in-dialog SUBSCRIBE that changed nothing.
+fn not_in_dialog(found: InDialog) -> Reply {
+    match found {
+        InDialog::CSeqOutOfOrder => Reply::error(500, "Server Internal Error (CSeq out of order)"),
+        _ => Reply::error(481, "Subscription Does Not Exist"),
     }
 }
 
@@ -82,22 +90,23 @@ impl Presence {
         cseq: u32,
         expires: u32,
     ) -> Result<Reply, HandlerError> {
-        let Some(sub) = self
-            .store
-            .subscription_by_dialog(call_id, remote_tag, local_tag, package.name(), event_id)
-            .await?
-        else {
-            return Ok(Reply::error(481, "Subscription Does Not Exist"));
+        let dialog = DialogKey {
+            call_id: call_id.into(),
+            remote_tag: remote_tag.into(),
+            local_tag: local_tag.into(),
+            package: package.name().into(),
+            event_id: event_id.into(),
         };
-        if i64::from(cseq) <= sub.remote_cseq {
-            return Ok(Reply::error(
-                500,
-                "Server Internal Error (CSeq out of order)",
-            ));
-        }
         let this = self.clone();
         if expires == 0 {
-            self.store.delete_subscription(&sub.id).await?;
+            let sub = match self
+                .store
+                .end_subscription(&dialog, i64::from(cseq))
+                .await?
+            {
+                InDialog::Done(sub) => *sub,
+                other => return Ok(not_in_dialog(other)),
+            };
             tracing::info!(%call_id, event = package.name(), "un-subscribed");
             let resource = sub.resource.clone();
             return Ok(Reply::new(200)
@@ -111,9 +120,14 @@ impl Presence {
                 }));
         }
         let expires_at = now_ms() + i64::from(expires) * 1000;
-        self.store
-            .refresh_subscription(&sub.id, i64::from(cseq), expires_at)
-            .await?;
+        let sub = match self
+            .store
+            .refresh_subscription(&dialog, i64::from(cseq), expires_at)
+            .await?
+        {
+            InDialog::Done(sub) => sub,
+            other => return Ok(not_in_dialog(other)),
+        };
         tracing::debug!(%call_id, expires, "subscription refreshed");
         Ok(Reply::new(200)
             .header("Expires", expires.to_string())
@@ -146,7 +160,7 @@ impl Presence {
         let watcher = self.watcher_identity(req, from_uri);
         let resource = headers::aor(to_uri);
         // Only a registered user may subscribe.
-        if self.store.registration(&watcher, now).await?.is_none() {
+        if !self.store.is_registered(&watcher, now).await? {
             return Ok(Reply::error(
                 403,
                 format!("Forbidden ({watcher} is not registered)"),
@@ -202,14 +216,26 @@ impl Presence {
                 .to_tag(&local_tag)
                 .then(async move { this.notify_terminated(sub, "timeout").await }));
         }
-        self.store.insert_subscription(&sub).await?;
+        // The first NOTIFY's CSeq and version are stored with the subscription (no UPDATE before
+        // it), and its dialog lock is taken before the row exists, so a NOTIFY that a PUBLISH
+        // starts meanwhile waits and takes CSeq 2.
+        let sub = Subscription {
+            local_cseq: 1,
+            version: 1,
+            ..sub
+        };
+        let first_notify = self.dialog_lock(&sub.id).lock_owned().await;
+        if let Err(e) = self.store.insert_subscription(&sub).await {
+            self.forget_dialog(&sub.id);
+            return Err(e.into());
+        }
         tracing::info!(%call_id, %watcher, %resource, event = package.name(), expires, "subscribed");
         Ok(Reply::new(200)
             .header("Expires", expires.to_string())
             .header("Contact", contact_header)
             .to_tag(&local_tag)
             .then(async move {
-                this.notify(&sub.id).await;
+                this.notify_first(sub, first_notify).await;
                 if package == Package::Presence {
                     this.notify_watchers(&resource, "presence.winfo").await;
                 }

@@ -12,6 +12,7 @@ pub mod ready;
 pub mod shutdown;
 pub mod store;
 pub mod telemetry;
+pub mod writer;
 
 pub use config::{CommonConfig, ConfigError};
 pub use store::{Backend, Store};

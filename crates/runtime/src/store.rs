@@ -15,6 +15,7 @@ use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Executor};
 
 use crate::config::StoreSection;
+use crate::writer::Writer;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -35,11 +36,11 @@ impl std::fmt::Display for Backend {
 pub struct Store {
     /// Reads (and writes, for callers that do not care): `store.max_connections` connections.
     pub pool: AnyPool,
-    /// Writes. On SQLite a pool of one connection, so that writers queue in the pool (in order,
-    /// without spinning) instead of meeting SQLite's write lock and sleeping in its busy handler
-    /// (1, 2, 5, 10 … 100 ms), which under load made the slowest commits hundreds of ms late.
-    /// On PostgreSQL the same pool as `pool`.
-    pub writer: AnyPool,
+    /// Writes, each answered once committed. On SQLite one connection with group commit (see
+    /// [`Writer`]): writers queue in order instead of meeting SQLite's write lock and sleeping in
+    /// its busy handler (1, 2, 5, 10 … 100 ms), and a batch of them shares one `fsync`. On
+    /// PostgreSQL autocommit statements on `pool`.
+    pub writer: Writer,
     pub backend: Backend,
 }
 
@@ -132,14 +133,15 @@ impl Store {
                 source,
             })?;
         let writer = match backend {
-            Backend::Postgres => pool.clone(),
-            Backend::Sqlite => writer_options
-                .connect(&connect_url)
-                .await
-                .map_err(|source| StoreOpenError::Connect {
-                    url: redact(&url),
-                    source,
-                })?,
+            Backend::Postgres => Writer::direct(pool.clone()),
+            Backend::Sqlite => {
+                Writer::group_commit(writer_options.connect(&connect_url).await.map_err(
+                    |source| StoreOpenError::Connect {
+                        url: redact(&url),
+                        source,
+                    },
+                )?)
+            }
         };
         tracing::info!(%backend, url = %redact(&url), "store open");
         Ok(Store {
@@ -147,6 +149,12 @@ impl Store {
             writer,
             backend,
         })
+    }
+
+    /// Close both pools (at shutdown); writes still queued fail.
+    pub async fn close(&self) {
+        self.pool.close().await;
+        self.writer.close().await;
     }
 
     /// `/readyz`: can we run a query?
