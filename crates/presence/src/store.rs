@@ -155,7 +155,10 @@ impl PresenceStore {
     async fn write<T, F>(&self, statement: F) -> Result<T>
     where
         T: Send + 'static,
-        F: for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, Result<T>> + Send + 'static,
+        F: for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, Result<T>>
+            + Clone
+            + Send
+            + 'static,
     {
         self.store.writer.run(statement).await
     }

@@ -36,10 +36,10 @@ impl std::fmt::Display for Backend {
 pub struct Store {
     /// Reads (and writes, for callers that do not care): `store.max_connections` connections.
     pub pool: AnyPool,
-    /// Writes, each answered once committed. On SQLite one connection with group commit (see
-    /// [`Writer`]): writers queue in order instead of meeting SQLite's write lock and sleeping in
-    /// its busy handler (1, 2, 5, 10 … 100 ms), and a batch of them shares one `fsync`. On
-    /// PostgreSQL autocommit statements on `pool`.
+    /// Writes, each answered once committed, group committed (see [`Writer`]). On SQLite one
+    /// worker on its own one-connection pool: writers queue in order instead of meeting SQLite's
+    /// write lock and sleeping in its busy handler (1, 2, 5, 10 … 100 ms). On PostgreSQL half of
+    /// `pool`'s connections.
     pub writer: Writer,
     pub backend: Backend,
 }
@@ -133,14 +133,19 @@ impl Store {
                 source,
             })?;
         let writer = match backend {
-            Backend::Postgres => Writer::direct(pool.clone()),
+            // Half the pool's connections write (each worker takes one per batch).
+            Backend::Postgres => {
+                Writer::group_commit(pool.clone(), (section.max_connections as usize / 2).max(1))
+            }
             Backend::Sqlite => {
-                Writer::group_commit(writer_options.connect(&connect_url).await.map_err(
-                    |source| StoreOpenError::Connect {
+                let one = writer_options
+                    .connect(&connect_url)
+                    .await
+                    .map_err(|source| StoreOpenError::Connect {
                         url: redact(&url),
                         source,
-                    },
-                )?)
+                    })?;
+                Writer::group_commit(one, 1)
             }
         };
         tracing::info!(%backend, url = %redact(&url), "store open");
