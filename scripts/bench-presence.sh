@@ -219,7 +219,7 @@ run_step() {
     (cd "$sdir" && exec timeout -k 2 "$limit" sipp "$sip_addr" -sf "$SCEN/bench-subscribe.xml" \
         -inf "$csv" -key domain "$DOMAIN" -i 127.0.0.1 -p "$(free_port)" \
         -m "$calls" -r "$rate" -rp 1000 -l $((rate * 6 + 100)) -nostdin \
-        -default_behaviors all,-bye -recv_timeout "$RECV_TIMEOUT_MS" \
+        -default_behaviors all,-bye -recv_timeout "$RECV_TIMEOUT_MS" -buff_size 4194304 \
         -trace_stat -stf stat.csv -fd 1 -trace_rtt -rtt_freq 1 \
         -trace_err -error_file errors.log) >"$sdir/sipp.out" 2>&1 || rc=$?
     t1=$(cpu_ticks "$target_pid") p1=$(cpu_ticks "$pg_pid")

@@ -66,6 +66,26 @@ pub enum SipNodeError {
     Bind(SocketAddr, String),
 }
 
+/// Socket buffers we ask for on the UDP listener (the kernel caps them at `net.core.rmem_max` /
+/// `wmem_max`). Linux's default (about 200 KiB) holds a few ms of a load test's datagrams, and a
+/// datagram that does not fit is dropped before SIP can retransmit anything: Kamailio raises its
+/// own buffer the same way (`maxbuffer`).
+const UDP_BUFFER_BYTES: usize = 4 << 20;
+
+/// The UDP listener: bound, non-blocking, with [`UDP_BUFFER_BYTES`] buffers.
+fn udp_socket(
+    listen: SocketAddr,
+) -> std::io::Result<Arc<dyn rsipstack::platform::net::UdpSocket>> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(listen), Type::DGRAM, Some(Protocol::UDP))?;
+    socket.set_nonblocking(true)?;
+    // Best effort: a smaller buffer still works.
+    let _ = socket.set_recv_buffer_size(UDP_BUFFER_BYTES);
+    let _ = socket.set_send_buffer_size(UDP_BUFFER_BYTES);
+    socket.bind(&listen.into())?;
+    Ok(Arc::new(tokio::net::UdpSocket::from_std(socket.into())?))
+}
+
 impl SipNode {
     /// Bind the listeners and start the endpoint; returns the node and its incoming transactions.
     pub async fn start(
@@ -73,7 +93,9 @@ impl SipNode {
         cancel: CancellationToken,
     ) -> Result<(SipNode, TransactionReceiver), SipNodeError> {
         let transport_layer = TransportLayer::new(cancel.clone());
-        let udp = UdpConnection::create_connection(config.listen, None, Some(cancel.child_token()))
+        let socket = udp_socket(config.listen)
+            .map_err(|e| SipNodeError::Bind(config.listen, e.to_string()))?;
+        let udp = UdpConnection::from_socket(socket, None, Some(cancel.child_token()))
             .await
             .map_err(|e| SipNodeError::Bind(config.listen, e.to_string()))?;
         let addr = udp
