@@ -12,6 +12,11 @@ use corelab_presence::{MIGRATOR, Presence, admin_api, metrics, server, sweep};
 use corelab_proto::presence::v1::presence_control_server::PresenceControlServer;
 use corelab_runtime::cli::NodeArgs;
 use corelab_runtime::{Store, admin, config, grpc, ready, shutdown, telemetry};
+/// mimalloc rather than glibc's malloc: a SUBSCRIBE allocates many small strings, and glibc's
+/// malloc/free were about 15 % of the server's CPU under load (docs/benchmarks.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use corelab_sip::node::{SipNode, SipNodeConfig};
 
 /// IMS presence server (presence, reg, presence.winfo; PUBLISH) that tells a client to

@@ -73,11 +73,13 @@ pub enum SipNodeError {
 const UDP_BUFFER_BYTES: usize = 4 << 20;
 
 /// The UDP listener: bound, non-blocking, with [`UDP_BUFFER_BYTES`] buffers.
-fn udp_socket(
-    listen: SocketAddr,
-) -> std::io::Result<Arc<dyn rsipstack::platform::net::UdpSocket>> {
+fn udp_socket(listen: SocketAddr) -> std::io::Result<Arc<dyn rsipstack::platform::net::UdpSocket>> {
     use socket2::{Domain, Protocol, Socket, Type};
-    let socket = Socket::new(Domain::for_address(listen), Type::DGRAM, Some(Protocol::UDP))?;
+    let socket = Socket::new(
+        Domain::for_address(listen),
+        Type::DGRAM,
+        Some(Protocol::UDP),
+    )?;
     socket.set_nonblocking(true)?;
     // Best effort: a smaller buffer still works.
     let _ = socket.set_recv_buffer_size(UDP_BUFFER_BYTES);
