@@ -15,8 +15,9 @@ DOMAIN=lab.example
 DEADLINE=$((SECONDS + 55))
 TMP=$(mktemp -d /tmp/corelab-baresip.XXXXXX)
 PIDS=()
-passed=0
-failed=0
+LOGS=(presence.log baresip.log bob1.out bob2.out)
+# shellcheck source=../sip/lib.sh
+source "$ROOT/tests/sip/lib.sh"
 
 cleanup() {
     # Newest first: baresip un-SUBSCRIBEs and un-REGISTERs on SIGTERM and would wait out
@@ -37,41 +38,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-check() { # check NAME COMMAND...
-    local name=$1
-    shift
-    if "$@" >/dev/null 2>&1; then
-        echo "PASS $name"
-        passed=$((passed + 1))
-    else
-        echo "FAIL $name"
-        failed=$((failed + 1))
-    fi
-}
-
-finish() {
-    echo "$passed passed, $failed failed"
-    if [ "$failed" -gt 0 ]; then
-        for f in presence.log baresip.log bob1.out bob2.out; do
-            [ -f "$TMP/$f" ] && { echo "--- $f (tail)"; tail -n 25 "$TMP/$f"; }
-        done
-        exit 1
-    fi
-    exit 0
-}
-
-wait_for() { # wait_for SECONDS COMMAND...
-    local until=$((SECONDS + $1))
-    shift
-    while [ $SECONDS -lt $until ] && [ $SECONDS -lt $DEADLINE ]; do
-        "$@" >/dev/null 2>&1 && return 0
-        sleep 0.1
-    done
-    "$@" >/dev/null 2>&1
-}
-
-json_get() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"; }
 
 # Two free loopback ports: baresip's SIP port P (it also binds TLS on P+1) and ctrl_tcp's,
 # chosen so that neither collides with the other nor with P+1.

@@ -20,8 +20,9 @@ DEADLINE=$((SECONDS + 80)) # whole run bounded below 90 s
 TMP=$(mktemp -d /tmp/corelab-kam-ims.XXXXXX)
 PIDS=()
 PG_DB=""
-passed=0
-failed=0
+LOGS=(presence.log kamailio.log bob.out alice.out carol.out)
+# shellcheck source=../sip/lib.sh
+source "$ROOT/tests/sip/lib.sh"
 
 cleanup() {
     local pid
@@ -35,40 +36,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-check() { # check NAME COMMAND...
-    local name=$1
-    shift
-    if "$@" >/dev/null 2>&1; then
-        echo "PASS $name"
-        passed=$((passed + 1))
-    else
-        echo "FAIL $name"
-        failed=$((failed + 1))
-    fi
-}
-
-finish() {
-    echo "$passed passed, $failed failed"
-    if [ "$failed" -gt 0 ]; then
-        for f in presence.log kamailio.log bob.out alice.out carol.out; do
-            [ -f "$TMP/$f" ] && { echo "--- $f (tail)"; tail -n 25 "$TMP/$f"; }
-        done
-        exit 1
-    fi
-    exit 0
-}
-
-wait_for() { # wait_for SECONDS COMMAND...: poll until COMMAND succeeds
-    local until=$((SECONDS + $1))
-    shift
-    while [ $SECONDS -lt $until ] && [ $SECONDS -lt $DEADLINE ]; do
-        "$@" >/dev/null 2>&1 && return 0
-        sleep 0.1
-    done
-    "$@" >/dev/null 2>&1
-}
-
-json_get() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"; }
 free_udp_port() { python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 for tool in kamailio curl python3; do
