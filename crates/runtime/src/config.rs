@@ -53,7 +53,8 @@ pub struct GrpcSection {
 pub struct StoreSection {
     /// `sqlite://PATH` or `postgres://user@host:port/db`. Empty: SQLite file `<data_dir>/<node>.db`.
     pub url: String,
-    /// Connections in the pool (SQLite serialises writers, so more than one rarely helps there).
+    /// Connections in the pool. SQLite: for reads (writes have one connection of their own).
+    /// PostgreSQL: half of them group commit the writes (`crate::writer`).
     pub max_connections: u32,
     /// SQLite `synchronous` pragma: `full` (every commit reaches the disk) or `normal`.
     pub sqlite_synchronous: String,
