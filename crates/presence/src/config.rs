@@ -63,17 +63,7 @@ pub struct SubscriptionSection {
     pub sweep_interval_ms: u64,
 }
 
-/// What the server does when a user's MESSAGE count has reached the threshold (seed step 8).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ThresholdAction {
-    /// Delete the registration, sign the client out, alarm the administrator.
-    Deregister,
-    /// As `deregister`, and forbid the user from logging in until an administrator clears it.
-    DeregisterAndBar,
-    /// Delete only the failed subscription; keep the registration (and alarm).
-    SubscriptionOnly,
-}
+pub use corelab_recovery::ThresholdAction;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -82,6 +72,12 @@ pub struct RecoverySection {
     /// `on_threshold`.
     pub threshold: u32,
     pub on_threshold: ThresholdAction,
+    /// Tries again after a NOTIFY or MESSAGE could not be sent for a fault of ours (the store,
+    /// an unparsable destination, the transport) before a `server_fault` alarm. Such a failure
+    /// never counts against the client.
+    pub local_retries: u32,
+    /// The wait before the first try again, in ms; it doubles each time.
+    pub local_retry_ms: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -150,6 +146,8 @@ impl PresenceConfig {
             recovery: RecoverySection {
                 threshold: 3,
                 on_threshold: ThresholdAction::Deregister,
+                local_retries: 3,
+                local_retry_ms: 1000,
             },
             authorization: AuthorizationSection {
                 default: Policy::Allow,
@@ -163,6 +161,9 @@ impl PresenceConfig {
         let err = |m: String| Err(corelab_runtime::ConfigError(m));
         if self.sip.t1_ms == 0 {
             return err("sip.t1_ms must be at least 1".into());
+        }
+        if self.recovery.local_retry_ms == 0 {
+            return err("recovery.local_retry_ms must be at least 1".into());
         }
         if self.recovery.threshold == 0 {
             return err("recovery.threshold must be at least 1".into());

@@ -1,6 +1,7 @@
 //! presence-server: an IMS presence server (RFC 3856 `presence`, RFC 3680 `reg`, RFC 3857
 //! `presence.winfo`, RFC 3903 PUBLISH) that restores a subscription after a failed NOTIFY
-//! (seed CN102546554A). The seed's procedure is [`recovery`]; everything else serves it.
+//! (seed CN102546554A). The seed's procedure is `corelab_recovery` (crates/recovery/src/recovery.rs);
+//! [`recovery_ports`] is this server's side of its seam, and everything else serves it.
 
 pub mod admin_api;
 pub mod cache;
@@ -13,7 +14,7 @@ pub mod notifier;
 pub mod packages;
 pub mod presence;
 pub mod publish;
-pub mod recovery;
+pub mod recovery_ports;
 pub mod registrar;
 pub mod reply;
 pub mod server;

@@ -1,5 +1,6 @@
 //! The subscription-failure MESSAGE (RFC 3428) of the recovery procedure (spec step 5).
 
+use corelab_recovery::MessageOutcome;
 use corelab_sip::body::failure_report::{CONTENT_TYPE, FailureReport};
 use corelab_sip::build;
 use corelab_sip::node::{SendOutcome, destination_of};
@@ -12,16 +13,17 @@ use crate::config::RegistrarMode;
 impl Presence {
     /// Send `report` to `user`: through the IMS core (Request-URI the user's public identity, a
     /// loose Route to `registrar.core_uri`) in `third_party` mode; to the registered contact in
-    /// `direct` mode.
-    pub async fn send_failure_message(&self, user: &str, report: &FailureReport) -> SendOutcome {
+    /// `direct` mode. A fault of ours (store, destination, building, transport) is
+    /// [`MessageOutcome::Local`], never the client's failure.
+    pub async fn send_failure_message(&self, user: &str, report: &FailureReport) -> MessageOutcome {
         let registration = match self
             .store
             .registration(user, corelab_runtime::now_ms())
             .await
         {
             Ok(Some(r)) => r,
-            Ok(None) => return SendOutcome::Error(format!("{user} is not registered")),
-            Err(e) => return SendOutcome::Error(format!("store: {e}")),
+            Ok(None) => return MessageOutcome::NotRegistered,
+            Err(e) => return MessageOutcome::Local(format!("store: {e}")),
         };
         let (request_uri, route, next_hop) = match self.cfg.registrar.mode {
             RegistrarMode::ThirdParty => {
@@ -31,7 +33,7 @@ impl Presence {
             RegistrarMode::Direct => (registration.contact.clone(), None, registration.contact),
         };
         let Some(destination) = destination_of(&next_hop) else {
-            return SendOutcome::Error(format!("no destination in {next_hop:?}"));
+            return MessageOutcome::Local(format!("no destination in {next_hop:?}"));
         };
         let transport = destination.r#type.unwrap_or(Transport::Udp);
         let request = build::request("MESSAGE", &request_uri)
@@ -48,9 +50,15 @@ impl Presence {
             .header("CSeq", "1 MESSAGE")
             .body(CONTENT_TYPE, report.to_json())
             .build(&self.sip.via(transport));
-        match request {
+        let outcome = match request {
             Ok(req) => self.sip.send(req, destination).await,
-            Err(e) => SendOutcome::Error(format!("MESSAGE not buildable: {e}")),
+            Err(e) => return MessageOutcome::Local(format!("MESSAGE not buildable: {e}")),
+        };
+        match outcome {
+            SendOutcome::Final(r) if r.status_code.code() < 300 => MessageOutcome::Delivered,
+            SendOutcome::Final(r) => MessageOutcome::Rejected(r.status_code.code()),
+            SendOutcome::Timeout => MessageOutcome::Timeout,
+            SendOutcome::Error(e) => MessageOutcome::Local(e),
         }
     }
 }

@@ -3,6 +3,7 @@
 pub const SIP_REQUESTS: &str = "corelab_presence_sip_requests_total";
 pub const NOTIFY_SENT: &str = "corelab_presence_notify_total";
 pub const NOTIFY_FAILED: &str = "corelab_presence_notify_failures_total";
+pub const NOTIFY_LOCAL_FAILED: &str = "corelab_presence_notify_local_failures_total";
 pub const RECOVERY_MESSAGES: &str = "corelab_presence_recovery_messages_total";
 pub const THRESHOLD_REACHED: &str = "corelab_presence_threshold_reached_total";
 pub const ALARMS_RAISED: &str = "corelab_presence_alarms_raised_total";
@@ -14,6 +15,10 @@ pub fn describe() {
     metrics::describe_counter!(
         NOTIFY_FAILED,
         "NOTIFYs of live subscriptions that failed (timeout or non-2xx)"
+    );
+    metrics::describe_counter!(
+        NOTIFY_LOCAL_FAILED,
+        "NOTIFYs not sent for a fault of ours (store, destination, build, transport), by cause; never counted against the client"
     );
     metrics::describe_counter!(
         RECOVERY_MESSAGES,

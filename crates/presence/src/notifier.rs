@@ -1,5 +1,8 @@
 //! Sending NOTIFYs (RFC 6665 §4.2.2) in a stored subscription dialog, and handing a failed one to
-//! [`crate::recovery`].
+//! the recovery procedure (`corelab_recovery`): a failure of the client's (Timer F, a non-2xx
+//! answer) to [`on_notify_failed`], a fault of ours (the store, an unparsable destination, a
+//! request we cannot build or send) to [`on_local_failure`], which keeps the subscription and
+//! tries again.
 
 use corelab_runtime::now_ms;
 use corelab_sip::build;
@@ -10,8 +13,10 @@ use tracing::Instrument;
 
 use crate::Presence;
 use crate::metrics as m;
-use crate::recovery::{self, NotifyFailure};
 use crate::store::Subscription;
+use corelab_recovery::{
+    LocalFailure, LocalOutcome, NotifyFailure, Outcome, on_local_failure, on_notify_failed,
+};
 
 /// The Subscription-State of a NOTIFY.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,55 +37,101 @@ impl Presence {
         &'a self,
         id: &'a str,
     ) -> std::pin::Pin<Box<dyn Future<Output = Option<SendOutcome>> + Send + 'a>> {
-        Box::pin(self.notify_inner(id))
+        self.notify_try(id, 0)
     }
 
-    async fn notify_inner(&self, id: &str) -> Option<SendOutcome> {
-        let lock = self.dialog_lock(id);
-        let _held = lock.lock().await;
-        let sub = match self.store.next_notify(id).await {
-            Ok(Some(sub)) => sub,
-            Ok(None) => return None, // ended meanwhile
-            Err(e) => {
-                tracing::error!(error = %e, subscription = id, "store: cannot take next NOTIFY");
-                return None;
-            }
-        };
-        Some(self.notify_active(&sub).await)
+    /// A NOTIFY after `failures` local failures of this one in a row.
+    fn notify_try<'a>(
+        &'a self,
+        id: &'a str,
+        failures: u32,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Option<SendOutcome>> + Send + 'a>> {
+        Box::pin(async move {
+            let lock = self.dialog_lock(id);
+            let held = lock.lock().await;
+            let sub = match self.store.next_notify(id).await {
+                Ok(Some(sub)) => sub,
+                Ok(None) => return None, // ended meanwhile
+                Err(e) => {
+                    drop(held);
+                    let error = format!("store: {e}");
+                    self.local_failure(id, "", failures + 1, &error).await;
+                    return Some(SendOutcome::Error(error));
+                }
+            };
+            let outcome = self.notify_active(&sub, failures).await;
+            drop(held);
+            Some(outcome)
+        })
     }
 
     /// The first NOTIFY of a new subscription (RFC 6665 §4.2.1.1), whose CSeq the INSERT
     /// stored; `held` is its dialog lock, taken before the INSERT.
     pub async fn notify_first(&self, sub: Subscription, held: OwnedMutexGuard<()>) {
-        self.notify_active(&sub).await;
+        self.notify_active(&sub, 0).await;
         drop(held);
     }
 
-    /// Send `sub`'s NOTIFY (its CSeq already taken) and hand a failure to the recovery.
-    async fn notify_active(&self, sub: &Subscription) -> SendOutcome {
+    /// Send `sub`'s NOTIFY (its CSeq already taken; `failures` local failures before it) and
+    /// hand a failure to the recovery procedure.
+    async fn notify_active(&self, sub: &Subscription, failures: u32) -> SendOutcome {
         let span = tracing::info_span!("notify", call_id = %sub.call_id, event = %sub.package, resource = %sub.resource);
         async {
             let outcome = self.send_notify(sub, SubState::Active).await;
+            // Step 4: only the client's failures start the procedure.
             let failure = match &outcome {
-                SendOutcome::Final(r) if r.status_code.code() < 300 => None,
-                SendOutcome::Final(r) => Some(NotifyFailure::Rejected(r.status_code.code())),
-                SendOutcome::Timeout => Some(NotifyFailure::Timeout),
+                SendOutcome::Final(r) if r.status_code.code() < 300 => return outcome,
+                SendOutcome::Final(r) => NotifyFailure::Rejected(r.status_code.code()),
+                SendOutcome::Timeout => NotifyFailure::Timeout,
                 SendOutcome::Error(e) => {
-                    tracing::warn!(error = %e, "NOTIFY not sent");
-                    Some(NotifyFailure::Timeout)
+                    let e = e.clone();
+                    self.local_failure(&sub.id, &sub.watcher, failures + 1, &e)
+                        .await;
+                    return outcome;
                 }
             };
-            if let Some(failure) = failure {
-                tracing::warn!(outcome = %outcome.label(), watcher = %sub.watcher, "NOTIFY failed");
-                metrics::counter!(m::NOTIFY_FAILED, "reason" => failure.label()).increment(1);
-                if let Err(e) = recovery::on_notify_failed(self, sub, failure).await {
-                    tracing::error!(error = %e, "recovery failed on the store");
+            tracing::warn!(outcome = %outcome.label(), watcher = %sub.watcher, "NOTIFY failed");
+            metrics::counter!(m::NOTIFY_FAILED, "reason" => failure.label()).increment(1);
+            match on_notify_failed(self, &self.policy, &sub.into(), failure).await {
+                Ok(Outcome::GaveUp { action, .. }) => {
+                    metrics::counter!(m::THRESHOLD_REACHED, "action" => action.label())
+                        .increment(1);
                 }
+                Ok(_) => {}
+                // The transaction rolled back: the subscription is kept, nothing counted; the
+                // next change of state NOTIFYs it again.
+                Err(e) => tracing::error!(error = %e, "recovery failed on the store"),
             }
             outcome
         }
         .instrument(span)
         .await
+    }
+
+    /// A NOTIFY of subscription `id` not sent for a fault of ours: counted, and tried again
+    /// after a backoff in a task of its own (the dialog lock is free meanwhile), or given up
+    /// with a server-fault alarm. The subscription is kept either way.
+    async fn local_failure(&self, id: &str, watcher: &str, failures: u32, error: &str) {
+        metrics::counter!(m::NOTIFY_LOCAL_FAILED, "cause" => local_cause(error)).increment(1);
+        let failure = LocalFailure {
+            subscription_id: id,
+            user: watcher,
+            failures,
+            error,
+        };
+        match on_local_failure(self, &self.policy, &failure).await {
+            Ok(LocalOutcome::RetryIn(wait)) => {
+                let (this, id) = (self.clone(), id.to_string());
+                tokio::spawn(async move {
+                    tokio::time::sleep(wait).await;
+                    this.notify_try(&id, failures).await;
+                });
+            }
+            Ok(LocalOutcome::GaveUp { .. }) => {}
+            Err(e) => {
+                tracing::error!(error = %e, subscription = id, "server-fault alarm not stored")
+            }
+        }
     }
 
     /// NOTIFY every subscription to `resource` in `package`, each in its own task.
@@ -141,7 +192,7 @@ impl Presence {
             None => sub.remote_target.clone(),
         };
         let Some(mut destination) = destination_of(&next_hop) else {
-            return SendOutcome::Error(format!("no destination in {next_hop:?}"));
+            return SendOutcome::Error(format!("destination: none in {next_hop:?}"));
         };
         if !next_hop.contains("transport=") && sub.transport == "tcp" {
             destination.r#type = Some(Transport::Tcp);
@@ -167,10 +218,18 @@ impl Presence {
             .build(&self.sip.via(transport));
         let outcome = match request {
             Ok(req) => self.sip.send(req, destination).await,
-            Err(e) => SendOutcome::Error(format!("NOTIFY not buildable: {e}")),
+            Err(e) => SendOutcome::Error(format!("build: NOTIFY not buildable: {e}")),
         };
         metrics::counter!(m::NOTIFY_SENT, "package" => sub.package.clone(), "outcome" => outcome.label()).increment(1);
         tracing::debug!(call_id = %sub.call_id, transport = transport_token(transport), outcome = %outcome.label(), "NOTIFY");
         outcome
     }
+}
+
+/// The metric label of a local failure, from the prefix [`Presence::send_notify`] gives it.
+fn local_cause(error: &str) -> &'static str {
+    ["store", "destination", "build"]
+        .into_iter()
+        .find(|cause| error.starts_with(cause))
+        .unwrap_or("transport")
 }

@@ -3,6 +3,9 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use std::time::Duration;
+
+use corelab_recovery::RecoveryPolicy;
 use corelab_sip::node::SipNode;
 
 use crate::config::PresenceConfig;
@@ -13,6 +16,10 @@ pub struct Presence {
     pub cfg: Arc<PresenceConfig>,
     pub store: PresenceStore,
     pub sip: SipNode,
+    /// The recovery procedure's settings (from `[recovery]` and `sip.t1_ms`).
+    pub policy: Arc<RecoveryPolicy>,
+    /// This process's name in the store's claims (owed MESSAGEs): unique per start.
+    pub instance: Arc<str>,
     /// RFC 6665 §4.2.2: no new NOTIFY in a dialog before the previous one got its final response
     /// or timed out. One lock per subscription id, held across the NOTIFY transaction.
     dialog_locks: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
@@ -20,8 +27,19 @@ pub struct Presence {
 
 impl Presence {
     pub fn new(cfg: PresenceConfig, store: PresenceStore, sip: SipNode) -> Presence {
+        let t1 = cfg.sip.t1_ms as i64;
+        let policy = RecoveryPolicy {
+            threshold: cfg.recovery.threshold,
+            on_threshold: cfg.recovery.on_threshold,
+            local_retries: cfg.recovery.local_retries,
+            local_retry_first: Duration::from_millis(cfg.recovery.local_retry_ms),
+            // A MESSAGE transaction ends by Timer F (64·T1); its sender keeps the claim longer.
+            lease_ms: 64 * t1 + 8 * t1 + 1000,
+        };
         Presence {
+            instance: format!("{}-{}", cfg.common.node.name, uuid::Uuid::new_v4()).into(),
             cfg: Arc::new(cfg),
+            policy: Arc::new(policy),
             store,
             sip,
             dialog_locks: Arc::default(),

@@ -6,8 +6,10 @@
 
 use std::sync::Arc;
 
+use corelab_recovery::{Deletion, OwedMessage};
 use corelab_runtime::Store;
 use corelab_runtime::writer::BoxFuture;
+use corelab_sip::body::failure_report::FailureReport;
 use sqlx::{AnyConnection, FromRow};
 
 use crate::cache::{ReadThrough, Watched};
@@ -66,6 +68,15 @@ pub struct Alarm {
     pub detail: String,
     pub raised_at: i64,
     pub cleared_at: i64,
+}
+
+/// A row of `presence_outbox`: a subscription-failure MESSAGE owed (body: the report's JSON).
+#[derive(Debug, Clone, FromRow)]
+pub struct OutboxRow {
+    pub id: String,
+    pub aor: String,
+    pub body: String,
+    pub attempts: i64,
 }
 
 #[derive(Debug, Clone, FromRow)]
@@ -289,28 +300,6 @@ impl PresenceStore {
         .await
     }
 
-    /// Count one more MESSAGE for `aor` if it has had fewer than `threshold` during this
-    /// registration; returns the new count, or `None` when the threshold was already reached
-    /// (or the user is not registered). One statement, so two failures at once cannot both pass.
-    pub async fn count_message_below(&self, aor: &str, threshold: u32) -> Result<Option<u32>> {
-        let aor = aor.to_string();
-        let count: Option<i64> = self
-            .write(move |c| {
-                Box::pin(async move {
-                    sqlx::query_scalar(
-                        "UPDATE presence_registrations SET message_count = message_count + 1
-                         WHERE aor = $1 AND message_count < $2 RETURNING message_count",
-                    )
-                    .bind(&aor)
-                    .bind(i64::from(threshold))
-                    .fetch_optional(c)
-                    .await
-                })
-            })
-            .await?;
-        Ok(count.map(|c| c as u32))
-    }
-
     // ---- subscriptions ------------------------------------------------------------------
 
     pub async fn insert_subscription(&self, s: &Subscription) -> Result<()> {
@@ -447,21 +436,6 @@ impl PresenceStore {
                 .bind(&id)
                 .fetch_optional(c)
                 .await
-            })
-        })
-        .await
-    }
-
-    /// Delete one subscription; `false` if it was already gone.
-    pub async fn delete_subscription(&self, id: &str) -> Result<bool> {
-        let id = id.to_string();
-        self.write(move |c| {
-            Box::pin(async move {
-                let r = sqlx::query("DELETE FROM presence_subscriptions WHERE id = $1")
-                    .bind(&id)
-                    .execute(c)
-                    .await?;
-                Ok(r.rows_affected() == 1)
             })
         })
         .await
@@ -661,6 +635,149 @@ impl PresenceStore {
         Ok(deleted)
     }
 
+    // ---- the recovery procedure's step 5 and its outbox (corelab_recovery) --------------
+
+    /// Step 5 in one transaction: delete subscription `sub_id`; if it was there and `aor` is
+    /// registered with fewer than `threshold` MESSAGEs this registration, count one more and
+    /// store the MESSAGE owed (`report` with its count), claimed by `owner` until
+    /// `claimed_until`. The three statements are one writer job, so they commit together.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn delete_and_owe(
+        &self,
+        sub_id: &str,
+        aor: &str,
+        threshold: u32,
+        report: FailureReport,
+        outbox_id: &str,
+        owner: &str,
+        now: i64,
+        claimed_until: i64,
+    ) -> Result<Deletion> {
+        let (sub_id, aor, outbox_id, owner) = (
+            sub_id.to_string(),
+            aor.to_string(),
+            outbox_id.to_string(),
+            owner.to_string(),
+        );
+        self.write(move |c| {
+            Box::pin(async move {
+                let deleted = sqlx::query("DELETE FROM presence_subscriptions WHERE id = $1")
+                    .bind(&sub_id)
+                    .execute(&mut *c)
+                    .await?;
+                if deleted.rows_affected() == 0 {
+                    return Ok(Deletion::AlreadyGone);
+                }
+                let count: Option<i64> = sqlx::query_scalar(
+                    "UPDATE presence_registrations SET message_count = message_count + 1
+                     WHERE aor = $1 AND message_count < $2 AND expires_at > $3
+                     RETURNING message_count",
+                )
+                .bind(&aor)
+                .bind(i64::from(threshold))
+                .bind(now)
+                .fetch_optional(&mut *c)
+                .await?;
+                let Some(count) = count else {
+                    return Ok(Deletion::NotCounted);
+                };
+                let report = FailureReport {
+                    count: count as u32,
+                    ..report
+                };
+                sqlx::query(
+                    "INSERT INTO presence_outbox (id, aor, body, created_at, attempts, claimed_by, claimed_until)
+                     VALUES ($1, $2, $3, $4, 0, $5, $6)",
+                )
+                .bind(&outbox_id)
+                .bind(&aor)
+                .bind(report.to_json())
+                .bind(now)
+                .bind(&owner)
+                .bind(claimed_until)
+                .execute(&mut *c)
+                .await?;
+                Ok(Deletion::Owed(Box::new(OwedMessage {
+                    id: outbox_id,
+                    user: aor,
+                    report,
+                    attempts: 0,
+                })))
+            })
+        })
+        .await
+    }
+
+    /// Claim up to `limit` owed MESSAGEs whose claim has expired, for `owner` until
+    /// `claimed_until`. The repeated `claimed_until <= $3` makes a row claimed meanwhile by
+    /// another replica drop out (PostgreSQL re-checks it on the locked row).
+    pub async fn claim_owed(
+        &self,
+        owner: &str,
+        now: i64,
+        claimed_until: i64,
+        limit: u32,
+    ) -> Result<Vec<OutboxRow>> {
+        let owner = owner.to_string();
+        self.write(move |c| {
+            Box::pin(async move {
+                sqlx::query_as(
+                    "UPDATE presence_outbox SET claimed_by = $1, claimed_until = $2
+                     WHERE claimed_until <= $3 AND id IN (
+                       SELECT id FROM presence_outbox WHERE claimed_until <= $3
+                       ORDER BY created_at LIMIT $4)
+                     RETURNING id, aor, body, attempts",
+                )
+                .bind(&owner)
+                .bind(claimed_until)
+                .bind(now)
+                .bind(i64::from(limit))
+                .fetch_all(c)
+                .await
+            })
+        })
+        .await
+    }
+
+    pub async fn clear_owed(&self, id: &str) -> Result<()> {
+        let id = id.to_string();
+        self.write(move |c| {
+            Box::pin(async move {
+                sqlx::query("DELETE FROM presence_outbox WHERE id = $1")
+                    .bind(&id)
+                    .execute(c)
+                    .await
+                    .map(|_| ())
+            })
+        })
+        .await
+    }
+
+    /// One more local failure; nobody claims it again before `retry_at`.
+    pub async fn defer_owed(&self, id: &str, retry_at: i64) -> Result<()> {
+        let id = id.to_string();
+        self.write(move |c| {
+            Box::pin(async move {
+                sqlx::query(
+                    "UPDATE presence_outbox SET attempts = attempts + 1, claimed_until = $2 WHERE id = $1",
+                )
+                .bind(&id)
+                .bind(retry_at)
+                .execute(c)
+                .await
+                .map(|_| ())
+            })
+        })
+        .await
+    }
+
+    /// Every owed MESSAGE (admin view and tests).
+    pub async fn owed(&self) -> Result<Vec<OutboxRow>> {
+        sqlx::query_as("SELECT id, aor, body, attempts FROM presence_outbox ORDER BY created_at")
+            .fetch_all(self.pool())
+            .await
+    }
+
     // ---- alarms and bars ----------------------------------------------------------------
 
     /// Store a new alarm. Ids count up from 1 (`MAX + 1`: the same SQL on both backends); a
@@ -699,6 +816,16 @@ impl PresenceStore {
                 other => return other,
             }
         }
+    }
+
+    /// The id of an active alarm of `kind`, if any.
+    pub async fn active_alarm_of_kind(&self, kind: &str) -> Result<Option<i64>> {
+        sqlx::query_scalar(
+            "SELECT id FROM presence_alarms WHERE kind = $1 AND cleared_at = 0 ORDER BY id LIMIT 1",
+        )
+        .bind(kind)
+        .fetch_optional(self.pool())
+        .await
     }
 
     pub async fn alarms(&self) -> Result<Vec<Alarm>> {

@@ -2,6 +2,9 @@
 //! expired subscriptions (terminating NOTIFY, `reason=timeout`), registrations (the user is
 //! signed out, `reason=deactivated`) and publications (watchers get the new state). Because it
 //! reads the store, a restarted server expires what was due while it was down.
+//!
+//! The same sweep is the recovery procedure's outbox worker: it claims the subscription-failure
+//! MESSAGEs still owed whose claim expired (their sender died, or could not send) and sends them.
 
 use std::time::Duration;
 
@@ -9,6 +12,9 @@ use corelab_runtime::now_ms;
 use tokio_util::sync::CancellationToken;
 
 use crate::Presence;
+
+/// Owed MESSAGEs claimed per sweep.
+const OWED_PER_SWEEP: u32 = 64;
 
 pub async fn run(ctx: Presence, cancel: CancellationToken) {
     let mut tick = tokio::time::interval(Duration::from_millis(
@@ -27,6 +33,10 @@ pub async fn run(ctx: Presence, cancel: CancellationToken) {
 }
 
 pub async fn sweep_once(ctx: &Presence) -> Result<(), sqlx::Error> {
+    // The outbox first, and on its own: a failure here must not stop the expiry below.
+    if let Err(e) = deliver_owed_messages(ctx).await {
+        tracing::error!(error = %e, "outbox: owed MESSAGEs not claimed");
+    }
     let now = now_ms();
     for sub in ctx.store.delete_expired_subscriptions(now).await? {
         tracing::info!(call_id = %sub.call_id, event = %sub.package, "subscription expired");
@@ -55,6 +65,21 @@ pub async fn sweep_once(ctx: &Presence) -> Result<(), sqlx::Error> {
     resources.dedup();
     for resource in resources {
         ctx.notify_watchers(&resource, "presence").await;
+    }
+    Ok(())
+}
+
+/// The outbox worker: send the owed MESSAGEs nobody holds, each in its own task.
+async fn deliver_owed_messages(ctx: &Presence) -> Result<(), sqlx::Error> {
+    use corelab_recovery::RecoveryPorts;
+    for owed in ctx.claim_owed(ctx.policy.lease_ms, OWED_PER_SWEEP).await? {
+        tracing::info!(user = %owed.user, call_id = %owed.report.call_id, attempts = owed.attempts, "sending an owed subscription-failure MESSAGE");
+        let this = ctx.clone();
+        tokio::spawn(async move {
+            if let Err(e) = corelab_recovery::deliver_owed(&this, &this.policy, owed).await {
+                tracing::error!(error = %e, "owed MESSAGE not settled on the store");
+            }
+        });
     }
     Ok(())
 }

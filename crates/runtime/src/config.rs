@@ -32,6 +32,10 @@ pub struct NodeSection {
     pub data_dir: PathBuf,
     /// When set, the node writes a JSON file with its bound addresses here once it is ready.
     pub ready_file: Option<PathBuf>,
+    /// Fault injection for tests: names of [`crate::failpoint`]s at which the node stops
+    /// (logs, then waits for ever) so a test can kill it there. Empty in every real deployment.
+    #[serde(default)]
+    pub failpoints: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -76,6 +80,7 @@ impl CommonConfig {
                 name: node_name.to_string(),
                 data_dir: PathBuf::from("var"),
                 ready_file: None,
+                failpoints: Vec::new(),
             },
             admin: AdminSection {
                 listen: SocketAddr::from(([127, 0, 0, 1], 0)),

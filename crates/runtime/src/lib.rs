@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod cli;
 pub mod config;
+pub mod failpoint;
 pub mod grpc;
 pub mod ready;
 pub mod shutdown;
