@@ -16,6 +16,7 @@ pub mod presence;
 pub mod publish;
 pub mod recovery_ports;
 pub mod registrar;
+pub mod replicas;
 pub mod reply;
 pub mod server;
 pub mod store;

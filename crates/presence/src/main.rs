@@ -6,12 +6,13 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
+use corelab_presence::cache::Coherence;
 use corelab_presence::config::PresenceConfig;
-use corelab_presence::store::PresenceStore;
-use corelab_presence::{MIGRATOR, Presence, admin_api, metrics, server, sweep};
+use corelab_presence::store::{NotifyHold, PresenceStore};
+use corelab_presence::{MIGRATOR, Presence, admin_api, metrics, replicas, server, sweep};
 use corelab_proto::presence::v1::presence_control_server::PresenceControlServer;
 use corelab_runtime::cli::NodeArgs;
-use corelab_runtime::{Store, admin, config, grpc, ready, shutdown, telemetry};
+use corelab_runtime::{Backend, Store, admin, config, grpc, ready, shutdown, telemetry};
 /// mimalloc rather than glibc's malloc: a SUBSCRIBE allocates many small strings, and glibc's
 /// malloc/free were about 15 % of the server's CPU under load (docs/benchmarks.md).
 #[global_allocator]
@@ -90,12 +91,33 @@ async fn run(args: Args) -> anyhow::Result<()> {
         cancel.child_token(),
     )
     .await?;
-    let ctx = Presence::new(
-        cfg.clone(),
-        PresenceStore::open(store.clone()).await?,
-        sip.clone(),
-    );
+    // One process per SQLite file; on PostgreSQL, replicas (crate::replicas).
+    let sqlite = store.backend == Backend::Sqlite;
+    let _sqlite_lock = match sqlite {
+        true => replicas::lock_sqlite(&cfg.common.store.url, &cfg.common.node.data_dir)?,
+        false => None,
+    };
+    let hold = NotifyHold {
+        owner: match sqlite {
+            true => "local".into(),
+            false => format!("{}-{}", cfg.common.node.name, uuid::Uuid::new_v4()).into(),
+        },
+        hold_ms: corelab_presence::presence::hold_ms(cfg.sip.t1_ms),
+    };
+    let presence_store = PresenceStore::open(store.clone(), hold, Coherence::new(sqlite)).await?;
+    let ctx = Presence::new(cfg.clone(), presence_store, sip.clone());
     ctx.update_alarm_gauge().await;
+    let listener = match sqlite {
+        true => None,
+        false => {
+            replicas::install_triggers(&ctx.store).await?;
+            Some(tokio::spawn(replicas::listen(
+                ctx.clone(),
+                cfg.common.store.url.clone(),
+                cancel.clone(),
+            )))
+        }
+    };
 
     let (admin_addr, admin_fut) = admin::serve(
         cfg.common.admin.listen,
@@ -123,12 +145,19 @@ async fn run(args: Args) -> anyhow::Result<()> {
     }
 
     let sweeper = tokio::spawn(sweep::run(ctx.clone(), cancel.clone()));
+    let ctx_store = ctx.store.clone();
     tokio::join!(
         admin_fut,
         grpc_fut,
         server::run(ctx, incoming, cancel.clone())
     );
     let _ = sweeper.await;
+    if let Some(listener) = listener {
+        let _ = listener.await;
+    }
+    if let Err(e) = ctx_store.release_holds().await {
+        tracing::warn!(error = %e, "dialog holds not released (they expire by themselves)");
+    }
     store.close().await;
     tracing::info!("presence-server stopped");
     Ok(())

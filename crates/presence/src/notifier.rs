@@ -13,7 +13,7 @@ use tracing::Instrument;
 
 use crate::Presence;
 use crate::metrics as m;
-use crate::store::Subscription;
+use crate::store::{NextNotify, Subscription};
 use corelab_recovery::{
     LocalFailure, LocalOutcome, NotifyFailure, Outcome, on_local_failure, on_notify_failed,
 };
@@ -49,9 +49,18 @@ impl Presence {
         Box::pin(async move {
             let lock = self.dialog_lock(id);
             let held = lock.lock().await;
-            let sub = match self.store.next_notify(id).await {
-                Ok(Some(sub)) => sub,
-                Ok(None) => return None, // ended meanwhile
+            let sub = match self.store.next_notify(id, now_ms()).await {
+                Ok(NextNotify::Take(sub)) => *sub,
+                Ok(NextNotify::Gone) => return None, // ended meanwhile
+                // Another replica holds this dialog's NOTIFY and was asked to send the latest
+                // state (crate::replicas).
+                Ok(NextNotify::HeldElsewhere) => {
+                    tracing::debug!(
+                        subscription = id,
+                        "NOTIFY held by another replica: asked it"
+                    );
+                    return None;
+                }
                 Err(e) => {
                     drop(held);
                     let error = format!("store: {e}");

@@ -18,7 +18,7 @@ pub struct Presence {
     pub sip: SipNode,
     /// The recovery procedure's settings (from `[recovery]` and `sip.t1_ms`).
     pub policy: Arc<RecoveryPolicy>,
-    /// This process's name in the store's claims (owed MESSAGEs): unique per start.
+    /// This process's name in the store's claims (owed MESSAGEs, dialogs' NOTIFYs).
     pub instance: Arc<str>,
     /// RFC 6665 §4.2.2: no new NOTIFY in a dialog before the previous one got its final response
     /// or timed out. One lock per subscription id, held across the NOTIFY transaction.
@@ -27,17 +27,15 @@ pub struct Presence {
 
 impl Presence {
     pub fn new(cfg: PresenceConfig, store: PresenceStore, sip: SipNode) -> Presence {
-        let t1 = cfg.sip.t1_ms as i64;
         let policy = RecoveryPolicy {
             threshold: cfg.recovery.threshold,
             on_threshold: cfg.recovery.on_threshold,
             local_retries: cfg.recovery.local_retries,
             local_retry_first: Duration::from_millis(cfg.recovery.local_retry_ms),
-            // A MESSAGE transaction ends by Timer F (64·T1); its sender keeps the claim longer.
-            lease_ms: 64 * t1 + 8 * t1 + 1000,
+            lease_ms: store.hold.hold_ms,
         };
         Presence {
-            instance: format!("{}-{}", cfg.common.node.name, uuid::Uuid::new_v4()).into(),
+            instance: store.hold.owner.clone(),
             cfg: Arc::new(cfg),
             policy: Arc::new(policy),
             store,
@@ -60,4 +58,10 @@ impl Presence {
         let mut locks = self.dialog_locks.lock().unwrap_or_else(|p| p.into_inner());
         locks.remove(id);
     }
+}
+
+/// How long a process holds what it claimed in the store (a dialog's NOTIFY, an owed MESSAGE):
+/// longer than the transaction it sends, which ends by Timer F (64·T1).
+pub fn hold_ms(t1_ms: u64) -> i64 {
+    72 * t1_ms as i64 + 1000
 }

@@ -12,7 +12,7 @@ use corelab_runtime::writer::BoxFuture;
 use corelab_sip::body::failure_report::FailureReport;
 use sqlx::{AnyConnection, FromRow};
 
-use crate::cache::{ReadThrough, Watched};
+use crate::cache::{Coherence, ReadThrough, Watched};
 
 pub type Result<T> = std::result::Result<T, sqlx::Error>;
 
@@ -108,9 +108,34 @@ pub enum InDialog {
     CSeqOutOfOrder,
 }
 
+/// What [`PresenceStore::next_notify`] found.
+#[derive(Debug)]
+pub enum NextNotify {
+    /// This process holds the dialog's NOTIFY: send it (CSeq and version taken).
+    Take(Box<Subscription>),
+    /// The subscription is gone.
+    Gone,
+    /// Another process holds the dialog's NOTIFY; it was asked (`notify_pending`) to send the
+    /// latest state once it can.
+    HeldElsewhere,
+}
+
+/// Who holds a dialog's NOTIFY, and for how long after taking it (migration 0003).
+#[derive(Debug, Clone)]
+pub struct NotifyHold {
+    /// This process, as written in `notify_owner`. SQLite: a constant (one process per store
+    /// file, so a restart holds its dialogs at once). PostgreSQL: unique per process start.
+    pub owner: Arc<str>,
+    /// Longer than a NOTIFY transaction (Timer F).
+    pub hold_ms: i64,
+}
+
 #[derive(Clone)]
 pub struct PresenceStore {
     pub store: Store,
+    pub hold: NotifyHold,
+    /// Whether the caches below may be trusted (see [`crate::cache::Coherence`]).
+    pub coherence: Arc<Coherence>,
     /// Registered AoRs → their expiry (ms).
     registered: Arc<ReadThrough<i64>>,
     /// Resource → its current publications.
@@ -137,24 +162,55 @@ macro_rules! dialog_is {
 }
 
 impl PresenceStore {
-    /// Wrap the store, loading which users have `reg` / `presence.winfo` subscribers.
-    pub async fn open(store: Store) -> Result<Self> {
-        let watched = Watched::default();
+    /// Wrap the store, loading which users have `reg` / `presence.winfo` subscribers. The
+    /// caches start trusted only when `coherence` is live (SQLite); on PostgreSQL the
+    /// invalidation listener makes them live once it listens (`crate::replicas`).
+    pub async fn open(store: Store, hold: NotifyHold, coherence: Arc<Coherence>) -> Result<Self> {
+        let this = PresenceStore {
+            store,
+            hold,
+            registered: Arc::new(ReadThrough::new(CACHE_CAPACITY, coherence.clone())),
+            publications: Arc::new(ReadThrough::new(CACHE_CAPACITY, coherence.clone())),
+            watched: Arc::new(Watched::new(coherence.clone())),
+            coherence,
+        };
+        this.load_watched().await?;
+        Ok(this)
+    }
+
+    /// Fill the filter of users with `reg` / `presence.winfo` subscribers from the store.
+    pub async fn load_watched(&self) -> Result<()> {
         let rows: Vec<(String, String)> = sqlx::query_as(
             "SELECT DISTINCT package, resource FROM presence_subscriptions
              WHERE package IN ('reg', 'presence.winfo')",
         )
-        .fetch_all(&store.pool)
+        .fetch_all(self.pool())
         .await?;
-        for (package, resource) in rows {
-            watched.add(&package, &resource);
-        }
-        Ok(PresenceStore {
-            store,
-            registered: Arc::new(ReadThrough::new(CACHE_CAPACITY)),
-            publications: Arc::new(ReadThrough::new(CACHE_CAPACITY)),
-            watched: Arc::new(watched),
-        })
+        self.watched.load(rows);
+        Ok(())
+    }
+
+    // ---- what other replicas wrote (crate::replicas) ------------------------------------
+
+    /// Another process changed `aor`'s registration.
+    pub fn registration_changed(&self, aor: &str) {
+        self.registered.forget(aor);
+    }
+
+    /// Another process changed `resource`'s publications.
+    pub fn publications_changed(&self, resource: &str) {
+        self.publications.forget(resource);
+    }
+
+    /// Another process inserted a subscription in a package the watcher filter covers.
+    pub fn watched_added(&self, package: &str, resource: &str) {
+        self.watched.add(package, resource);
+    }
+
+    /// Writes may have been missed: drop every cached row.
+    pub fn forget_all(&self) {
+        self.registered.clear();
+        self.publications.clear();
     }
 
     fn pool(&self) -> &sqlx::AnyPool {
@@ -308,10 +364,12 @@ impl PresenceStore {
             self.watched.add(&s.package, &s.resource);
         }
         let s = s.clone();
+        // Its first NOTIFY is ours: the dialog is held from the start.
+        let (owner, until) = (self.hold.owner.clone(), s.created_at + self.hold.hold_ms);
         self.write(move |c| {
             Box::pin(async move {
-                sqlx::query(concat!("INSERT INTO presence_subscriptions (", subscription_columns!(), ")
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"))
+                sqlx::query(concat!("INSERT INTO presence_subscriptions (", subscription_columns!(), ", notify_owner, notify_until)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"))
                 .bind(&s.id)
                 .bind(&s.package)
                 .bind(&s.event_id)
@@ -330,6 +388,8 @@ impl PresenceStore {
                 .bind(s.expires_at)
                 .bind(s.created_at)
                 .bind(s.version)
+                .bind(&*owner)
+                .bind(until)
                 .execute(c)
                 .await
                 .map(|_| ())
@@ -423,19 +483,68 @@ impl PresenceStore {
         })
     }
 
-    /// Take the next NOTIFY's CSeq and document version; `None` if the subscription is gone.
-    pub async fn next_notify(&self, id: &str) -> Result<Option<Subscription>> {
+    /// Take the next NOTIFY's CSeq and document version, and hold the dialog's NOTIFY (RFC 6665
+    /// §4.2.2 across processes); when another process holds it, ask that one to send the latest
+    /// state ([`NextNotify::HeldElsewhere`]). One writer job: both statements commit together.
+    pub async fn next_notify(&self, id: &str, now: i64) -> Result<NextNotify> {
         let id = id.to_string();
+        let (owner, until) = (self.hold.owner.clone(), now + self.hold.hold_ms);
         self.write(move |c| {
             Box::pin(async move {
-                sqlx::query_as(concat!(
-                    "UPDATE presence_subscriptions SET local_cseq = local_cseq + 1, version = version + 1
-                     WHERE id = $1 RETURNING ",
+                let taken: Option<Subscription> = sqlx::query_as(concat!(
+                    "UPDATE presence_subscriptions SET local_cseq = local_cseq + 1, version = version + 1,
+                       notify_owner = $2, notify_until = $4, notify_pending = 0
+                     WHERE id = $1 AND (notify_owner = $2 OR notify_until <= $3) RETURNING ",
                     subscription_columns!()
                 ))
                 .bind(&id)
-                .fetch_optional(c)
+                .bind(&*owner)
+                .bind(now)
+                .bind(until)
+                .fetch_optional(&mut *c)
+                .await?;
+                if let Some(sub) = taken {
+                    return Ok(NextNotify::Take(Box::new(sub)));
+                }
+                let asked = sqlx::query("UPDATE presence_subscriptions SET notify_pending = 1 WHERE id = $1")
+                    .bind(&id)
+                    .execute(&mut *c)
+                    .await?;
+                Ok(if asked.rows_affected() == 0 {
+                    NextNotify::Gone
+                } else {
+                    NextNotify::HeldElsewhere
+                })
+            })
+        })
+        .await
+    }
+
+    /// Subscriptions whose NOTIFY another process was asked to send but whose hold expired
+    /// (that process died): any process sends them.
+    pub async fn orphaned_notifies(&self, now: i64) -> Result<Vec<String>> {
+        sqlx::query_scalar(
+            "SELECT id FROM presence_subscriptions WHERE notify_pending = 1 AND notify_until <= $1
+             ORDER BY notify_until LIMIT 256",
+        )
+        .bind(now)
+        .fetch_all(self.pool())
+        .await
+    }
+
+    /// At a clean stop: let go of every dialog this process holds, so another process (or this
+    /// one restarted) need not wait for the holds to expire.
+    pub async fn release_holds(&self) -> Result<()> {
+        let owner = self.hold.owner.clone();
+        self.write(move |c| {
+            Box::pin(async move {
+                sqlx::query(
+                    "UPDATE presence_subscriptions SET notify_until = 0 WHERE notify_owner = $1",
+                )
+                .bind(&*owner)
+                .execute(c)
                 .await
+                .map(|_| ())
             })
         })
         .await

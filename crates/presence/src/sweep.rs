@@ -4,7 +4,8 @@
 //! reads the store, a restarted server expires what was due while it was down.
 //!
 //! The same sweep is the recovery procedure's outbox worker: it claims the subscription-failure
-//! MESSAGEs still owed whose claim expired (their sender died, or could not send) and sends them.
+//! MESSAGEs still owed whose claim expired (their sender died, or could not send) and sends them;
+//! and it sends the NOTIFYs that a replica which died holding their dialog was asked for.
 
 use std::time::Duration;
 
@@ -36,6 +37,18 @@ pub async fn sweep_once(ctx: &Presence) -> Result<(), sqlx::Error> {
     // The outbox first, and on its own: a failure here must not stop the expiry below.
     if let Err(e) = deliver_owed_messages(ctx).await {
         tracing::error!(error = %e, "outbox: owed MESSAGEs not claimed");
+    }
+    // NOTIFYs another process was asked for but could not send (it died holding the dialog).
+    match ctx.store.orphaned_notifies(now_ms()).await {
+        Ok(ids) => {
+            for id in ids {
+                let this = ctx.clone();
+                tokio::spawn(async move {
+                    this.notify(&id).await;
+                });
+            }
+        }
+        Err(e) => tracing::error!(error = %e, "store: cannot list orphaned NOTIFYs"),
     }
     let now = now_ms();
     for sub in ctx.store.delete_expired_subscriptions(now).await? {
