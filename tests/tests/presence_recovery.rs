@@ -85,9 +85,7 @@ async fn failed_notify_is_restored(
     mode: &str,
     status: u32,
 ) -> anyhow::Result<()> {
-    let Some(mut lab) = Lab::start(backend, "").await? else {
-        return Ok(());
-    };
+    let mut lab = Lab::start(backend, "").await?;
     let (mut alice, mut bob, old_call_id) = alice_watches_bob(&mut lab).await?;
     fail_next_notifies(&mut alice, mode, status, 1).await;
     publish(&mut bob, "closed").await;
@@ -150,11 +148,9 @@ async fn failed_notify_is_restored(
 
 /// Drive alice past a threshold of 2: every NOTIFY to her fails (500), so the re-subscription's
 /// first NOTIFY fails too: failure 1 → MESSAGE 1, failure 2 → MESSAGE 2, failure 3 → give up.
-async fn past_threshold(backend: Backend, action: &str) -> anyhow::Result<Option<(Lab, Ue)>> {
+async fn past_threshold(backend: Backend, action: &str) -> anyhow::Result<(Lab, Ue)> {
     let extra = format!("[recovery]\nthreshold = 2\non_threshold = \"{action}\"\n");
-    let Some(mut lab) = Lab::start(backend, &extra).await? else {
-        return Ok(None);
-    };
+    let mut lab = Lab::start(backend, &extra).await?;
     let (mut alice, mut bob, _) = alice_watches_bob(&mut lab).await?;
     fail_next_notifies(&mut alice, "reject", 500, 100).await;
     publish(&mut bob, "closed").await;
@@ -179,15 +175,13 @@ async fn past_threshold(backend: Backend, action: &str) -> anyhow::Result<Option
     let alarms = ctl.list_alarms(ppb::Empty {}).await?.into_inner().alarms;
     assert_eq!(alarms.len(), 1, "{alarms:?}");
     assert_eq!(alarms[0].kind, "notify_failure_threshold");
-    Ok(Some((lab, alice)))
+    Ok((lab, alice))
 }
 
 /// (c) threshold → registration removed, other subscriptions terminated, reg watcher told,
 /// alarm stored, shown and cleared.
 async fn threshold_signs_out(backend: Backend) -> anyhow::Result<()> {
-    let Some((lab, mut alice)) = past_threshold(backend, "deregister").await? else {
-        return Ok(());
-    };
+    let (lab, mut alice) = past_threshold(backend, "deregister").await?;
     let mut ctl = lab.control().await?;
     let regs = ctl
         .list_registrations(ppb::Empty {})
@@ -228,9 +222,7 @@ async fn threshold_signs_out(backend: Backend) -> anyhow::Result<()> {
 
 /// (d) the login bar: signed out and barred; REGISTER gets 403 until the administrator clears it.
 async fn threshold_bars_login(backend: Backend) -> anyhow::Result<()> {
-    let Some((lab, mut alice)) = past_threshold(backend, "deregister_and_bar").await? else {
-        return Ok(());
-    };
+    let (lab, mut alice) = past_threshold(backend, "deregister_and_bar").await?;
     let mut ctl = lab.control().await?;
     let bars = ctl.list_bars(ppb::Empty {}).await?.into_inner().bars;
     assert_eq!(
@@ -261,9 +253,7 @@ async fn threshold_bars_login(backend: Backend) -> anyhow::Result<()> {
 
 /// (e) subscription_only: the failed subscription is deleted, the registration stays.
 async fn threshold_subscription_only(backend: Backend) -> anyhow::Result<()> {
-    let Some((lab, _alice)) = past_threshold(backend, "subscription_only").await? else {
-        return Ok(());
-    };
+    let (lab, _alice) = past_threshold(backend, "subscription_only").await?;
     let mut ctl = lab.control().await?;
     let regs = ctl
         .list_registrations(ppb::Empty {})
@@ -292,9 +282,7 @@ async fn threshold_subscription_only(backend: Backend) -> anyhow::Result<()> {
 
 /// (f) a server killed mid-subscription and restarted on the same store keeps notifying.
 async fn restart_keeps_notifying(backend: Backend) -> anyhow::Result<()> {
-    let Some(mut lab) = Lab::start(backend, "").await? else {
-        return Ok(());
-    };
+    let mut lab = Lab::start(backend, "").await?;
     let (alice, mut bob, call_id) = alice_watches_bob(&mut lab).await?;
     lab.server.take().expect("server").kill().await?;
     lab.start_server().await?;

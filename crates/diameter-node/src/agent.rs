@@ -81,7 +81,7 @@ fn is_local(inner: &Inner, view: &RoutingView<'_>) -> bool {
 /// first answer is sent again and the application is not involved.
 fn local(inner: &Arc<Inner>, from: &PeerHandle, bytes: Vec<u8>) {
     let seen = match inner.duplicates.lock() {
-        Ok(mut d) => d.check(std::time::Instant::now(), &bytes),
+        Ok(mut d) => d.check(crate::clock::now(), &bytes),
         Err(_) => Seen::New(None),
     };
     let key = match seen {

@@ -13,7 +13,6 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
 
 use bytes::{Buf, BytesMut};
 use corelab_diameter::peer::{Input, Output, Peer, PeerEvent};
@@ -124,7 +123,7 @@ where
     W: AsyncWrite + Unpin + Send + 'static,
 {
     async fn run(mut self) {
-        let now = Instant::now();
+        let now = crate::clock::now();
         if self.initiator {
             // The transport is already connected: Start then Connected.
             self.peer.handle(now, Input::Start);
@@ -218,13 +217,13 @@ where
     }
 
     fn input(&mut self, input: Input<'_>) {
-        self.peer.handle(Instant::now(), input);
+        self.peer.handle(crate::clock::now(), input);
         self.drain();
     }
 
     /// Feeds every whole message in the read buffer to the state machine.
     fn on_bytes(&mut self) {
-        let now = Instant::now();
+        let now = crate::clock::now();
         loop {
             match frame_length(&self.buf) {
                 Ok(Some(n)) if self.buf.len() >= n => {
@@ -269,7 +268,7 @@ where
     fn on_cmd(&mut self, cmd: Cmd) {
         match cmd {
             Cmd::Request { bytes, reply } => {
-                match self.peer.send_request_bytes(Instant::now(), bytes) {
+                match self.peer.send_request_bytes(crate::clock::now(), bytes) {
                     Some(hbh) => {
                         self.waiters.insert(hbh, reply);
                         self.drain();

@@ -9,6 +9,7 @@
 
 mod agent;
 pub mod avps;
+mod clock;
 mod config;
 mod conn;
 mod election;

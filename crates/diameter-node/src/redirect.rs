@@ -107,7 +107,7 @@ impl RedirectCache {
         if self.entries.is_empty() {
             return None;
         }
-        let now = Instant::now();
+        let now = crate::clock::now();
         self.entries.retain(|e| e.expires > now);
         self.entries
             .iter()
@@ -130,7 +130,7 @@ impl RedirectCache {
             usage,
             key,
             target,
-            expires: Instant::now() + ttl,
+            expires: crate::clock::now() + ttl,
         });
     }
 }

@@ -116,12 +116,13 @@ async fn requests_are_answered_in_both_directions_on_one_connection() {
     );
 }
 
-#[tokio::test]
+/// On paused tokio time: Tw is the service value (RFC 3539 §3.4.1: at least 6 s, with jitter)
+/// and the test takes no wall-clock time for it.
+#[tokio::test(start_paused = true)]
 async fn node_sends_dwr_every_tw_and_stays_open_while_dwa_come() {
     init_tracing();
-    // Tw of 200 ms for the test; RFC 3539 §3.4.1 requires Tw ≥ 6 s in service.
     let mut cfg = config("server.example", "server.realm");
-    cfg.local.tw = Duration::from_millis(200);
+    cfg.local.tw = Duration::from_secs(6);
     let (srv, addr, _) = server(cfg).await;
     let mut raw = RawPeer::connect(addr).await;
     let cea = raw.cer("raw.example", &[app::GX]).await;
@@ -162,17 +163,23 @@ async fn node_sends_dwr_every_tw_and_stays_open_while_dwa_come() {
     assert_eq!(result_code(&dwa), Some(2001));
 }
 
-#[tokio::test]
+/// On paused tokio time, with the service Tw (RFC 3539 §3.4.1: at least 6 s).
+#[tokio::test(start_paused = true)]
 async fn unanswered_dwr_makes_the_peer_suspect_then_down_and_closed() {
     init_tracing();
+    let tw = Duration::from_secs(6);
     let mut cfg = config("server.example", "server.realm");
-    cfg.local.tw = Duration::from_millis(100);
+    cfg.local.tw = tw;
     let (srv, addr, _) = server(cfg).await;
     let mut raw = RawPeer::connect(addr).await;
     raw.cer("raw.example", &[app::GX]).await;
-    // Read DWRs without answering until the node closes the connection.
+    // Read DWRs without answering until the node closes the connection: SUSPECT one Tw after
+    // the DWR, DOWN one Tw later (each Tw ±2 s jitter).
     let mut dwrs = 0;
-    while let Some(m) = raw.recv().await {
+    while let Some(m) = raw
+        .recv_within(2 * (tw + Duration::from_secs(2)) + WAIT)
+        .await
+    {
         assert_eq!(header(&m).command_code, cmd::DEVICE_WATCHDOG);
         dwrs += 1;
     }

@@ -23,6 +23,8 @@ pub mod codes;
 pub mod dictionary;
 pub mod duplicates;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod header;
 pub mod message;
 pub mod peer;

@@ -62,6 +62,10 @@ pub struct StoreSection {
     pub max_connections: u32,
     /// SQLite `synchronous` pragma: `full` (every commit reaches the disk) or `normal`.
     pub sqlite_synchronous: String,
+    /// PostgreSQL schema holding this node's tables and its `_sqlx_migrations`, so that every
+    /// kind of node shares one database. Empty: the node kind (`presence`, ...). Replicas of one
+    /// kind share it. Ignored on SQLite (each node has its own file).
+    pub schema: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -92,6 +96,7 @@ impl CommonConfig {
                 url: String::new(),
                 max_connections: 4,
                 sqlite_synchronous: "full".into(),
+                schema: String::new(),
             },
             log: LogSection {
                 format: "human".into(),

@@ -5,6 +5,12 @@
 //! test run on both. The price is sqlx's `Any` type set (bool, integers, floats, text, blob): times
 //! are `i64` milliseconds since the epoch and documents are text. The SQL we write is the common
 //! subset of both dialects (`$n` placeholders, `ON CONFLICT … DO UPDATE`, `RETURNING`).
+//!
+//! On PostgreSQL each kind of node keeps its tables and its migrations in its own schema
+//! (`store.schema`, default the node kind), so every node shares one database ([`schema`]).
+//! On SQLite each node has its own file and no schema is needed.
+
+pub mod schema;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -12,7 +18,7 @@ use std::time::Duration;
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::migrate::Migrator;
-use sqlx::{AnyPool, Executor};
+use sqlx::{AnyPool, AssertSqlSafe, Executor};
 
 use crate::config::StoreSection;
 use crate::writer::Writer;
@@ -50,6 +56,17 @@ pub enum StoreOpenError {
     Scheme(String),
     #[error("store: cannot create data directory {0}: {1}")]
     DataDir(String, std::io::Error),
+    #[error(
+        "config: store.schema {0:?}: not a plain identifier (lowercase letters, digits and _, \
+         starting with a letter or _, at most 63 bytes, not pg_...)"
+    )]
+    Schema(String),
+    #[error("store: cannot create schema {schema:?} on {url}: {source}")]
+    CreateSchema {
+        url: String,
+        schema: String,
+        source: sqlx::Error,
+    },
     #[error("store: cannot connect to {url}: {source}")]
     Connect { url: String, source: sqlx::Error },
     #[error("store: migrations failed on {url}: {source}")]
@@ -61,7 +78,9 @@ pub enum StoreOpenError {
 
 impl Store {
     /// Open the store named by `section.url` (empty: `sqlite://<data_dir>/<node>.db`) and run the
-    /// node's migrations.
+    /// node's migrations. `node` is the node kind (`presence`): it names the SQLite file and, on
+    /// PostgreSQL, the schema unless `section.schema` names another; that schema is created if
+    /// missing and is every pool connection's `search_path`.
     pub async fn open(
         section: &StoreSection,
         data_dir: &Path,
@@ -69,6 +88,14 @@ impl Store {
         migrator: &Migrator,
     ) -> Result<Store, StoreOpenError> {
         install_default_drivers();
+        let schema = if section.schema.is_empty() {
+            node
+        } else {
+            section.schema.as_str()
+        };
+        if !schema::is_plain_identifier(schema) {
+            return Err(StoreOpenError::Schema(schema.to_string()));
+        }
         let url = if section.url.is_empty() {
             std::fs::create_dir_all(data_dir)
                 .map_err(|e| StoreOpenError::DataDir(data_dir.display().to_string(), e))?;
@@ -95,6 +122,16 @@ impl Store {
         } else {
             "PRAGMA synchronous=FULL"
         };
+        if backend == Backend::Postgres {
+            schema::ensure(&connect_url, schema)
+                .await
+                .map_err(|source| StoreOpenError::CreateSchema {
+                    url: redact(&url),
+                    schema: schema.to_string(),
+                    source,
+                })?;
+        }
+        let search_path: std::sync::Arc<str> = schema::set_search_path(schema).into();
         let options = AnyPoolOptions::new()
             .max_connections(section.max_connections.max(1))
             .acquire_timeout(Duration::from_secs(10))
@@ -104,7 +141,15 @@ impl Store {
             // that one request) and is then dropped from the pool.
             .test_before_acquire(false)
             .after_connect(move |conn, _meta| {
+                let search_path = search_path.clone();
                 Box::pin(async move {
+                    if backend == Backend::Postgres {
+                        // The node's schema first and only: its tables and sqlx's
+                        // `_sqlx_migrations` are created and found there.
+                        sqlx::raw_sql(AssertSqlSafe(search_path))
+                            .execute(&mut *conn)
+                            .await?;
+                    }
                     if backend == Backend::Sqlite {
                         // WAL lets readers run beside the one writer; the busy timeout makes a
                         // second writer wait instead of failing with "database is locked".
@@ -148,7 +193,12 @@ impl Store {
                 Writer::group_commit(one, 1)
             }
         };
-        tracing::info!(%backend, url = %redact(&url), "store open");
+        match backend {
+            Backend::Postgres => {
+                tracing::info!(%backend, url = %redact(&url), schema, "store open")
+            }
+            Backend::Sqlite => tracing::info!(%backend, url = %redact(&url), "store open"),
+        }
         Ok(Store {
             pool,
             writer,

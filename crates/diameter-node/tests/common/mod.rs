@@ -173,7 +173,12 @@ impl RawPeer {
 
     /// The next whole message, or `None` on EOF (bounded by [`WAIT`]).
     pub async fn recv(&mut self) -> Option<Vec<u8>> {
-        tokio::time::timeout(WAIT, self.recv_inner())
+        self.recv_within(WAIT).await
+    }
+
+    /// The next whole message, or `None` on EOF, within `limit` of tokio's time.
+    pub async fn recv_within(&mut self, limit: Duration) -> Option<Vec<u8>> {
+        tokio::time::timeout(limit, self.recv_inner())
             .await
             .expect("message or EOF within the bound")
     }
@@ -235,10 +240,16 @@ impl RawPeer {
 }
 
 /// Waits until `f` holds, polling (bounded by [`WAIT`]).
-pub async fn eventually(what: &str, mut f: impl FnMut() -> bool) {
+pub async fn eventually(what: &str, f: impl FnMut() -> bool) {
+    eventually_within(WAIT, what, f).await
+}
+
+/// Waits until `f` holds, polling, for at most `limit` of tokio's time (on paused time, a bound
+/// in protocol time such as a few Tw, not wall-clock time).
+pub async fn eventually_within(limit: Duration, what: &str, mut f: impl FnMut() -> bool) {
     let start = tokio::time::Instant::now();
     while !f() {
-        assert!(start.elapsed() < WAIT, "timed out waiting for: {what}");
+        assert!(start.elapsed() < limit, "timed out waiting for: {what}");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
