@@ -15,6 +15,20 @@ pub struct PresenceConfig {
     pub subscription: SubscriptionSection,
     pub recovery: RecoverySection,
     pub authorization: AuthorizationSection,
+    pub publish: PublishSection,
+}
+
+/// Bounds on what a presentity may publish (RFC 3903), so one user's publications cannot make
+/// every watcher's NOTIFY huge or the server's CPU per NOTIFY grow without bound.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublishSection {
+    /// Largest PIDF document accepted (413 beyond).
+    pub max_document_bytes: usize,
+    /// Most `<tuple>`s in one document (413 beyond).
+    pub max_tuples: usize,
+    /// Most live publications (entity-tags) per presentity (403 beyond).
+    pub max_per_presentity: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -50,6 +64,8 @@ pub struct RegistrarSection {
     pub min_expires: u32,
     pub default_expires: u32,
     pub max_expires: u32,
+    /// Most registered users (503 with Retry-After beyond). Only AoRs of `sip.domain` register.
+    pub max_registrations: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -61,6 +77,11 @@ pub struct SubscriptionSection {
     pub max_expires: u32,
     /// How often expired subscriptions, registrations and publications are swept, in ms.
     pub sweep_interval_ms: u64,
+    /// Most subscriptions one watcher may hold (403 beyond).
+    pub max_per_watcher: u32,
+    /// Most subscriptions to one resource in one package, i.e. the fan-out of one change
+    /// (403 beyond).
+    pub max_per_resource: u32,
 }
 
 pub use corelab_recovery::ThresholdAction;
@@ -136,12 +157,15 @@ impl PresenceConfig {
                 min_expires: 30,
                 default_expires: 3600,
                 max_expires: 86400,
+                max_registrations: 100_000,
             },
             subscription: SubscriptionSection {
                 min_expires: 30,
                 default_expires: 3600,
                 max_expires: 86400,
                 sweep_interval_ms: 1000,
+                max_per_watcher: 100,
+                max_per_resource: 1000,
             },
             recovery: RecoverySection {
                 threshold: 3,
@@ -152,6 +176,11 @@ impl PresenceConfig {
             authorization: AuthorizationSection {
                 default: Policy::Allow,
                 rules: vec![],
+            },
+            publish: PublishSection {
+                max_document_bytes: 8192,
+                max_tuples: 32,
+                max_per_presentity: 8,
             },
         }
     }

@@ -18,6 +18,9 @@ use corelab_recovery::{
     LocalFailure, LocalOutcome, NotifyFailure, Outcome, on_local_failure, on_notify_failed,
 };
 
+/// RFC 3261 §18.1.1: above this many bytes, a request that would go over UDP goes over TCP.
+const UDP_SIZE_LIMIT: usize = 1300;
+
 /// The Subscription-State of a NOTIFY.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SubState {
@@ -211,23 +214,50 @@ impl Presence {
             "" => sub.package.clone(),
             id => format!("{};id={id}", sub.package),
         };
-        let request = build::request("NOTIFY", &sub.remote_target)
-            .header_opt("Route", (!routes.is_empty()).then(|| routes.join(", ")))
-            .header("From", format!("<{}>;tag={}", sub.local_uri, sub.local_tag))
-            .header("To", format!("<{}>;tag={}", sub.remote_uri, sub.remote_tag))
-            .header("Call-ID", sub.call_id.clone())
-            .header("CSeq", format!("{} NOTIFY", sub.local_cseq))
-            .header(
-                "Contact",
-                format!("<{}>", self.sip.contact("presence", transport)),
-            )
-            .header("Event", event)
-            .header("Subscription-State", subscription_state)
-            .body(content_type, body)
-            .build(&self.sip.via(transport));
-        let outcome = match request {
-            Ok(req) => self.sip.send(req, destination).await,
-            Err(e) => SendOutcome::Error(format!("build: NOTIFY not buildable: {e}")),
+        let build = |transport: Transport| {
+            build::request("NOTIFY", &sub.remote_target)
+                .header_opt("Route", (!routes.is_empty()).then(|| routes.join(", ")))
+                .header("From", format!("<{}>;tag={}", sub.local_uri, sub.local_tag))
+                .header("To", format!("<{}>;tag={}", sub.remote_uri, sub.remote_tag))
+                .header("Call-ID", sub.call_id.clone())
+                .header("CSeq", format!("{} NOTIFY", sub.local_cseq))
+                .header(
+                    "Contact",
+                    format!("<{}>", self.sip.contact("presence", transport)),
+                )
+                .header("Event", event.clone())
+                .header("Subscription-State", subscription_state.clone())
+                .body(content_type, body.clone())
+                .build(&self.sip.via(transport))
+                .map_err(|e| SendOutcome::Error(format!("build: NOTIFY not buildable: {e}")))
+        };
+        let request = match build(transport) {
+            Ok(req) => req,
+            Err(outcome) => return outcome,
+        };
+        // RFC 3261 §18.1.1: a request larger than 1300 bytes that would go over UDP goes over a
+        // congestion-controlled transport; if that cannot connect, over UDP after all.
+        let mut outcome = None;
+        if transport == Transport::Udp
+            && self.sip.tcp
+            && !next_hop.contains("transport=")
+            && request.to_string().len() > UDP_SIZE_LIMIT
+        {
+            let mut over_tcp = destination.clone();
+            over_tcp.r#type = Some(Transport::Tcp);
+            match build(Transport::Tcp) {
+                Ok(req) => match self.sip.send(req, over_tcp).await {
+                    SendOutcome::Error(e) => {
+                        tracing::info!(error = %e, call_id = %sub.call_id, "large NOTIFY: TCP failed, UDP after all");
+                    }
+                    sent => outcome = Some(sent),
+                },
+                Err(e) => outcome = Some(e),
+            }
+        }
+        let outcome = match outcome {
+            Some(outcome) => outcome,
+            None => self.sip.send(request, destination).await,
         };
         metrics::counter!(m::NOTIFY_SENT, "package" => sub.package.clone(), "outcome" => outcome.label()).increment(1);
         tracing::debug!(call_id = %sub.call_id, transport = transport_token(transport), outcome = %outcome.label(), "NOTIFY");

@@ -7,7 +7,13 @@ use corelab_sip::headers::{self, BadRequest};
 use corelab_sip::random_token;
 use corelab_sip::rsipstack::sip::Request;
 
+use std::net::IpAddr;
+
+use corelab_sip::node::destination_of;
+
 use crate::Presence;
+use crate::config::RegistrarMode;
+use crate::metrics;
 use crate::reply::{HandlerError, Reply};
 use crate::store::Publication;
 use crate::subscribe::granted_expires;
@@ -27,11 +33,8 @@ impl Presence {
         let (to_uri, _) = headers::to_uri_and_tag(req)?;
         let (from_uri, _) = headers::from_uri_and_tag(req)?;
         let resource = headers::aor(&to_uri);
-        if headers::aor(&from_uri) != resource {
-            return Ok(Reply::error(
-                403,
-                "Forbidden (a user may publish only its own presence)",
-            ));
+        if let Some(refusal) = self.may_not_publish(req, &from_uri, &resource).await? {
+            return Ok(refusal);
         }
         let expires = match granted_expires(cfg, headers::expires(req)?) {
             Ok(e) => e,
@@ -52,15 +55,19 @@ impl Presence {
                 return Err(BadRequest("Missing body in initial PUBLISH".into()).into());
             }
             (None, _, Some(doc)) => {
-                self.store
-                    .insert_publication(&Publication {
-                        etag: new_etag.clone(),
-                        resource: resource.clone(),
-                        document: doc,
-                        expires_at,
-                        updated_at: now,
-                    })
-                    .await?;
+                let publication = Publication {
+                    etag: new_etag.clone(),
+                    resource: resource.clone(),
+                    document: doc,
+                    expires_at,
+                    updated_at: now,
+                };
+                let max = self.cfg.publish.max_per_presentity;
+                if !self.store.insert_publication(&publication, max).await? {
+                    metrics::refused("publication_limit");
+                    tracing::warn!(%resource, max, "PUBLISH refused: publication limit reached");
+                    return Ok(Reply::error(403, "Forbidden (publication limit reached)"));
+                }
                 true
             }
             (Some(etag), 0, _) => {
@@ -104,10 +111,64 @@ impl Presence {
         })
     }
 
-    /// The PIDF body of a PUBLISH, checked; `None` when there is no body (a refresh).
+    /// RFC 3903 §6 leaves authorization to the presence server: only the presentity itself may
+    /// publish its state — the sender (P-Asserted-Identity from a trusted core, else From) must
+    /// be the presentity and registered, and in direct mode the request must come from the
+    /// address it registered (when that is an IP address). `Some(403)` otherwise.
+    async fn may_not_publish(
+        &self,
+        req: &Request,
+        from_uri: &str,
+        resource: &str,
+    ) -> Result<Option<Reply>, HandlerError> {
+        let publisher = self.watcher_identity(req, from_uri);
+        let refuse = |reason: &'static str, why: &'static str| {
+            metrics::refused(reason);
+            tracing::info!(%publisher, %resource, why, "PUBLISH refused");
+            Some(Reply::error(403, why))
+        };
+        if publisher != resource {
+            return Ok(refuse(
+                "publish_other",
+                "Forbidden (a user may publish only its own presence)",
+            ));
+        }
+        let Some(registration) = self.store.registration(&publisher, now_ms()).await? else {
+            return Ok(refuse("publish_unregistered", "Forbidden (not registered)"));
+        };
+        let from_core = headers::source_ip(req)
+            .is_some_and(|ip| self.cfg.registrar.trusted_cores.contains(&ip));
+        if self.cfg.registrar.mode == RegistrarMode::Direct && !from_core {
+            let registered_ip = destination_of(&registration.contact)
+                .and_then(|d| d.addr.host.to_string().parse::<IpAddr>().ok());
+            if let Some(registered_ip) = registered_ip
+                && headers::source_ip(req) != Some(registered_ip)
+            {
+                return Ok(refuse(
+                    "publish_wrong_source",
+                    "Forbidden (not sent from the registered contact)",
+                ));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The PIDF body of a PUBLISH, checked and within `[publish]`'s bounds; `None` when there
+    /// is no body (a refresh).
     fn publication_body(&self, req: &Request) -> Result<Option<String>, Box<Reply>> {
         if req.body.is_empty() {
             return Ok(None);
+        }
+        let bounds = &self.cfg.publish;
+        if req.body.len() > bounds.max_document_bytes {
+            metrics::refused("publish_too_large");
+            return Err(Box::new(Reply::error(
+                413,
+                format!(
+                    "Request Entity Too Large (PIDF over {} bytes)",
+                    bounds.max_document_bytes
+                ),
+            )));
         }
         match headers::content_type(req) {
             Some(ct) if ct == CONTENT_TYPE => {}
@@ -123,7 +184,17 @@ impl Presence {
         }
         let text =
             std::str::from_utf8(&req.body).map_err(|_| Reply::error(400, "PIDF is not UTF-8"))?;
-        Pidf::parse(text).map_err(|e| Reply::error(400, e))?;
+        let pidf = Pidf::parse(text).map_err(|e| Reply::error(400, e))?;
+        if pidf.tuples.len() > bounds.max_tuples {
+            metrics::refused("publish_too_many_tuples");
+            return Err(Box::new(Reply::error(
+                413,
+                format!(
+                    "Request Entity Too Large (more than {} tuples)",
+                    bounds.max_tuples
+                ),
+            )));
+        }
         Ok(Some(text.to_string()))
     }
 }

@@ -8,6 +8,7 @@ use corelab_sip::rsipstack::sip::Request;
 
 use crate::Presence;
 use crate::config::RegistrarMode;
+use crate::metrics;
 use crate::reply::{HandlerError, Reply};
 
 impl Presence {
@@ -33,6 +34,13 @@ impl Presence {
         };
         let (to_uri, _) = headers::to_uri_and_tag(req)?;
         let aor = headers::aor(&to_uri);
+        // Only users of our domain register here: nobody may fill the store with AoRs (and
+        // Contacts) of any domain.
+        if !aor.ends_with(&format!("@{}", self.cfg.sip.domain.to_ascii_lowercase())) {
+            metrics::refused("foreign_domain");
+            tracing::info!(%aor, "REGISTER for another domain refused");
+            return Ok(Reply::error(403, "Forbidden (not a user of this domain)"));
+        }
         let call_id = headers::call_id(req)?;
         let contact_value = headers::value(req, "Contact");
 
@@ -78,7 +86,7 @@ impl Presence {
         let contact = headers::uri_of(&contact_value)
             .ok_or_else(|| BadRequest(format!("Bad Contact header {contact_value:?}")))?;
         let now = now_ms();
-        let new = self
+        let Some(new) = self
             .store
             .upsert_registration(
                 &aor,
@@ -87,8 +95,17 @@ impl Presence {
                 &call_id,
                 now + i64::from(expires) * 1000,
                 now,
+                cfg.max_registrations,
             )
-            .await?;
+            .await?
+        else {
+            metrics::refused("registration_limit");
+            tracing::warn!(%aor, max = cfg.max_registrations, "REGISTER refused: registration limit reached");
+            return Ok(
+                Reply::error(503, "Service Unavailable (registration limit reached)")
+                    .header("Retry-After", "60"),
+            );
+        };
         tracing::info!(%aor, %contact, expires, mode, new, "registered");
         let this = self.clone();
         let aor_then = aor.clone();

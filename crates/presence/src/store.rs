@@ -233,7 +233,9 @@ impl PresenceStore {
     // ---- registrations ------------------------------------------------------------------
 
     /// Insert or refresh a registration. A refresh keeps the MESSAGE count; a new registration
-    /// (none stored, or the stored one expired) starts it at zero. Returns `true` when new.
+    /// (none stored, or the stored one expired) starts it at zero. Returns `Some(true)` when new,
+    /// `None` when refused: a new AoR while `max_registrations` are stored.
+    #[allow(clippy::too_many_arguments)]
     pub async fn upsert_registration(
         &self,
         aor: &str,
@@ -242,19 +244,22 @@ impl PresenceStore {
         call_id: &str,
         expires_at: i64,
         now: i64,
-    ) -> Result<bool> {
+        max_registrations: u32,
+    ) -> Result<Option<bool>> {
         let (key, contact, mode, call_id) = (
             aor.to_string(),
             contact.to_string(),
             mode.to_string(),
             call_id.to_string(),
         );
-        let registered_at: i64 = self
+        let registered_at: Option<i64> = self
             .write(move |c| {
                 Box::pin(async move {
                     sqlx::query_scalar(
                         "INSERT INTO presence_registrations (aor, contact, mode, call_id, expires_at, registered_at, message_count)
-                         VALUES ($1, $2, $3, $4, $5, $6, 0)
+                         SELECT $1, $2, $3, $4, $5, $6, 0
+                         WHERE EXISTS (SELECT 1 FROM presence_registrations WHERE aor = $1)
+                            OR (SELECT COUNT(*) FROM presence_registrations) < $7
                          ON CONFLICT (aor) DO UPDATE SET
                            contact = excluded.contact, mode = excluded.mode, call_id = excluded.call_id,
                            expires_at = excluded.expires_at,
@@ -270,13 +275,14 @@ impl PresenceStore {
                     .bind(&call_id)
                     .bind(expires_at)
                     .bind(now)
-                    .fetch_one(c)
+                    .bind(i64::from(max_registrations))
+                    .fetch_optional(c)
                     .await
                 })
             })
             .await?;
         self.registered.forget(aor);
-        Ok(registered_at == now)
+        Ok(registered_at.map(|at| at == now))
     }
 
     /// The user's registration, if it has not expired.
@@ -358,7 +364,10 @@ impl PresenceStore {
 
     // ---- subscriptions ------------------------------------------------------------------
 
-    pub async fn insert_subscription(&self, s: &Subscription) -> Result<()> {
+    /// Store a new subscription unless its watcher already holds `caps.0` subscriptions or its
+    /// resource has `caps.1` subscribers in its package (checked in the INSERT itself; several
+    /// PostgreSQL writers may overshoot by a few). Returns `false` when refused.
+    pub async fn insert_subscription(&self, s: &Subscription, caps: (u32, u32)) -> Result<bool> {
         // Before the row exists, so the filter never says "none" while it does.
         if Watched::covers(&s.package) {
             self.watched.add(&s.package, &s.resource);
@@ -369,7 +378,9 @@ impl PresenceStore {
         self.write(move |c| {
             Box::pin(async move {
                 sqlx::query(concat!("INSERT INTO presence_subscriptions (", subscription_columns!(), ", notify_owner, notify_until)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"))
+                     SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20
+                     WHERE (SELECT COUNT(*) FROM presence_subscriptions WHERE watcher = $5) < $21
+                       AND (SELECT COUNT(*) FROM presence_subscriptions WHERE resource = $4 AND package = $2) < $22"))
                 .bind(&s.id)
                 .bind(&s.package)
                 .bind(&s.event_id)
@@ -390,9 +401,11 @@ impl PresenceStore {
                 .bind(s.version)
                 .bind(&*owner)
                 .bind(until)
+                .bind(i64::from(caps.0))
+                .bind(i64::from(caps.1))
                 .execute(c)
                 .await
-                .map(|_| ())
+                .map(|r| r.rows_affected() == 1)
             })
         })
         .await
@@ -615,27 +628,33 @@ impl PresenceStore {
 
     // ---- publications (RFC 3903) --------------------------------------------------------
 
-    pub async fn insert_publication(&self, p: &Publication) -> Result<()> {
+    /// Store a new publication unless its resource already has `max` live ones; `false` when
+    /// refused.
+    pub async fn insert_publication(&self, p: &Publication, max: u32) -> Result<bool> {
         let row = p.clone();
-        self.write(move |c| {
-            Box::pin(async move {
-                sqlx::query(
-                    "INSERT INTO presence_publications (etag, resource, document, expires_at, updated_at)
-                     VALUES ($1, $2, $3, $4, $5)",
-                )
-                .bind(&row.etag)
-                .bind(&row.resource)
-                .bind(&row.document)
-                .bind(row.expires_at)
-                .bind(row.updated_at)
-                .execute(c)
-                .await
-                .map(|_| ())
+        let inserted = self
+            .write(move |c| {
+                Box::pin(async move {
+                    sqlx::query(
+                        "INSERT INTO presence_publications (etag, resource, document, expires_at, updated_at)
+                         SELECT $1, $2, $3, $4, $5
+                         WHERE (SELECT COUNT(*) FROM presence_publications
+                                WHERE resource = $2 AND expires_at > $5) < $6",
+                    )
+                    .bind(&row.etag)
+                    .bind(&row.resource)
+                    .bind(&row.document)
+                    .bind(row.expires_at)
+                    .bind(row.updated_at)
+                    .bind(i64::from(max))
+                    .execute(c)
+                    .await
+                    .map(|r| r.rows_affected() == 1)
+                })
             })
-        })
-        .await?;
+            .await?;
         self.publications.forget(&p.resource);
-        Ok(())
+        Ok(inserted)
     }
 
     /// Refresh or modify the publication `old_etag` of `resource` under a new entity-tag

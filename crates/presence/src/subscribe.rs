@@ -9,6 +9,7 @@ use corelab_sip::rsipstack::sip::{Request, Transport};
 
 use crate::Presence;
 use crate::config::SubscriptionSection;
+use crate::metrics as m;
 use crate::packages::{ALLOW_EVENTS, Package};
 use crate::reply::{HandlerError, Reply};
 use crate::store::{DialogKey, InDialog, Subscription};
@@ -225,9 +226,20 @@ impl Presence {
             ..sub
         };
         let first_notify = self.dialog_lock(&sub.id).lock_owned().await;
-        if let Err(e) = self.store.insert_subscription(&sub).await {
-            self.forget_dialog(&sub.id);
-            return Err(e.into());
+        let cfg = &self.cfg.subscription;
+        let caps = (cfg.max_per_watcher, cfg.max_per_resource);
+        match self.store.insert_subscription(&sub, caps).await {
+            Ok(true) => {}
+            Ok(false) => {
+                self.forget_dialog(&sub.id);
+                m::refused("subscription_limit");
+                tracing::warn!(%watcher, %resource, max_per_watcher = caps.0, max_per_resource = caps.1, "subscription refused: limit reached");
+                return Ok(Reply::error(403, "Forbidden (subscription limit reached)"));
+            }
+            Err(e) => {
+                self.forget_dialog(&sub.id);
+                return Err(e.into());
+            }
         }
         tracing::info!(%call_id, %watcher, %resource, event = package.name(), expires, "subscribed");
         Ok(Reply::new(200)
@@ -242,9 +254,9 @@ impl Presence {
             }))
     }
 
-    /// Who is subscribing: the core's P-Asserted-Identity when the request came from a trusted
-    /// core, else the From URI.
-    fn watcher_identity(&self, req: &Request, from_uri: &str) -> String {
+    /// Who is sending (subscribing, publishing): the core's P-Asserted-Identity when the request
+    /// came from a trusted core, else the From URI.
+    pub(crate) fn watcher_identity(&self, req: &Request, from_uri: &str) -> String {
         let from_core = headers::source_ip(req)
             .is_some_and(|ip| self.cfg.registrar.trusted_cores.contains(&ip));
         let asserted = from_core
