@@ -1,4 +1,5 @@
-//! Malformed requests get `400` with a reason (RFC 3261 §8.2.2, §16.3) instead of silence.
+//! Malformed requests get `400` with a reason (RFC 3261 §8.2.2, §16.3) instead of silence, and a
+//! request in another SIP version gets `505 Version Not Supported` (RFC 3261 §8.2.2, §21.5.7).
 //!
 //! rsipstack's transaction layer drops a request whose Via, From tag, Call-ID or CSeq it cannot
 //! read, with only a log line. This inspector sits in front of it: a request missing one of the
@@ -13,7 +14,15 @@ use rsipstack::transport::TransportEvent;
 
 use crate::{build, headers};
 
-/// What is wrong with a request, if anything: the reason phrase of its 400.
+/// What is wrong with a request, if anything: the status and reason phrase of its answer.
+pub fn check(req: &rsipstack::sip::Request) -> Result<(), (u16, String)> {
+    if req.version != rsipstack::sip::Version::V2 {
+        return Err((505, format!("Version Not Supported ({} not SIP/2.0)", req.version)));
+    }
+    check_request(req).map_err(|e| (400, e.0))
+}
+
+/// What is wrong with a SIP/2.0 request, if anything: the reason phrase of its 400.
 pub fn check_request(req: &rsipstack::sip::Request) -> Result<(), headers::BadRequest> {
     use rsipstack::sip::prelude::*;
     let via = req
@@ -43,15 +52,15 @@ impl TransportEventInspector for RejectMalformed {
         let TransportEvent::Incoming(SipMessage::Request(req), connection, from) = &event else {
             return Some(event);
         };
-        let Err(reason) = check_request(req) else {
+        let Err((code, reason)) = check(req) else {
             return Some(event);
         };
-        tracing::warn!(src = %from, method = %req.method, %reason, "malformed request answered 400");
-        if reason.0.contains("Via") {
+        tracing::warn!(src = %from, method = %req.method, reason = %build::reason_phrase(&reason), code, "malformed request answered");
+        if code == 400 && reason.contains("Via") {
             // Nowhere to send a response (RFC 3261 §18.2.2 routes it by the top Via).
             return None;
         }
-        let resp = build::response(req, 400, Some(&reason.0), None, &[], None);
+        let resp = build::response(req, code, Some(&reason), None, &[], None);
         if let Err(e) = connection
             .send(SipMessage::Response(resp), Some(from))
             .await
@@ -59,5 +68,26 @@ impl TransportEventInspector for RejectMalformed {
             tracing::warn!(src = %from, error = %e, "cannot send 400");
         }
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn other_sip_versions_get_505() {
+        let mut req = build::request("OPTIONS", "sip:x@lab")
+            .header("From", "<sip:a@lab>;tag=1")
+            .header("To", "<sip:x@lab>")
+            .header("Call-ID", "c")
+            .header("CSeq", "1 OPTIONS")
+            .build("SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK1")
+            .unwrap();
+        assert_eq!(check(&req), Ok(()));
+        req.version = rsipstack::sip::Version::V(7, 0);
+        let (code, reason) = check(&req).unwrap_err();
+        assert_eq!(code, 505);
+        assert!(reason.starts_with("Version Not Supported"), "{reason}");
     }
 }
