@@ -84,6 +84,13 @@ pub fn response(
                 | rsipstack::sip::Header::CSeq(_)
         )
     });
+    // Copied headers carry no control characters (a bare CR would end the line on the wire).
+    for h in headers.iter_mut() {
+        let value = h.value().to_string();
+        if value.chars().any(|c| c.is_control() && c != '\t') {
+            *h = rsipstack::sip::headers::make_header(&h.name(), escape_controls(&value));
+        }
+    }
     if code >= 200
         && let (Some(tag), Ok((_, None))) = (to_tag, headers::to_uri_and_tag(req))
     {
@@ -151,6 +158,22 @@ pub fn reason_phrase(text: &str) -> String {
             break;
         }
         out.push_str(&piece);
+    }
+    out
+}
+
+/// `text` with control characters but HTAB written as `%XX`.
+fn escape_controls(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() && c != '\t' {
+            let mut utf8 = [0u8; 4];
+            for b in c.encode_utf8(&mut utf8).bytes() {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        } else {
+            out.push(c);
+        }
     }
     out
 }

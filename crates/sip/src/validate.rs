@@ -10,6 +10,7 @@
 use async_trait::async_trait;
 use rsipstack::sip::SipMessage;
 use rsipstack::transaction::endpoint::TransportEventInspector;
+use rsipstack::transaction::key::{TransactionKey, TransactionRole};
 use rsipstack::transport::TransportEvent;
 
 use crate::{build, headers};
@@ -30,6 +31,18 @@ pub fn check_request(req: &rsipstack::sip::Request) -> Result<(), headers::BadRe
         .map_err(|_| headers::BadRequest("Missing Via header".into()))?;
     via.typed()
         .map_err(|_| headers::BadRequest("Bad Via header".into()))?;
+    // A bare CR (or any control character but HTAB) in a header value is no SIP (RFC 3261
+    // §25.1) and would end a line when the header is copied into our answer.
+    if let Some(h) = req
+        .headers
+        .iter()
+        .find(|h| h.value().chars().any(|c| c.is_control() && c != '\t'))
+    {
+        return Err(headers::BadRequest(format!(
+            "Bad {} header (control character)",
+            build::reason_phrase(&h.name())
+        )));
+    }
     headers::from_uri_and_tag(req)?;
     headers::to_uri_and_tag(req)?;
     headers::call_id(req)?;
@@ -40,6 +53,18 @@ pub fn check_request(req: &rsipstack::sip::Request) -> Result<(), headers::BadRe
             req.method
         )));
     }
+    // What the transaction layer reads with its stricter typed parser (issue 13 §10): refuse here
+    // what it would otherwise drop without an answer.
+    let bad = |what: &str| headers::BadRequest(format!("Bad {what} header"));
+    req.cseq_header()
+        .and_then(|h| h.typed())
+        .map_err(|_| bad("CSeq"))?;
+    req.from_header()
+        .and_then(|h| h.typed())
+        .map_err(|_| bad("From"))?;
+    req.to_header().and_then(|h| h.typed()).map_err(|_| bad("To"))?;
+    TransactionKey::from_request(req, TransactionRole::Server)
+        .map_err(|_| headers::BadRequest("Malformed Via, From, To, Call-ID or CSeq".into()))?;
     Ok(())
 }
 
@@ -76,7 +101,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn other_sip_versions_get_505() {
+    fn other_sip_versions_get_505_and_what_the_parser_refuses_400() {
         let mut req = build::request("OPTIONS", "sip:x@lab")
             .header("From", "<sip:a@lab>;tag=1")
             .header("To", "<sip:x@lab>")
@@ -85,6 +110,12 @@ mod tests {
             .build("SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK1")
             .unwrap();
         assert_eq!(check(&req), Ok(()));
+        let mut extra = req.clone();
+        extra.headers.retain(|h| !matches!(h, rsipstack::sip::Header::CSeq(_)));
+        extra
+            .headers
+            .push(rsipstack::sip::headers::make_header("CSeq", "1 OPTIONS extra".into()));
+        assert_eq!(check(&extra), Err((400, "Bad CSeq header".into())));
         req.version = rsipstack::sip::Version::V(7, 0);
         let (code, reason) = check(&req).unwrap_err();
         assert_eq!(code, 505);

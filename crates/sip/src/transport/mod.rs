@@ -24,3 +24,16 @@ pub fn head_of(bytes: &[u8]) -> &[u8] {
         None => bytes,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use rsipstack::sip::SipMessage;
+
+    #[test]
+    fn the_parser_refuses_a_bad_request_uri_and_we_can_answer_it() {
+        let msg = "OPTIONS sip:x@h:65536 SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:9;branch=z9hG4bKbad\r\nFrom: <sip:a@lab>;tag=1\r\nTo: <sip:x@lab>\r\nCall-ID: bad\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n";
+        assert!(SipMessage::try_from(msg.as_bytes()).is_err());
+        let head = super::head_of(msg.as_bytes());
+        assert!(crate::build::raw_response(head, 400, super::MALFORMED).is_some());
+    }
+}
