@@ -37,13 +37,17 @@ async fn lab_bound_to_any() -> anyhow::Result<(Lab, u16)> {
 }
 
 /// The 200 of a SUBSCRIBE and the NOTIFY that follows, in either order.
-fn subscribe_answers(mut next: impl FnMut() -> anyhow::Result<String>) -> anyhow::Result<(String, String)> {
+fn subscribe_answers(
+    mut next: impl FnMut() -> anyhow::Result<String>,
+) -> anyhow::Result<(String, String)> {
     let (mut ok, mut notify) = (None, None);
     while ok.is_none() || notify.is_none() {
         let msg = next()?;
         if msg.starts_with("NOTIFY ") {
             notify = Some(msg);
-        } else if msg.starts_with("SIP/2.0 ") && header(&msg, "CSeq").is_some_and(|c| c.ends_with("SUBSCRIBE")) {
+        } else if msg.starts_with("SIP/2.0 ")
+            && header(&msg, "CSeq").is_some_and(|c| c.ends_with("SUBSCRIBE"))
+        {
             ok = Some(msg);
         }
     }
@@ -59,16 +63,51 @@ async fn unspecified_bind_puts_the_advertised_address_in_via_and_contact() -> an
     // UDP: a raw watcher registers and subscribes to its own presence.
     let udp = Udp::bind()?;
     let me = udp.local();
-    udp.send(&server, request("REGISTER", "sip:lab.example", "dave", &me, "UDP", "Expires: 600\r\n", "").as_bytes())?;
+    udp.send(
+        &server,
+        request(
+            "REGISTER",
+            "sip:lab.example",
+            "dave",
+            &me,
+            "UDP",
+            "Expires: 600\r\n",
+            "",
+        )
+        .as_bytes(),
+    )?;
     let reg = udp.message(WAIT)?;
     assert_eq!(status_line(&reg), "SIP/2.0 200 OK", "{reg}");
-    udp.send(&server, request("SUBSCRIBE", "sip:dave@lab.example", "dave", &me, "UDP", "Event: presence\r\nExpires: 600\r\n", "").as_bytes())?;
+    udp.send(
+        &server,
+        request(
+            "SUBSCRIBE",
+            "sip:dave@lab.example",
+            "dave",
+            &me,
+            "UDP",
+            "Event: presence\r\nExpires: 600\r\n",
+            "",
+        )
+        .as_bytes(),
+    )?;
     let (ok, notify) = subscribe_answers(|| udp.message(WAIT))?;
     assert_eq!(status_line(&ok), "SIP/2.0 200 OK", "{ok}");
-    assert_eq!(header(&ok, "Contact").as_deref(), Some(format!("<sip:presence@{advertised}>").as_str()), "{ok}");
+    assert_eq!(
+        header(&ok, "Contact").as_deref(),
+        Some(format!("<sip:presence@{advertised}>").as_str()),
+        "{ok}"
+    );
     let via = header(&notify, "Via").unwrap_or_default();
-    assert!(via.starts_with(&format!("SIP/2.0/UDP {advertised};")), "NOTIFY Via: {via}\n{notify}");
-    assert_eq!(header(&notify, "Contact").as_deref(), Some(format!("<sip:presence@{advertised}>").as_str()), "{notify}");
+    assert!(
+        via.starts_with(&format!("SIP/2.0/UDP {advertised};")),
+        "NOTIFY Via: {via}\n{notify}"
+    );
+    assert_eq!(
+        header(&notify, "Contact").as_deref(),
+        Some(format!("<sip:presence@{advertised}>").as_str()),
+        "{notify}"
+    );
     udp.send(&server, ok_for(&notify).as_bytes())?;
 
     // TCP: the same over one connection.
@@ -76,19 +115,47 @@ async fn unspecified_bind_puts_the_advertised_address_in_via_and_contact() -> an
     let (ok, notify) = tokio::task::spawn_blocking(move || -> anyhow::Result<(String, String)> {
         let mut tcp = Tcp::connect(&server_tcp)?;
         let me = tcp.local();
-        tcp.send(&request("REGISTER", "sip:lab.example", "erin", &me, "TCP", "Expires: 600\r\n", ""))?;
+        tcp.send(&request(
+            "REGISTER",
+            "sip:lab.example",
+            "erin",
+            &me,
+            "TCP",
+            "Expires: 600\r\n",
+            "",
+        ))?;
         let reg = tcp.message(WAIT)?.unwrap_or_default();
         anyhow::ensure!(status_line(&reg) == "SIP/2.0 200 OK", "{reg}");
-        tcp.send(&request("SUBSCRIBE", "sip:erin@lab.example", "erin", &me, "TCP", "Event: presence\r\nExpires: 600\r\n", ""))?;
-        let answers = subscribe_answers(|| tcp.message(WAIT)?.ok_or_else(|| anyhow::anyhow!("closed")))?;
+        tcp.send(&request(
+            "SUBSCRIBE",
+            "sip:erin@lab.example",
+            "erin",
+            &me,
+            "TCP",
+            "Event: presence\r\nExpires: 600\r\n",
+            "",
+        ))?;
+        let answers =
+            subscribe_answers(|| tcp.message(WAIT)?.ok_or_else(|| anyhow::anyhow!("closed")))?;
         tcp.send(&ok_for(&answers.1))?;
         Ok(answers)
     })
     .await??;
-    assert_eq!(header(&ok, "Contact").as_deref(), Some(format!("<sip:presence@{advertised};transport=tcp>").as_str()), "{ok}");
+    assert_eq!(
+        header(&ok, "Contact").as_deref(),
+        Some(format!("<sip:presence@{advertised};transport=tcp>").as_str()),
+        "{ok}"
+    );
     let via = header(&notify, "Via").unwrap_or_default();
-    assert!(via.starts_with(&format!("SIP/2.0/TCP {advertised};")), "NOTIFY Via: {via}\n{notify}");
-    assert_eq!(header(&notify, "Contact").as_deref(), Some(format!("<sip:presence@{advertised};transport=tcp>").as_str()), "{notify}");
+    assert!(
+        via.starts_with(&format!("SIP/2.0/TCP {advertised};")),
+        "NOTIFY Via: {via}\n{notify}"
+    );
+    assert_eq!(
+        header(&notify, "Contact").as_deref(),
+        Some(format!("<sip:presence@{advertised};transport=tcp>").as_str()),
+        "{notify}"
+    );
 
     // A watcher (ue-emulator) still gets its NOTIFYs: alice sees bob's publication.
     lab.ue("bob", &["--publish", "open"]).await?;

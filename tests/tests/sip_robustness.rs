@@ -8,7 +8,7 @@ use std::io::{Read, Write};
 use std::time::Duration;
 
 use corelab_tests::{Backend, Lab, until};
-use raw_sip::{Tcp, Udp, header, request, status_line};
+use raw_sip::{Tcp, Udp, request, status_line};
 
 const WAIT: Duration = Duration::from_secs(5);
 
@@ -18,7 +18,9 @@ async fn lab(extra_sip: &str) -> anyhow::Result<Lab> {
         .ok_or_else(|| anyhow::anyhow!("SQLite lab"))?;
     if !extra_sip.is_empty() {
         // Keys of the [sip] section go right after its header.
-        lab.config = lab.config.replacen("[sip]\n", &format!("[sip]\n{extra_sip}\n"), 1);
+        lab.config = lab
+            .config
+            .replacen("[sip]\n", &format!("[sip]\n{extra_sip}\n"), 1);
         if let Some(server) = lab.server.take() {
             server.stop().await?;
         }
@@ -37,14 +39,30 @@ async fn reason_phrase_carries_no_injected_header() -> anyhow::Result<()> {
     let lab = lab("").await?;
     let udp = Udp::bind()?;
     let me = udp.local();
-    let sub = request("SUBSCRIBE", "sip:bob@lab.example", "mallory", &me, "UDP", "Event: presence\r\n", "")
-        .replace("From: <sip:mallory@lab.example>", "From: <sip:mallory\rX-Injected: yes@lab.example>");
+    let sub = request(
+        "SUBSCRIBE",
+        "sip:bob@lab.example",
+        "mallory",
+        &me,
+        "UDP",
+        "Event: presence\r\n",
+        "",
+    )
+    .replace(
+        "From: <sip:mallory@lab.example>",
+        "From: <sip:mallory\rX-Injected: yes@lab.example>",
+    );
     udp.send(&server(&lab), sub.as_bytes())?;
     let resp = udp.message(WAIT)?;
     assert!(status_line(&resp).starts_with("SIP/2.0 4"), "{resp:?}");
-    assert!(!resp.contains("\rX-Injected"), "CR of the request on the wire: {resp:?}");
     assert!(
-        !resp.split(['\r', '\n']).any(|l| l.starts_with("X-Injected")),
+        !resp.contains("\rX-Injected"),
+        "CR of the request on the wire: {resp:?}"
+    );
+    assert!(
+        !resp
+            .split(['\r', '\n'])
+            .any(|l| l.starts_with("X-Injected")),
         "{resp:?}"
     );
     Ok(())
@@ -55,8 +73,16 @@ async fn reason_phrase_carries_no_injected_header() -> anyhow::Result<()> {
 async fn other_sip_version_gets_505() -> anyhow::Result<()> {
     let lab = lab("").await?;
     let udp = Udp::bind()?;
-    let opts = request("OPTIONS", "sip:presence@lab.example", "carol", &udp.local(), "UDP", "", "")
-        .replacen("SIP/2.0\r\n", "SIP/7.0\r\n", 1);
+    let opts = request(
+        "OPTIONS",
+        "sip:presence@lab.example",
+        "carol",
+        &udp.local(),
+        "UDP",
+        "",
+        "",
+    )
+    .replacen("SIP/2.0\r\n", "SIP/7.0\r\n", 1);
     udp.send(&server(&lab), opts.as_bytes())?;
     let resp = udp.message(WAIT)?;
     assert!(status_line(&resp).starts_with("SIP/2.0 505 "), "{resp}");
@@ -71,15 +97,30 @@ async fn what_the_parser_refuses_gets_400() -> anyhow::Result<()> {
     let udp = Udp::bind()?;
     let me = udp.local();
     let opts = |from: &str, to: &str| {
-        request("OPTIONS", "sip:presence@lab.example", "carol", &me, "UDP", "", "").replace(from, to)
+        request(
+            "OPTIONS",
+            "sip:presence@lab.example",
+            "carol",
+            &me,
+            "UDP",
+            "",
+            "",
+        )
+        .replace(from, to)
     };
     for bad in [
         opts("CSeq: 1 OPTIONS", "CSeq: 1 OPTIONS extra"),
-        opts("OPTIONS sip:presence@lab.example SIP/2.0", "OPTIONS sip:presence@lab.example:65536 SIP/2.0"),
+        opts(
+            "OPTIONS sip:presence@lab.example SIP/2.0",
+            "OPTIONS sip:presence@lab.example:65536 SIP/2.0",
+        ),
     ] {
         udp.send(&server(&lab), bad.as_bytes())?;
         let resp = udp.message(WAIT)?;
-        assert!(status_line(&resp).starts_with("SIP/2.0 400 "), "{bad}\n-> {resp}");
+        assert!(
+            status_line(&resp).starts_with("SIP/2.0 400 "),
+            "{bad}\n-> {resp}"
+        );
     }
     Ok(())
 }
@@ -92,7 +133,19 @@ async fn whole_datagrams_and_content_length_enforced() -> anyhow::Result<()> {
     let udp = Udp::bind()?;
     let me = udp.local();
     let to = server(&lab);
-    udp.send(&to, request("REGISTER", "sip:lab.example", "erin", &me, "UDP", "Expires: 600\r\n", "").as_bytes())?;
+    udp.send(
+        &to,
+        request(
+            "REGISTER",
+            "sip:lab.example",
+            "erin",
+            &me,
+            "UDP",
+            "Expires: 600\r\n",
+            "",
+        )
+        .as_bytes(),
+    )?;
     assert_eq!(status_line(&udp.message(WAIT)?), "SIP/2.0 200 OK");
 
     let pidf = format!(
@@ -113,8 +166,16 @@ async fn whole_datagrams_and_content_length_enforced() -> anyhow::Result<()> {
     let resp = udp.message(WAIT)?;
     assert_eq!(status_line(&resp), "SIP/2.0 200 OK", "{resp}");
 
-    let short = request("OPTIONS", "sip:presence@lab.example", "erin", &me, "UDP", "", "body")
-        .replace("Content-Length: 4", "Content-Length: 40");
+    let short = request(
+        "OPTIONS",
+        "sip:presence@lab.example",
+        "erin",
+        &me,
+        "UDP",
+        "",
+        "body",
+    )
+    .replace("Content-Length: 4", "Content-Length: 40");
     udp.send(&to, short.as_bytes())?;
     let resp = udp.message(WAIT)?;
     assert!(
@@ -133,7 +194,17 @@ async fn tcp_bad_message_keeps_earlier_answers_and_the_connection() -> anyhow::R
     tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
         let mut tcp = Tcp::connect(&to)?;
         let me = tcp.local();
-        let opts = || request("OPTIONS", "sip:presence@lab.example", "carol", &me, "TCP", "", "");
+        let opts = || {
+            request(
+                "OPTIONS",
+                "sip:presence@lab.example",
+                "carol",
+                &me,
+                "TCP",
+                "",
+                "",
+            )
+        };
         let mut burst: String = (0..10).map(|_| opts()).collect();
         burst.push_str(&opts().replace(
             "OPTIONS sip:presence@lab.example SIP/2.0",
@@ -142,11 +213,17 @@ async fn tcp_bad_message_keeps_earlier_answers_and_the_connection() -> anyhow::R
         tcp.send(&burst)?;
         let mut statuses = Vec::new();
         for _ in 0..11 {
-            let msg = tcp.message(WAIT)?.ok_or_else(|| anyhow::anyhow!("closed after {statuses:?}"))?;
+            let msg = tcp
+                .message(WAIT)?
+                .ok_or_else(|| anyhow::anyhow!("closed after {statuses:?}"))?;
             statuses.push(status_line(&msg).to_string());
         }
         statuses.sort();
-        assert_eq!(statuses.iter().filter(|s| *s == "SIP/2.0 200 OK").count(), 10, "{statuses:?}");
+        assert_eq!(
+            statuses.iter().filter(|s| *s == "SIP/2.0 200 OK").count(),
+            10,
+            "{statuses:?}"
+        );
         assert!(statuses[10].starts_with("SIP/2.0 400 "), "{statuses:?}");
         tcp.send(&opts())?;
         let next = tcp.message(WAIT)?.unwrap_or_default();
@@ -159,7 +236,9 @@ async fn tcp_bad_message_keeps_earlier_answers_and_the_connection() -> anyhow::R
 fn http_get(addr: &str, path: &str) -> anyhow::Result<String> {
     let mut s = std::net::TcpStream::connect(addr)?;
     s.set_read_timeout(Some(WAIT))?;
-    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes())?;
+    s.write_all(
+        format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
+    )?;
     let mut out = String::new();
     s.read_to_string(&mut out)?;
     Ok(out)
@@ -200,57 +279,92 @@ async fn tcp_connections_are_capped_and_trickles_cut_off() -> anyhow::Result<()>
     let mut open: Vec<Tcp> = conns.into_iter().filter(|c| !closed_now(c)).collect();
     assert_eq!(open.len(), 20);
 
-    let (open, trickled) = tokio::task::spawn_blocking(move || -> anyhow::Result<(Vec<Tcp>, bool)> {
-        // An open connection still answers SIP.
-        let tcp = &mut open[0];
-        let me = tcp.local();
-        tcp.send(&request("OPTIONS", "sip:presence@lab.example", "carol", &me, "TCP", "", ""))?;
-        let resp = tcp.message(WAIT)?.unwrap_or_default();
-        anyhow::ensure!(status_line(&resp) == "SIP/2.0 200 OK", "{resp}");
-        // So does UDP, and the admin server.
-        let udp = Udp::bind()?;
-        udp.send(&to, request("OPTIONS", "sip:presence@lab.example", "carol", &udp.local(), "UDP", "", "").as_bytes())?;
-        let resp = udp.message(WAIT)?;
-        anyhow::ensure!(status_line(&resp) == "SIP/2.0 200 OK", "{resp}");
-        let h = http_get(&health, "/healthz")?;
-        anyhow::ensure!(h.starts_with("HTTP/1.1 200"), "{h}");
-
-        // Free one slot; a new connection is then served (the server frees the slot once it
-        // has seen the close, after a short grace for answers in flight).
-        drop(open.pop());
-        let deadline = std::time::Instant::now() + Duration::from_secs(15);
-        let mut fresh = loop {
-            let mut tcp = Tcp::connect(&to)?;
+    let (open, trickled) =
+        tokio::task::spawn_blocking(move || -> anyhow::Result<(Vec<Tcp>, bool)> {
+            // An open connection still answers SIP.
+            let tcp = &mut open[0];
             let me = tcp.local();
-            tcp.send(&request("OPTIONS", "sip:presence@lab.example", "carol", &me, "TCP", "", ""))?;
-            if let Ok(Some(resp)) = tcp.message(Duration::from_millis(500)) {
-                anyhow::ensure!(status_line(&resp) == "SIP/2.0 200 OK", "{resp}");
-                break tcp;
-            }
-            anyhow::ensure!(std::time::Instant::now() < deadline, "no slot came free");
-            std::thread::sleep(Duration::from_millis(200));
-        };
+            tcp.send(&request(
+                "OPTIONS",
+                "sip:presence@lab.example",
+                "carol",
+                &me,
+                "TCP",
+                "",
+                "",
+            ))?;
+            let resp = tcp.message(WAIT)?.unwrap_or_default();
+            anyhow::ensure!(status_line(&resp) == "SIP/2.0 200 OK", "{resp}");
+            // So does UDP, and the admin server.
+            let udp = Udp::bind()?;
+            udp.send(
+                &to,
+                request(
+                    "OPTIONS",
+                    "sip:presence@lab.example",
+                    "carol",
+                    &udp.local(),
+                    "UDP",
+                    "",
+                    "",
+                )
+                .as_bytes(),
+            )?;
+            let resp = udp.message(WAIT)?;
+            anyhow::ensure!(status_line(&resp) == "SIP/2.0 200 OK", "{resp}");
+            let h = http_get(&health, "/healthz")?;
+            anyhow::ensure!(h.starts_with("HTTP/1.1 200"), "{h}");
 
-        // A trickle: one byte every 100 ms of a message that never ends in time.
-        let me = fresh.local();
-        let slow = request("OPTIONS", "sip:presence@lab.example", "carol", &me, "TCP", "", "");
-        let mut cut_off = false;
-        for b in slow.as_bytes().iter().cycle().take(150) {
-            if fresh.stream.write_all(&[*b]).is_err() || closed_now(&fresh) {
-                cut_off = true;
-                break;
+            // Free one slot; a new connection is then served (the server frees the slot once it
+            // has seen the close, after a short grace for answers in flight).
+            drop(open.pop());
+            let deadline = std::time::Instant::now() + Duration::from_secs(15);
+            let mut fresh = loop {
+                let mut tcp = Tcp::connect(&to)?;
+                let me = tcp.local();
+                tcp.send(&request(
+                    "OPTIONS",
+                    "sip:presence@lab.example",
+                    "carol",
+                    &me,
+                    "TCP",
+                    "",
+                    "",
+                ))?;
+                if let Ok(Some(resp)) = tcp.message(Duration::from_millis(500)) {
+                    anyhow::ensure!(status_line(&resp) == "SIP/2.0 200 OK", "{resp}");
+                    break tcp;
+                }
+                anyhow::ensure!(std::time::Instant::now() < deadline, "no slot came free");
+                std::thread::sleep(Duration::from_millis(200));
+            };
+
+            // A trickle: one byte every 100 ms of a message that never ends in time.
+            let me = fresh.local();
+            let slow = request(
+                "OPTIONS",
+                "sip:presence@lab.example",
+                "carol",
+                &me,
+                "TCP",
+                "",
+                "",
+            );
+            let mut cut_off = false;
+            for b in slow.as_bytes().iter().cycle().take(150) {
+                if fresh.stream.write_all(&[*b]).is_err() || closed_now(&fresh) {
+                    cut_off = true;
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(100));
             }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        Ok((open, cut_off))
-    })
-    .await??;
-    assert!(trickled, "a trickled message kept its connection open for 15 s");
+            Ok((open, cut_off))
+        })
+        .await??;
+    assert!(
+        trickled,
+        "a trickled message kept its connection open for 15 s"
+    );
     drop(open);
     Ok(())
-}
-
-#[allow(dead_code)]
-fn unused(msg: &str) -> Option<String> {
-    header(msg, "Via")
 }

@@ -253,7 +253,12 @@ mod tests {
     fn bad_advertise_names_the_key() {
         let mut c = PresenceConfig::defaults();
         c.sip.advertise = Some("h:0".into());
-        assert!(c.validate().unwrap_err().to_string().contains("sip.advertise"));
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("sip.advertise")
+        );
         c.sip.advertise = Some("presence.lab.example:5070".into());
         assert!(c.validate().is_ok());
     }

@@ -126,7 +126,15 @@ mod tests {
 
     #[test]
     fn garbage_is_refused_naming_the_key() {
-        for bad in ["", "host:0", "host:99999", "a b", "-x.example", "h;x=1", "sip:h"] {
+        for bad in [
+            "",
+            "host:0",
+            "host:99999",
+            "a b",
+            "-x.example",
+            "h;x=1",
+            "sip:h",
+        ] {
             let e = Advertise::parse(bad).unwrap_err();
             assert!(e.starts_with("sip.advertise"), "{bad}: {e}");
         }

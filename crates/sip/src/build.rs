@@ -88,7 +88,7 @@ pub fn response(
     for h in headers.iter_mut() {
         let value = h.value().to_string();
         if value.chars().any(|c| c.is_control() && c != '\t') {
-            *h = rsipstack::sip::headers::make_header(&h.name(), escape_controls(&value));
+            *h = rsipstack::sip::headers::make_header(h.name(), escape_controls(&value));
         }
     }
     if code >= 200
@@ -192,7 +192,11 @@ pub fn raw_response(head: &[u8], code: u16, reason: &str) -> Option<Vec<u8>> {
     let start = lines.next()?;
     let mut parts = start.split(' ');
     let (method, uri, version) = (parts.next()?, parts.next()?, parts.next()?);
-    let is_token = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&b));
+    let is_token = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&b))
+    };
     if !is_token(method) || uri.is_empty() || !version.starts_with("SIP/") {
         return None;
     }
@@ -207,7 +211,10 @@ pub fn raw_response(head: &[u8], code: u16, reason: &str) -> Option<Vec<u8>> {
             name.as_str(),
             "via" | "v" | "from" | "f" | "to" | "t" | "call-id" | "i" | "cseq"
         );
-        if !wanted || line.starts_with([' ', '\t']) || line.chars().any(|c| c.is_control() && c != '\t') {
+        if !wanted
+            || line.starts_with([' ', '\t'])
+            || line.chars().any(|c| c.is_control() && c != '\t')
+        {
             continue;
         }
         has_via |= name == "via" || name == "v";
@@ -293,8 +300,14 @@ mod tests {
             resp,
             "SIP/2.0 400 Bad%0D%0ACSeq\r\nVia: SIP/2.0/TCP h:1;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\nCall-ID: c\r\nCSeq: 1 OPTIONS extra\r\nContent-Length: 0\r\n\r\n"
         );
-        assert_eq!(raw_response(b"SIP/2.0 200 OK\r\nVia: x\r\n\r\n", 400, "x"), None);
-        assert_eq!(raw_response(b"OPTIONS sip:x SIP/2.0\r\nCall-ID: c\r\n\r\n", 400, "x"), None);
+        assert_eq!(
+            raw_response(b"SIP/2.0 200 OK\r\nVia: x\r\n\r\n", 400, "x"),
+            None
+        );
+        assert_eq!(
+            raw_response(b"OPTIONS sip:x SIP/2.0\r\nCall-ID: c\r\n\r\n", 400, "x"),
+            None
+        );
     }
 
     #[test]

@@ -27,7 +27,10 @@ pub enum Frame {
     Ping,
     /// The stream can no longer be cut into messages. `head` is the header section when there is
     /// one to address a 400 to.
-    Lost { reason: String, head: Option<Vec<u8>> },
+    Lost {
+        reason: String,
+        head: Option<Vec<u8>>,
+    },
 }
 
 /// Cuts a byte stream into SIP messages.
@@ -215,7 +218,11 @@ mod tests {
         let mut f = StreamFramer::new();
         f.push(b"\r\n\r\n\r\n");
         assert_eq!(f.next_frame(), Some(Frame::Ping));
-        assert_eq!(f.next_frame(), None, "a lone CRLF could still become a ping");
+        assert_eq!(
+            f.next_frame(),
+            None,
+            "a lone CRLF could still become a ping"
+        );
         f.push(&options(3, ""));
         assert_eq!(f.next_frame(), Some(Frame::Message(options(3, ""))));
     }
@@ -224,18 +231,27 @@ mod tests {
     fn stream_loses_framing_only_on_length_or_endless_headers() {
         let mut f = StreamFramer::new();
         f.push(b"OPTIONS sip:x SIP/2.0\r\nContent-Length: ten\r\n\r\n");
-        assert!(matches!(f.next_frame(), Some(Frame::Lost { head: Some(_), .. })));
+        assert!(matches!(
+            f.next_frame(),
+            Some(Frame::Lost { head: Some(_), .. })
+        ));
         f.push(&options(4, ""));
         assert_eq!(f.next_frame(), None);
 
         let mut f = StreamFramer::new();
         f.push(&vec![b'A'; MAX_MESSAGE_BYTES + 1]);
-        assert!(matches!(f.next_frame(), Some(Frame::Lost { head: None, .. })));
+        assert!(matches!(
+            f.next_frame(),
+            Some(Frame::Lost { head: None, .. })
+        ));
 
         // Garbage with a proper end is still a frame: the parser refuses it, we answer it.
         let mut f = StreamFramer::new();
         f.push(b"garbage\r\n\r\n");
-        assert_eq!(f.next_frame(), Some(Frame::Message(b"garbage\r\n\r\n".to_vec())));
+        assert_eq!(
+            f.next_frame(),
+            Some(Frame::Message(b"garbage\r\n\r\n".to_vec()))
+        );
     }
 
     #[test]

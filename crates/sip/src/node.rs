@@ -7,7 +7,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rsipstack::sip::{Host, HostWithPort, Request, Response, SipMessage, StatusCodeKind, Transport};
+use rsipstack::sip::{
+    Host, HostWithPort, Request, Response, SipMessage, StatusCodeKind, Transport,
+};
 use rsipstack::transaction::endpoint::EndpointOption;
 use rsipstack::transaction::key::{TransactionKey, TransactionRole};
 use rsipstack::transaction::{EndpointBuilder, Transaction, TransactionReceiver};
@@ -121,12 +123,15 @@ impl SipNode {
         config: &SipNodeConfig,
         cancel: CancellationToken,
     ) -> Result<(SipNode, TransactionReceiver), SipNodeError> {
-        let bind_err = |addr: SocketAddr| move |e: std::io::Error| SipNodeError::Bind(addr, e.to_string());
+        let bind_err =
+            |addr: SocketAddr| move |e: std::io::Error| SipNodeError::Bind(addr, e.to_string());
         let socket = udp_socket(config.listen).map_err(bind_err(config.listen))?;
         let bound = socket.local_addr().map_err(bind_err(config.listen))?;
         // TCP on the same address and port, bound now so that a clash is an error at start-up.
         let listener = match config.tcp {
-            true => Some(tcp::bind(bound).map_err(|e| SipNodeError::Bind(bound, format!("TCP: {e}")))?),
+            true => {
+                Some(tcp::bind(bound).map_err(|e| SipNodeError::Bind(bound, format!("TCP: {e}")))?)
+            }
             false => None,
         };
         let platform_socket: Arc<dyn rsipstack::platform::net::UdpSocket> = socket.clone();
@@ -251,7 +256,10 @@ impl SipNode {
 
     /// The connection a request to `destination` leaves on: our UDP socket, or a TCP connection
     /// (the live one to that address, or a new one with `TCP_NODELAY`).
-    async fn connection_to(&self, destination: &SipAddr) -> Result<(SipConnection, SipAddr), String> {
+    async fn connection_to(
+        &self,
+        destination: &SipAddr,
+    ) -> Result<(SipConnection, SipAddr), String> {
         let resolved = match destination.addr.host {
             Host::Domain(_) => self
                 .endpoint
@@ -286,7 +294,8 @@ impl SipNode {
             Ok(c) => c,
             Err(e) => return SendOutcome::Error(e),
         };
-        let mut tx = Transaction::new_client(key, req, self.endpoint.inner.clone(), Some(connection));
+        let mut tx =
+            Transaction::new_client(key, req, self.endpoint.inner.clone(), Some(connection));
         tx.destination = Some(destination);
         let started = Instant::now();
         if let Err(e) = tx.send().await {

@@ -18,7 +18,10 @@ use crate::{build, headers};
 /// What is wrong with a request, if anything: the status and reason phrase of its answer.
 pub fn check(req: &rsipstack::sip::Request) -> Result<(), (u16, String)> {
     if req.version != rsipstack::sip::Version::V2 {
-        return Err((505, format!("Version Not Supported ({} not SIP/2.0)", req.version)));
+        return Err((
+            505,
+            format!("Version Not Supported ({} not SIP/2.0)", req.version),
+        ));
     }
     check_request(req).map_err(|e| (400, e.0))
 }
@@ -40,7 +43,7 @@ pub fn check_request(req: &rsipstack::sip::Request) -> Result<(), headers::BadRe
     {
         return Err(headers::BadRequest(format!(
             "Bad {} header (control character)",
-            build::reason_phrase(&h.name())
+            build::reason_phrase(h.name())
         )));
     }
     headers::from_uri_and_tag(req)?;
@@ -62,7 +65,9 @@ pub fn check_request(req: &rsipstack::sip::Request) -> Result<(), headers::BadRe
     req.from_header()
         .and_then(|h| h.typed())
         .map_err(|_| bad("From"))?;
-    req.to_header().and_then(|h| h.typed()).map_err(|_| bad("To"))?;
+    req.to_header()
+        .and_then(|h| h.typed())
+        .map_err(|_| bad("To"))?;
     TransactionKey::from_request(req, TransactionRole::Server)
         .map_err(|_| headers::BadRequest("Malformed Via, From, To, Call-ID or CSeq".into()))?;
     Ok(())
@@ -111,10 +116,13 @@ mod tests {
             .unwrap();
         assert_eq!(check(&req), Ok(()));
         let mut extra = req.clone();
-        extra.headers.retain(|h| !matches!(h, rsipstack::sip::Header::CSeq(_)));
         extra
             .headers
-            .push(rsipstack::sip::headers::make_header("CSeq", "1 OPTIONS extra".into()));
+            .retain(|h| !matches!(h, rsipstack::sip::Header::CSeq(_)));
+        extra.headers.push(rsipstack::sip::headers::make_header(
+            "CSeq",
+            "1 OPTIONS extra".into(),
+        ));
         assert_eq!(check(&extra), Err((400, "Bad CSeq header".into())));
         req.version = rsipstack::sip::Version::V(7, 0);
         let (code, reason) = check(&req).unwrap_err();

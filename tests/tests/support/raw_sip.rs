@@ -23,7 +23,10 @@ impl Tcp {
     }
 
     pub fn local(&self) -> String {
-        self.stream.local_addr().map(|a| a.to_string()).unwrap_or_default()
+        self.stream
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default()
     }
 
     pub fn send(&mut self, text: &str) -> anyhow::Result<()> {
@@ -92,7 +95,10 @@ impl Udp {
     }
 
     pub fn local(&self) -> String {
-        self.socket.local_addr().map(|a| a.to_string()).unwrap_or_default()
+        self.socket
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default()
     }
 
     pub fn send(&self, to: &str, text: &[u8]) -> anyhow::Result<()> {
@@ -125,7 +131,9 @@ pub fn header(msg: &str, name: &str) -> Option<String> {
         .take_while(|l| !l.is_empty())
         .find_map(|l| {
             let (n, v) = l.split_once(':')?;
-            n.trim().eq_ignore_ascii_case(name).then(|| v.trim().to_string())
+            n.trim()
+                .eq_ignore_ascii_case(name)
+                .then(|| v.trim().to_string())
         })
 }
 
@@ -137,7 +145,12 @@ pub fn status_line(msg: &str) -> &str {
 pub fn ok_for(req: &str) -> String {
     let mut out = String::from("SIP/2.0 200 OK\r\n");
     for line in req.split("\r\n").skip(1).take_while(|l| !l.is_empty()) {
-        let name = line.split(':').next().unwrap_or("").trim().to_ascii_lowercase();
+        let name = line
+            .split(':')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
         if ["via", "from", "to", "call-id", "cseq"].contains(&name.as_str()) {
             out.push_str(line);
             out.push_str("\r\n");

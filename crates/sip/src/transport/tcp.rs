@@ -152,7 +152,8 @@ impl Streams {
                 Err(e) => {
                     // EMFILE/ENFILE/ENOBUFS: the pending connection stays in the backlog, so
                     // retrying at once spins. Wait, longer each time, until accept works again.
-                    backoff = (backoff * 2).clamp(Duration::from_millis(10), Duration::from_secs(1));
+                    backoff =
+                        (backoff * 2).clamp(Duration::from_millis(10), Duration::from_secs(1));
                     if let Some(count) = self.accept_failed.hit(Instant::now()) {
                         tracing::warn!(error = %e, count, retry_in_ms = backoff.as_millis() as u64,
                             "TCP accept failing, backing off (count: since the last such line)");
@@ -211,7 +212,10 @@ impl Streams {
             .and_then(|mut r| r.take())
             .ok_or("read half already taken")?;
         self.table().insert(remote, conn.clone());
-        tokio::spawn(self.clone().serve(conn.clone(), read, token, remote, inbound));
+        tokio::spawn(
+            self.clone()
+                .serve(conn.clone(), read, token, remote, inbound),
+        );
         Ok(conn)
     }
 
@@ -255,7 +259,8 @@ impl Streams {
                     }
                     Frame::Message(bytes) => {
                         if let Err(reason) = self.deliver(&bytes, remote, &sip_conn) {
-                            self.answer_bad(&conn, remote, head_of(&bytes), reason).await;
+                            self.answer_bad(&conn, remote, head_of(&bytes), reason)
+                                .await;
                         }
                     }
                     Frame::Lost { reason, head } => {
@@ -318,7 +323,13 @@ impl Streams {
         Ok(())
     }
 
-    async fn answer_bad(&self, conn: &TcpConnection, remote: SocketAddr, head: &[u8], reason: &str) {
+    async fn answer_bad(
+        &self,
+        conn: &TcpConnection,
+        remote: SocketAddr,
+        head: &[u8],
+        reason: &str,
+    ) {
         if let Some(count) = self.malformed.hit(Instant::now()) {
             tracing::warn!(%remote, %reason, count, "malformed message over TCP (count: since the last such line)");
         }
