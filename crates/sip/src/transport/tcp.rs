@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use rsipstack::sip::{SipMessage, Transport};
+use rsipstack::sip::Transport;
 use rsipstack::transport::connection::TransportSender;
 use rsipstack::transport::stream::StreamConnection;
 use rsipstack::transport::tcp::TcpConnection;
@@ -30,7 +30,7 @@ use tokio::io::{AsyncReadExt, ReadHalf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 
-use super::{MALFORMED, head_of};
+use super::head_of;
 use crate::build;
 use crate::framing::{Frame, StreamFramer};
 use crate::transport::throttle::Throttle;
@@ -310,9 +310,7 @@ impl Streams {
         remote: SocketAddr,
         conn: &SipConnection,
     ) -> Result<(), &'static str> {
-        let msg = SipMessage::try_from(bytes).map_err(|_| MALFORMED)?;
-        let msg = SipConnection::update_msg_received(msg, remote, Transport::Tcp)
-            .map_err(|_| "Bad Via header")?;
+        let msg = super::parse(bytes, remote, Transport::Tcp)?;
         let from = SipAddr {
             r#type: Some(Transport::Tcp),
             addr: remote.into(),

@@ -6,14 +6,14 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use rsipstack::sip::{SipMessage, Transport};
+use rsipstack::sip::Transport;
 use rsipstack::transport::connection::TransportSender;
 use rsipstack::transport::udp::UdpConnection;
 use rsipstack::transport::{SipAddr, SipConnection, TransportEvent};
 use tokio::net::UdpSocket;
 use tokio_util::sync::CancellationToken;
 
-use super::{MALFORMED, head_of};
+use super::head_of;
 use crate::build;
 use crate::framing::{self, Datagram, MAX_DATAGRAM_BYTES};
 use crate::transport::throttle::Throttle;
@@ -70,9 +70,7 @@ fn deliver(
     connection: &UdpConnection,
     inject: &TransportSender,
 ) -> Result<(), &'static str> {
-    let msg = SipMessage::try_from(bytes).map_err(|_| MALFORMED)?;
-    let msg = SipConnection::update_msg_received(msg, src, Transport::Udp)
-        .map_err(|_| "Bad Via header")?;
+    let msg = super::parse(bytes, src, Transport::Udp)?;
     let from = SipAddr {
         r#type: Some(Transport::Udp),
         addr: src.into(),
