@@ -361,3 +361,55 @@ pub fn request_transport(req: &Request) -> Transport {
         .map(|v| v.transport)
         .unwrap_or(Transport::Udp)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn advertised_address_in_via_contact_and_record_route() {
+        let cancel = CancellationToken::new();
+        let config = SipNodeConfig {
+            advertise: Some(Advertise::parse("sip.example.net:5070").unwrap()),
+            ..SipNodeConfig::default()
+        };
+        let (node, _incoming) = SipNode::start(&config, cancel.clone()).await.unwrap();
+        assert!(
+            node.via(Transport::Tcp)
+                .starts_with("SIP/2.0/TCP sip.example.net:5070;branch=z9hG4bK")
+        );
+        assert_eq!(
+            node.contact("p", Transport::Udp),
+            "sip:p@sip.example.net:5070"
+        );
+        assert_eq!(
+            node.record_route(Transport::Tcp),
+            "<sip:sip.example.net:5070;transport=tcp;lr>"
+        );
+        assert_eq!(
+            node.record_route(Transport::Udp),
+            "<sip:sip.example.net:5070;lr>"
+        );
+
+        // Host only: the bound port.
+        let config = SipNodeConfig {
+            advertise: Some(Advertise::parse("10.0.0.7").unwrap()),
+            ..SipNodeConfig::default()
+        };
+        let (node, _incoming) = SipNode::start(&config, cancel.clone()).await.unwrap();
+        let port = node.addr.port();
+        assert_eq!(
+            node.contact("p", Transport::Tcp),
+            format!("sip:p@10.0.0.7:{port};transport=tcp")
+        );
+        // Without advertise: the bound address, as before.
+        let (node, _incoming) = SipNode::start(&SipNodeConfig::default(), cancel.clone())
+            .await
+            .unwrap();
+        assert_eq!(
+            node.contact("p", Transport::Udp),
+            format!("sip:p@{}", node.addr)
+        );
+        cancel.cancel();
+    }
+}
