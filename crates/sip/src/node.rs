@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::advertise::{Advertise, HostPort};
 use crate::random_token;
-use crate::transport::tcp::{self, Streams, TcpLimits};
+use crate::transport::tcp::{self, ConnectError, Streams, TcpLimits};
 
 #[derive(Debug, Clone)]
 pub struct SipNodeConfig {
@@ -57,7 +57,8 @@ pub enum SendOutcome {
     Final(Box<Response>),
     /// No final response before Timer F (64·T1).
     Timeout,
-    /// The request could not be built or handed to the transport.
+    /// The request could not be built or handed to the transport (a fault of ours; a peer
+    /// refusing our TCP connection is a `Final` 503, RFC 3261 §8.1.3.1).
     Error(String),
 }
 
@@ -255,11 +256,13 @@ impl SipNode {
     }
 
     /// The connection a request to `destination` leaves on: our UDP socket, or a TCP connection
-    /// (the live one to that address, or a new one with `TCP_NODELAY`).
+    /// (the live one to that address, or a new one with `TCP_NODELAY`). `Err` is the outcome to
+    /// report instead of sending.
     async fn connection_to(
         &self,
+        req: &Request,
         destination: &SipAddr,
-    ) -> Result<(SipConnection, SipAddr), String> {
+    ) -> Result<(SipConnection, SipAddr), SendOutcome> {
         let resolved = match destination.addr.host {
             Host::Domain(_) => self
                 .endpoint
@@ -269,17 +272,37 @@ impl SipNode {
                 .domain_resolver
                 .resolve(destination)
                 .await
-                .map_err(|e| e.to_string())?,
+                .map_err(|e| SendOutcome::Error(e.to_string()))?,
             _ => destination.clone(),
         };
-        let remote = resolved.get_socketaddr().map_err(|e| e.to_string())?;
+        let remote = resolved
+            .get_socketaddr()
+            .map_err(|e| SendOutcome::Error(e.to_string()))?;
         match resolved.r#type {
             None | Some(Transport::Udp) => Ok((SipConnection::Udp(self.udp.clone()), resolved)),
-            Some(Transport::Tcp) => {
-                let conn = self.streams.connect(remote, self.t1 * 64).await?;
-                Ok((conn, resolved))
-            }
-            Some(other) => Err(format!("transport {other} not supported")),
+            Some(Transport::Tcp) => match self.streams.connect(remote, self.t1 * 64).await {
+                Ok(conn) => Ok((conn, resolved)),
+                // No connection within 64·T1: what Timer F would say.
+                Err(ConnectError::Timeout) => Err(SendOutcome::Timeout),
+                // A transport error counts as a 503 from the peer (RFC 3261 §8.1.3.1), as
+                // rsipstack reports a failed write on a stream.
+                Err(ConnectError::Unreachable(e)) => {
+                    tracing::info!(error = %e, "request not sent: transport error, reported as 503");
+                    let reason = "Service Unavailable (transport error)";
+                    Err(SendOutcome::Final(Box::new(crate::build::response(
+                        req,
+                        503,
+                        Some(reason),
+                        None,
+                        &[],
+                        None,
+                    ))))
+                }
+                Err(ConnectError::Local(e)) => Err(SendOutcome::Error(e)),
+            },
+            Some(other) => Err(SendOutcome::Error(format!(
+                "transport {other} not supported"
+            ))),
         }
     }
 
@@ -290,9 +313,9 @@ impl SipNode {
             Ok(k) => k,
             Err(e) => return SendOutcome::Error(format!("transaction key: {e}")),
         };
-        let (connection, destination) = match self.connection_to(&destination).await {
+        let (connection, destination) = match self.connection_to(&req, &destination).await {
             Ok(c) => c,
-            Err(e) => return SendOutcome::Error(e),
+            Err(outcome) => return outcome,
         };
         let mut tx =
             Transaction::new_client(key, req, self.endpoint.inner.clone(), Some(connection));
@@ -410,6 +433,28 @@ mod tests {
             node.contact("p", Transport::Udp),
             format!("sip:p@{}", node.addr)
         );
+        cancel.cancel();
+    }
+
+    #[tokio::test]
+    async fn refused_tcp_connection_is_a_503_not_a_local_error() {
+        let cancel = CancellationToken::new();
+        let (node, _incoming) = SipNode::start(&SipNodeConfig::default(), cancel.clone())
+            .await
+            .unwrap();
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = closed.local_addr().unwrap().port();
+        drop(closed);
+        let uri = format!("sip:x@127.0.0.1:{port};transport=tcp");
+        let req = crate::build::request("OPTIONS", &uri)
+            .header("From", "<sip:a@lab>;tag=1")
+            .header("To", format!("<{uri}>"))
+            .header("Call-ID", "refused")
+            .header("CSeq", "1 OPTIONS")
+            .build(&node.via(Transport::Tcp))
+            .unwrap();
+        let outcome = node.send(req, destination_of(&uri).unwrap()).await;
+        assert_eq!(outcome.label(), "503", "{outcome:?}");
         cancel.cancel();
     }
 }

@@ -57,6 +57,17 @@ impl Default for TcpLimits {
     }
 }
 
+/// Why no connection could be had for a request we send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConnectError {
+    /// The peer did not accept within the timeout (64·T1): as Timer F.
+    Timeout,
+    /// The peer refused or is unreachable: a transport error (RFC 3261 §8.1.3.1).
+    Unreachable(String),
+    /// Our side failed (socket options, ...).
+    Local(String),
+}
+
 /// Why a connection's read loop ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum End {
@@ -172,17 +183,17 @@ impl Streams {
         self: &Arc<Self>,
         remote: SocketAddr,
         timeout: Duration,
-    ) -> Result<SipConnection, String> {
+    ) -> Result<SipConnection, ConnectError> {
         if let Some(conn) = self.table().get(&remote).cloned() {
             return Ok(SipConnection::Tcp(conn));
         }
         let stream = tokio::time::timeout(timeout, TcpStream::connect(remote))
             .await
-            .map_err(|_| format!("TCP connect to {remote}: timed out"))?
-            .map_err(|e| format!("TCP connect to {remote}: {e}"))?;
+            .map_err(|_| ConnectError::Timeout)?
+            .map_err(|e| ConnectError::Unreachable(format!("TCP connect to {remote}: {e}")))?;
         self.adopt(stream, remote, false)
             .map(SipConnection::Tcp)
-            .map_err(|e| format!("TCP connection to {remote}: {e}"))
+            .map_err(|e| ConnectError::Local(format!("TCP connection to {remote}: {e}")))
     }
 
     /// Set `TCP_NODELAY`, wrap the stream for rsipstack (which writes answers on it) and read it
