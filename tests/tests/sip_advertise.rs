@@ -16,9 +16,7 @@ const WAIT: Duration = Duration::from_secs(5);
 /// presence-server bound to 0.0.0.0:<port>, advertising 127.0.0.2:<port>.
 async fn lab_bound_to_any() -> anyhow::Result<(Lab, u16)> {
     let dir = tempfile::tempdir()?;
-    let store = store_url(Backend::Sqlite, dir.path())
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("SQLite store"))?;
+    let store = store_url(Backend::Sqlite, dir.path()).await?;
     let port = labctl::free_port()?;
     let config = corelab_tests::config(port, "").replace(
         &format!("listen = \"127.0.0.1:{port}\""),

@@ -13,9 +13,7 @@ use raw_sip::{Tcp, Udp, request, status_line};
 const WAIT: Duration = Duration::from_secs(5);
 
 async fn lab(extra_sip: &str) -> anyhow::Result<Lab> {
-    let mut lab = Lab::start(Backend::Sqlite, "")
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("SQLite lab"))?;
+    let mut lab = Lab::start(Backend::Sqlite, "").await?;
     if !extra_sip.is_empty() {
         // Keys of the [sip] section go right after its header.
         lab.config = lab
