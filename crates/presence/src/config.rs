@@ -36,7 +36,17 @@ pub struct PublishSection {
 pub struct SipSection {
     /// UDP (and TCP, same port) listen address.
     pub listen: SocketAddr,
+    /// Where peers reach us, `host` or `host:port` (port: the bound one): Via sent-by, Contact
+    /// and Record-Route. Unset: the bound address.
+    pub advertise: Option<String>,
     pub tcp: bool,
+    /// Accepted TCP connections open at once; more are closed at once (keep it below the file
+    /// descriptor limit).
+    pub max_connections: usize,
+    /// A TCP connection with no byte for this long is closed, in ms.
+    pub tcp_idle_timeout_ms: u64,
+    /// A message whose first byte has come over TCP must be complete within this, in ms.
+    pub tcp_message_timeout_ms: u64,
     /// Our domain: the server's own URI is `sip:presence@<domain>`.
     pub domain: String,
     /// RFC 3261 T1 in milliseconds; a NOTIFY with no answer fails after Timer F = 64·T1.
@@ -146,7 +156,11 @@ impl PresenceConfig {
             common: CommonConfig::defaults("presence-server"),
             sip: SipSection {
                 listen: SocketAddr::from(([127, 0, 0, 1], 5060)),
+                advertise: None,
                 tcp: true,
+                max_connections: 512,
+                tcp_idle_timeout_ms: 300_000,
+                tcp_message_timeout_ms: 10_000,
                 domain: "lab.example".into(),
                 t1_ms: 500,
             },
@@ -193,6 +207,18 @@ impl PresenceConfig {
         }
         if self.recovery.local_retry_ms == 0 {
             return err("recovery.local_retry_ms must be at least 1".into());
+        }
+        if let Some(a) = &self.sip.advertise {
+            corelab_sip::advertise::Advertise::parse(a).map_err(corelab_runtime::ConfigError)?;
+        }
+        if self.sip.max_connections == 0
+            || self.sip.tcp_idle_timeout_ms == 0
+            || self.sip.tcp_message_timeout_ms == 0
+        {
+            return err(
+                "sip.max_connections, sip.tcp_idle_timeout_ms and sip.tcp_message_timeout_ms must be at least 1"
+                    .into(),
+            );
         }
         if self.recovery.threshold == 0 {
             return err("recovery.threshold must be at least 1".into());
@@ -250,6 +276,20 @@ mod tests {
         assert!(auth.allows("sip:alice@lab", "sip:bob@lab"));
         assert!(!auth.allows("sip:carol@lab", "sip:bob@lab"));
         assert!(auth.allows("sip:carol@lab", "sip:carol@lab"));
+    }
+
+    #[test]
+    fn bad_advertise_names_the_key() {
+        let mut c = PresenceConfig::defaults();
+        c.sip.advertise = Some("h:0".into());
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("sip.advertise")
+        );
+        c.sip.advertise = Some("presence.lab.example:5070".into());
+        assert!(c.validate().is_ok());
     }
 
     #[test]

@@ -18,7 +18,9 @@ use corelab_runtime::{Backend, Store, admin, config, grpc, ready, shutdown, tele
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+use corelab_sip::advertise::Advertise;
 use corelab_sip::node::{SipNode, SipNodeConfig};
+use corelab_sip::transport::tcp::TcpLimits;
 
 /// IMS presence server (presence, reg, presence.winfo; PUBLISH) that tells a client to
 /// re-subscribe when a NOTIFY fails, and signs it out past a threshold.
@@ -30,6 +32,9 @@ struct Args {
     /// SIP listen address, UDP and TCP on the same port (sip.listen).
     #[arg(long, value_name = "ADDR")]
     sip_listen: Option<String>,
+    /// Where peers reach us, host or host:port, for Via, Contact and Record-Route (sip.advertise).
+    #[arg(long, value_name = "HOST[:PORT]")]
+    sip_advertise: Option<String>,
     /// Registrar mode: direct or third_party (registrar.mode).
     #[arg(long, value_name = "MODE")]
     registrar_mode: Option<String>,
@@ -54,6 +59,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let mut overrides = args.node.overrides();
     if let Some(v) = &args.sip_listen {
         overrides.push(("sip.listen", v.clone()));
+    }
+    if let Some(v) = &args.sip_advertise {
+        overrides.push(("sip.advertise", v.clone()));
     }
     if let Some(v) = &args.registrar_mode {
         overrides.push(("registrar.mode", v.clone()));
@@ -84,7 +92,19 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let (sip, incoming) = SipNode::start(
         &SipNodeConfig {
             listen: cfg.sip.listen,
+            advertise: cfg
+                .sip
+                .advertise
+                .as_deref()
+                .map(Advertise::parse)
+                .transpose()
+                .map_err(anyhow::Error::msg)?,
             tcp: cfg.sip.tcp,
+            tcp_limits: TcpLimits {
+                max_connections: cfg.sip.max_connections,
+                idle_timeout: Duration::from_millis(cfg.sip.tcp_idle_timeout_ms),
+                message_timeout: Duration::from_millis(cfg.sip.tcp_message_timeout_ms),
+            },
             t1: Duration::from_millis(cfg.sip.t1_ms),
             user_agent: format!("corelab presence-server {}", env!("CARGO_PKG_VERSION")),
         },
@@ -131,7 +151,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let (grpc_addr, grpc_fut) = grpc::serve(cfg.common.grpc.listen, routes, cancel.clone()).await?;
 
     tracing::info!(
-        sip = %sip.addr, tcp = cfg.sip.tcp, admin = %admin_addr, grpc = %grpc_addr,
+        sip = %sip.addr, advertised = %sip.advertised, tcp = cfg.sip.tcp, admin = %admin_addr, grpc = %grpc_addr,
         store = %store.backend, mode = ?cfg.registrar.mode, threshold = cfg.recovery.threshold,
         on_threshold = ?cfg.recovery.on_threshold, "presence-server ready"
     );

@@ -84,6 +84,13 @@ pub fn response(
                 | rsipstack::sip::Header::CSeq(_)
         )
     });
+    // Copied headers carry no control characters (a bare CR would end the line on the wire).
+    for h in headers.iter_mut() {
+        let value = h.value().to_string();
+        if value.chars().any(|c| c.is_control() && c != '\t') {
+            *h = rsipstack::sip::headers::make_header(h.name(), escape_controls(&value));
+        }
+    }
     if code >= 200
         && let (Some(tag), Ok((_, None))) = (to_tag, headers::to_uri_and_tag(req))
     {
@@ -112,17 +119,113 @@ pub fn response(
         body.len().to_string(),
     ));
     let standard = StatusCode::from(code);
-    let status_code = match reason {
-        Some(r) if r != standard.text() => StatusCode::Other(code, r.to_string()),
+    let status_code = match reason.map(reason_phrase) {
+        Some(r) if r != standard.text() => StatusCode::Other(code, r),
         _ => standard,
     };
     Response {
         status_code,
         wire_reason: None,
-        version: req.version,
+        // We speak SIP/2.0 whatever the request claims (RFC 3261 §7.1; others get 505).
+        version: rsipstack::sip::Version::V2,
         headers,
         body,
     }
+}
+
+/// Longest reason phrase we send, in bytes: enough for a sentence, not for a request's worth of
+/// echoed text.
+pub const MAX_REASON_BYTES: usize = 160;
+
+/// A reason phrase safe to put on a status line (RFC 3261 §25.1: `Reason-Phrase = *(reserved /
+/// unreserved / escaped / UTF8-NONASCII / UTF8-CONT / SP / HTAB)`): control characters (CR, LF,
+/// NUL, DEL, ...) and `%` itself are written as `%XX` escapes, so that request text quoted in a
+/// reason can never end the status line or add a header; cut at [`MAX_REASON_BYTES`].
+pub fn reason_phrase(text: &str) -> String {
+    let mut out = String::with_capacity(text.len().min(MAX_REASON_BYTES));
+    for c in text.chars() {
+        let piece = if c.is_control() && c != '\t' || c == '%' {
+            let mut utf8 = [0u8; 4];
+            c.encode_utf8(&mut utf8)
+                .bytes()
+                .map(|b| format!("%{b:02X}"))
+                .collect()
+        } else {
+            c.to_string()
+        };
+        if out.len() + piece.len() > MAX_REASON_BYTES {
+            out.push_str("...");
+            break;
+        }
+        out.push_str(&piece);
+    }
+    out
+}
+
+/// `text` with control characters but HTAB written as `%XX`.
+fn escape_controls(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() && c != '\t' {
+            let mut utf8 = [0u8; 4];
+            for b in c.encode_utf8(&mut utf8).bytes() {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A response to a request that could be framed but not parsed, written from its raw header
+/// section: the status line, then the request's Via, From, To, Call-ID and CSeq lines as they
+/// came (RFC 3261 §8.2.6.2), each only if it is clean text. `None` when the bytes are not a
+/// request or carry no usable Via (nowhere to send an answer, §18.2.2).
+pub fn raw_response(head: &[u8], code: u16, reason: &str) -> Option<Vec<u8>> {
+    let text = std::str::from_utf8(head).ok().or_else(|| {
+        // Cut at the first non-UTF-8 byte: the start line and early headers may still serve.
+        let valid = std::str::from_utf8(head).err()?.valid_up_to();
+        std::str::from_utf8(&head[..valid]).ok()
+    })?;
+    let mut lines = text.split("\r\n");
+    let start = lines.next()?;
+    let mut parts = start.split(' ');
+    let (method, uri, version) = (parts.next()?, parts.next()?, parts.next()?);
+    let is_token = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&b))
+    };
+    if !is_token(method) || uri.is_empty() || !version.starts_with("SIP/") {
+        return None;
+    }
+    let mut copied = String::new();
+    let mut has_via = false;
+    for line in lines {
+        let Some((name, _)) = line.split_once(':') else {
+            continue;
+        };
+        let name = name.trim().to_ascii_lowercase();
+        let wanted = matches!(
+            name.as_str(),
+            "via" | "v" | "from" | "f" | "to" | "t" | "call-id" | "i" | "cseq"
+        );
+        if !wanted
+            || line.starts_with([' ', '\t'])
+            || line.chars().any(|c| c.is_control() && c != '\t')
+        {
+            continue;
+        }
+        has_via |= name == "via" || name == "v";
+        copied.push_str(line);
+        copied.push_str("\r\n");
+    }
+    if !has_via {
+        return None;
+    }
+    let reason = reason_phrase(reason);
+    Some(format!("SIP/2.0 {code} {reason}\r\n{copied}Content-Length: 0\r\n\r\n").into_bytes())
 }
 
 #[cfg(test)]
@@ -158,6 +261,53 @@ mod tests {
         assert!(text.contains("tag=srv1"), "{text}");
         assert!(text.contains("Call-ID: c1@lab"), "{text}");
         assert!(text.contains("Content-Length: 0"), "{text}");
+    }
+
+    #[test]
+    fn reason_phrase_cannot_add_a_header() {
+        let resp = response(
+            &subscribe(),
+            403,
+            Some("Forbidden (sip:a\rX-Injected: yes\r\nX-Two: 2 100%)"),
+            None,
+            &[],
+            None,
+        );
+        let text = resp.to_string();
+        let status = text.split("\r\n").next().unwrap();
+        assert_eq!(
+            status,
+            "SIP/2.0 403 Forbidden (sip:a%0DX-Injected: yes%0D%0AX-Two: 2 100%25)"
+        );
+        assert!(!text.contains("\rX-Injected"), "{text:?}");
+        let long = reason_phrase(&"x".repeat(1000));
+        assert!(long.len() <= MAX_REASON_BYTES + 3, "{}", long.len());
+    }
+
+    #[test]
+    fn response_is_sip_2_0_whatever_the_request_says() {
+        let mut req = subscribe();
+        req.version = rsipstack::sip::Version::V(7, 0);
+        let resp = response(&req, 505, None, None, &[], None);
+        assert!(resp.to_string().starts_with("SIP/2.0 505 "), "{resp}");
+    }
+
+    #[test]
+    fn raw_response_copies_only_clean_addressing_lines() {
+        let head = b"OPTIONS sip:x SIP/2.0\r\nVia: SIP/2.0/TCP h:1;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:x\rX-Bad: 1>\r\nCall-ID: c\r\nCSeq: 1 OPTIONS extra\r\nX-Other: y\r\n\r\n";
+        let resp = String::from_utf8(raw_response(head, 400, "Bad\r\nCSeq").unwrap()).unwrap();
+        assert_eq!(
+            resp,
+            "SIP/2.0 400 Bad%0D%0ACSeq\r\nVia: SIP/2.0/TCP h:1;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\nCall-ID: c\r\nCSeq: 1 OPTIONS extra\r\nContent-Length: 0\r\n\r\n"
+        );
+        assert_eq!(
+            raw_response(b"SIP/2.0 200 OK\r\nVia: x\r\n\r\n", 400, "x"),
+            None
+        );
+        assert_eq!(
+            raw_response(b"OPTIONS sip:x SIP/2.0\r\nCall-ID: c\r\n\r\n", 400, "x"),
+            None
+        );
     }
 
     #[test]

@@ -7,14 +7,21 @@
 //! - [`validate`]: the check that turns a malformed request into `400` with a reason before the
 //!   transaction layer drops it silently.
 //! - [`node`]: the endpoint shell — listen on UDP and TCP, hand out incoming transactions, send a
-//!   request and wait for its final response or Timer F.
+//!   request and wait for its final response or Timer F; [`advertise`]: the address we put in
+//!   Via, Contact and Record-Route.
+//! - [`transport`] and [`framing`]: our own UDP and TCP sockets under rsipstack's transaction
+//!   layer (whole datagrams, `Content-Length`, `TCP_NODELAY`, connection limits, 400 for what
+//!   the parser refuses). docs/sip.md says what the layer guarantees.
 //! - [`build`]: requests and responses written as text and parsed back, so what we send reads
 //!   like the RFCs' examples.
 
+pub mod advertise;
 pub mod body;
 pub mod build;
+pub mod framing;
 pub mod headers;
 pub mod node;
+pub mod transport;
 pub mod validate;
 
 pub use rsipstack;

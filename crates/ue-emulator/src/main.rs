@@ -7,6 +7,7 @@ use std::time::Duration;
 use clap::Parser;
 use corelab_proto::ue::v1::ue_control_server::UeControlServer;
 use corelab_runtime::{CommonConfig, admin, config, grpc, ready, shutdown, telemetry};
+use corelab_sip::advertise::Advertise;
 use corelab_sip::body::pidf::Basic;
 use corelab_sip::node::{SipNode, SipNodeConfig, destination_of};
 use corelab_sip::rsipstack::sip::Transport;
@@ -33,6 +34,9 @@ struct Args {
     /// Local SIP address (port 0: any free port).
     #[arg(long, default_value = "127.0.0.1:0")]
     sip_listen: String,
+    /// Where peers reach us, host or host:port (port: the bound one), for Via and Contact.
+    #[arg(long, value_name = "HOST[:PORT]", env = "CORELAB_SIP__ADVERTISE")]
+    sip_advertise: Option<String>,
     /// udp or tcp.
     #[arg(long, default_value = "udp")]
     transport: String,
@@ -114,14 +118,22 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .sip_listen
         .parse()
         .map_err(|e| anyhow::anyhow!("--sip-listen {:?}: {e}", args.sip_listen))?;
+    let advertise = args
+        .sip_advertise
+        .as_deref()
+        .map(Advertise::parse)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("--sip-advertise: {e}"))?;
 
     let cancel = shutdown::on_signal();
     let (sip, incoming) = SipNode::start(
         &SipNodeConfig {
             listen,
+            advertise,
             tcp: transport == Transport::Tcp,
             t1: Duration::from_millis(args.t1_ms),
             user_agent: format!("corelab ue-emulator {}", env!("CARGO_PKG_VERSION")),
+            ..SipNodeConfig::default()
         },
         cancel.child_token(),
     )

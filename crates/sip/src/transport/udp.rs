@@ -1,0 +1,85 @@
+//! The UDP listener: whole datagrams (up to 65,535 bytes; rsipstack's own loop reads 8 KiB and
+//! cuts the rest), `Content-Length` applied (RFC 3261 §18.3), and a 400 for a request that is
+//! too broken for the parser but still says where to answer.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use rsipstack::sip::Transport;
+use rsipstack::transport::connection::TransportSender;
+use rsipstack::transport::udp::UdpConnection;
+use rsipstack::transport::{SipAddr, SipConnection, TransportEvent};
+use tokio::net::UdpSocket;
+use tokio_util::sync::CancellationToken;
+
+use super::head_of;
+use crate::build;
+use crate::framing::{self, Datagram, MAX_DATAGRAM_BYTES};
+use crate::transport::throttle::Throttle;
+
+/// Read datagrams until `cancel`, handing each message to the endpoint through `inject` with
+/// `connection` (the same socket) to answer on.
+pub async fn serve(
+    socket: Arc<UdpSocket>,
+    connection: UdpConnection,
+    inject: TransportSender,
+    cancel: CancellationToken,
+) {
+    let mut buf = vec![0u8; MAX_DATAGRAM_BYTES];
+    let errors = Throttle::default();
+    let refused = Throttle::default();
+    loop {
+        let (n, src) = tokio::select! {
+            _ = cancel.cancelled() => return,
+            r = socket.recv_from(&mut buf) => match r {
+                Ok(v) => v,
+                Err(e) => {
+                    if let Some(count) = errors.hit(Instant::now()) {
+                        tracing::warn!(error = %e, count, "UDP receive failed");
+                    }
+                    continue;
+                }
+            }
+        };
+        let bad = |reason: &str, head: &[u8]| {
+            if let Some(count) = refused.hit(Instant::now()) {
+                tracing::warn!(%src, %reason, count, "malformed datagram (count: since the last such line)");
+            }
+            build::raw_response(head, 400, reason)
+        };
+        let answer = match framing::datagram(&buf[..n]) {
+            Datagram::Ping => Some(b"\r\n".to_vec()),
+            Datagram::Empty => None,
+            Datagram::BadLength { reason, head } => bad(&reason, head),
+            Datagram::Message(bytes) => match deliver(bytes, src, &connection, &inject) {
+                Ok(()) => None,
+                Err(reason) => bad(reason, head_of(bytes)),
+            },
+        };
+        if let Some(bytes) = answer {
+            let _ = socket.send_to(&bytes, src).await;
+        }
+    }
+}
+
+/// Parse one message and hand it to the endpoint; the reason of a 400 when it does not parse.
+fn deliver(
+    bytes: &[u8],
+    src: SocketAddr,
+    connection: &UdpConnection,
+    inject: &TransportSender,
+) -> Result<(), &'static str> {
+    let msg = super::parse(bytes, src, Transport::Udp)?;
+    let from = SipAddr {
+        r#type: Some(Transport::Udp),
+        addr: src.into(),
+    };
+    // The endpoint is gone only at shutdown.
+    let _ = inject.send(TransportEvent::Incoming(
+        msg,
+        SipConnection::Udp(connection.clone()),
+        from,
+    ));
+    Ok(())
+}
