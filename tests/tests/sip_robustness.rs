@@ -127,7 +127,8 @@ async fn what_the_parser_refuses_gets_400() -> anyhow::Result<()> {
 /// Content-Length exceeds its body is refused with 400 (RFC 3261 §18.3), not processed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn whole_datagrams_and_content_length_enforced() -> anyhow::Result<()> {
-    let lab = lab("").await?;
+    // Documents up to 16 KiB (the default cap is 8 KiB: docs/presence.md, "Bounds").
+    let lab = Lab::start(Backend::Sqlite, "[publish]\nmax_document_bytes = 16384\n").await?;
     let udp = Udp::bind()?;
     let me = udp.local();
     let to = server(&lab);

@@ -247,8 +247,8 @@ impl Presence {
             over_tcp.r#type = Some(Transport::Tcp);
             match build(Transport::Tcp) {
                 Ok(req) => match self.sip.send(req, over_tcp).await {
-                    SendOutcome::Error(e) => {
-                        tracing::info!(error = %e, call_id = %sub.call_id, "large NOTIFY: TCP failed, UDP after all");
+                    sent if sent.is_transport_error() || matches!(sent, SendOutcome::Error(_)) => {
+                        tracing::info!(outcome = ?sent, call_id = %sub.call_id, "large NOTIFY: TCP failed, UDP after all");
                     }
                     sent => outcome = Some(sent),
                 },

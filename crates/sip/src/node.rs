@@ -62,7 +62,17 @@ pub enum SendOutcome {
     Error(String),
 }
 
+/// The reason phrase of the 503 we report when a peer cannot be reached (RFC 3261 §8.1.3.1).
+pub const TRANSPORT_ERROR_REASON: &str = "Service Unavailable (transport error)";
+
 impl SendOutcome {
+    /// The 503 we made up because the transport could not reach the peer (not the peer's own).
+    pub fn is_transport_error(&self) -> bool {
+        matches!(self, SendOutcome::Final(r)
+            if r.status_code.code() == 503
+                && r.reason_phrase().is_some_and(|p| p == TRANSPORT_ERROR_REASON))
+    }
+
     pub fn is_success(&self) -> bool {
         matches!(self, SendOutcome::Final(r) if r.status_code.kind() == StatusCodeKind::Successful)
     }
@@ -288,7 +298,7 @@ impl SipNode {
                 // rsipstack reports a failed write on a stream.
                 Err(ConnectError::Unreachable(e)) => {
                     tracing::info!(error = %e, "request not sent: transport error, reported as 503");
-                    let reason = "Service Unavailable (transport error)";
+                    let reason = TRANSPORT_ERROR_REASON;
                     Err(SendOutcome::Final(Box::new(crate::build::response(
                         req,
                         503,
