@@ -60,6 +60,28 @@ pub struct Publication {
     pub updated_at: i64,
 }
 
+/// A presentity's current publications, oldest first, and their composition (the PIDF every
+/// watcher gets), made once per change of publications rather than once per NOTIFY.
+#[derive(Debug, Default)]
+pub struct Publications {
+    pub rows: Vec<Publication>,
+    pub composed: std::sync::OnceLock<Arc<str>>,
+}
+
+impl Publications {
+    pub fn new(rows: Vec<Publication>) -> Publications {
+        Publications {
+            rows,
+            composed: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Bytes of PIDF to parse to compose them.
+    pub fn document_bytes(&self) -> usize {
+        self.rows.iter().map(|p| p.document.len()).sum()
+    }
+}
+
 #[derive(Debug, Clone, FromRow)]
 pub struct Alarm {
     pub id: i64,
@@ -139,7 +161,7 @@ pub struct PresenceStore {
     /// Registered AoRs → their expiry (ms).
     registered: Arc<ReadThrough<i64>>,
     /// Resource → its current publications.
-    publications: Arc<ReadThrough<Arc<Vec<Publication>>>>,
+    publications: Arc<ReadThrough<Arc<Publications>>>,
     watched: Arc<Watched>,
 }
 
@@ -720,13 +742,13 @@ impl PresenceStore {
     }
 
     /// Current publications of a resource, oldest first; from memory after the first read.
-    pub async fn publications_of(&self, resource: &str, now: i64) -> Result<Arc<Vec<Publication>>> {
+    pub async fn publications_of(&self, resource: &str, now: i64) -> Result<Arc<Publications>> {
         let read_at = match self.publications.get(resource) {
-            Ok(cached) if cached.iter().all(|p| p.expires_at > now) => return Ok(cached),
+            Ok(cached) if cached.rows.iter().all(|p| p.expires_at > now) => return Ok(cached),
             // One expired and not yet swept: the store's answer without it.
             Ok(cached) => {
-                let current = cached.iter().filter(|p| p.expires_at > now).cloned();
-                return Ok(Arc::new(current.collect()));
+                let current = cached.rows.iter().filter(|p| p.expires_at > now).cloned();
+                return Ok(Arc::new(Publications::new(current.collect())));
             }
             Err(read_at) => read_at,
         };
@@ -738,7 +760,7 @@ impl PresenceStore {
         .bind(now)
         .fetch_all(self.pool())
         .await?;
-        let rows = Arc::new(rows);
+        let rows = Arc::new(Publications::new(rows));
         self.publications.fill(resource, rows.clone(), read_at);
         Ok(rows)
     }

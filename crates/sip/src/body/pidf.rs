@@ -214,4 +214,31 @@ mod tests {
         let no_basic = "<presence xmlns=\"urn:ietf:params:xml:ns:pidf\" entity=\"sip:a@b\"><tuple id=\"1\"><status/></tuple></presence>";
         assert!(Presence::parse(no_basic).unwrap_err().contains("basic"));
     }
+
+    #[test]
+    fn compose_of_many_tuples_keeps_first_order_and_last_value() {
+        // 80 publications of 700 tuples, ids overlapping by half: the issue 13 §6 load shape.
+        let publications: Vec<Presence> = (0..80)
+            .map(|p| Presence {
+                entity: "sip:b@l".into(),
+                tuples: (0..700)
+                    .map(|t| Tuple {
+                        id: format!("t{}", p * 350 + t),
+                        basic: if p % 2 == 0 {
+                            Basic::Open
+                        } else {
+                            Basic::Closed
+                        },
+                        note: Some(format!("p{p}")),
+                    })
+                    .collect(),
+            })
+            .collect();
+        let composed = Presence::compose("sip:b@l", &publications);
+        assert_eq!(composed.tuples.len(), 79 * 350 + 700);
+        assert_eq!(composed.tuples[0].id, "t0");
+        // t350 was in publications 0 and 1: the later one wins, in the first one's place.
+        assert_eq!(composed.tuples[350].id, "t350");
+        assert_eq!(composed.tuples[350].note.as_deref(), Some("p1"));
+    }
 }
