@@ -16,6 +16,44 @@ pub struct PresenceConfig {
     pub recovery: RecoverySection,
     pub authorization: AuthorizationSection,
     pub publish: PublishSection,
+    #[serde(default)]
+    pub serve: ServeSection,
+}
+
+/// `[serve]`: the serve loop's bounds (`corelab_sip::serve`): requests of one dialog or one TCP
+/// connection run in arrival order; past these bounds a request gets 503 with Retry-After. A
+/// bound of 0 is taken as 1.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServeSection {
+    /// Requests of one dialog (Call-ID + From tag) or one TCP connection, running and waiting.
+    pub max_per_key: usize,
+    /// Requests in all, running and waiting.
+    pub max_total: usize,
+    /// `Retry-After` of the 503, in seconds.
+    pub retry_after_s: u32,
+}
+
+impl Default for ServeSection {
+    fn default() -> Self {
+        let d = corelab_sip::serve::ServeConfig::default();
+        ServeSection {
+            max_per_key: d.max_per_key,
+            max_total: d.max_total,
+            retry_after_s: d.retry_after_s,
+        }
+    }
+}
+
+impl ServeSection {
+    pub fn serve_config(&self) -> corelab_sip::serve::ServeConfig {
+        corelab_sip::serve::ServeConfig {
+            max_per_key: self.max_per_key.max(1),
+            max_total: self.max_total.max(1),
+            retry_after_s: self.retry_after_s,
+            ..Default::default()
+        }
+    }
 }
 
 /// Bounds on what a presentity may publish (RFC 3903), so one user's publications cannot make
@@ -196,6 +234,7 @@ impl PresenceConfig {
                 max_tuples: 32,
                 max_per_presentity: 8,
             },
+            serve: ServeSection::default(),
         }
     }
 

@@ -1,10 +1,13 @@
-//! The SIP shell: one task per incoming transaction, dispatched by method, answered, then the
-//! answer's follow-up (a NOTIFY) run.
+//! The SIP shell: incoming transactions served by the shared serve loop
+//! ([`corelab_sip::serve`]: arrival order per dialog and per TCP connection, admission control
+//! from `[serve]`), dispatched by method, answered; the answer's follow-up (a NOTIFY) runs after
+//! the dialog's next request is let through.
 
 use corelab_sip::build;
 use corelab_sip::headers;
 use corelab_sip::rsipstack::sip::Method;
 use corelab_sip::rsipstack::transaction::{Transaction, TransactionReceiver};
+use corelab_sip::serve::{self, FollowUp};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
@@ -15,22 +18,12 @@ use crate::reply::Reply;
 
 const ALLOW: &str = "REGISTER, SUBSCRIBE, NOTIFY, PUBLISH, MESSAGE, OPTIONS";
 
-pub async fn run(ctx: Presence, mut incoming: TransactionReceiver, cancel: CancellationToken) {
-    loop {
-        tokio::select! {
-            _ = cancel.cancelled() => return,
-            tx = incoming.recv() => match tx {
-                Some(tx) => {
-                    let ctx = ctx.clone();
-                    tokio::spawn(async move { handle(ctx, tx).await });
-                }
-                None => return,
-            }
-        }
-    }
+pub async fn run(ctx: Presence, incoming: TransactionReceiver, cancel: CancellationToken) {
+    let config = ctx.cfg.serve.serve_config();
+    serve::serve(incoming, config, cancel, move |tx| handle(ctx.clone(), tx)).await
 }
 
-async fn handle(ctx: Presence, mut tx: Transaction) {
+async fn handle(ctx: Presence, mut tx: Transaction) -> Option<FollowUp> {
     let req = tx.original.clone();
     let call_id = headers::call_id(&req).unwrap_or_default();
     let span = tracing::info_span!("sip", %call_id, method = %req.method);
@@ -42,7 +35,7 @@ async fn handle(ctx: Presence, mut tx: Transaction) {
             Method::Options => Reply::new(200)
                 .header("Allow", ALLOW)
                 .header("Allow-Events", ALLOW_EVENTS),
-            Method::Ack => return,
+            Method::Ack => return None,
             _ => Reply::error(405, "Method Not Allowed").header("Allow", ALLOW),
         };
         metrics::counter!(m::SIP_REQUESTS, "method" => req.method.to_string(), "status" => reply.code.to_string())
@@ -55,14 +48,13 @@ async fn handle(ctx: Presence, mut tx: Transaction) {
         let response = build::response(&req, reply.code, reply.reason.as_deref(), Some(&tag), &headers, reply.body);
         if let Err(e) = tx.respond(response).await {
             tracing::warn!(error = %e, "response not sent");
-            return;
+            return None;
         }
         // Dropping the transaction hands it to rsipstack's cache of finished transactions,
         // which answers retransmissions of the request.
         drop(tx);
-        if let Some(then) = reply.then {
-            then.await;
-        }
+        let then = reply.then?;
+        Some(Box::pin(then.instrument(tracing::Span::current())) as FollowUp)
     }
     .instrument(span)
     .await

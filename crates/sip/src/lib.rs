@@ -12,6 +12,8 @@
 //! - [`transport`] and [`framing`]: our own UDP and TCP sockets under rsipstack's transaction
 //!   layer (whole datagrams, `Content-Length`, `TCP_NODELAY`, connection limits, 400 for what
 //!   the parser refuses). docs/sip.md says what the layer guarantees.
+//! - [`serve`]: the serve loop — incoming requests handed to the node's handler in arrival order
+//!   per dialog and per TCP connection, bounded, 503 with Retry-After past the bound.
 //! - [`build`]: requests and responses written as text and parsed back, so what we send reads
 //!   like the RFCs' examples.
 
@@ -21,6 +23,7 @@ pub mod build;
 pub mod framing;
 pub mod headers;
 pub mod node;
+pub mod serve;
 pub mod transport;
 pub mod validate;
 
