@@ -39,6 +39,7 @@ impl UeControl for ImsClient {
             notifies_received: s.notifies_received,
             notifies_failed_on_purpose: s.notifies_failed_on_purpose,
             failure_messages_received: s.failure_messages_received,
+            failure_messages_refused: s.failure_messages_refused,
             resubscriptions: s.resubscriptions,
             reg_state: s.reg_state.clone(),
         }))

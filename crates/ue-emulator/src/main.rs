@@ -10,10 +10,13 @@ use corelab_runtime::{CommonConfig, admin, config, grpc, ready, shutdown, teleme
 use corelab_sip::advertise::Advertise;
 use corelab_sip::body::pidf::Basic;
 use corelab_sip::node::{SipNode, SipNodeConfig, destination_of};
-use corelab_sip::rsipstack::sip::Transport;
+use corelab_sip::rsipstack::sip::{Host, Transport};
+use corelab_sip::rsipstack::transport::SipAddr;
+use corelab_sip::serve::ServeConfig;
 use corelab_ue_emulator::control::parse_fault;
 use corelab_ue_emulator::ims::client::ClientConfig;
-use corelab_ue_emulator::ims::state::Fault;
+use corelab_ue_emulator::ims::report_sources::ReportSources;
+use corelab_ue_emulator::ims::state::{DialogLimits, Fault};
 use corelab_ue_emulator::ims::{ImsClient, inbound};
 
 /// Emulated UE: an IMS client that registers, watches its buddies' presence, answers NOTIFYs
@@ -68,6 +71,23 @@ struct Args {
     /// RFC 3261 T1 in ms for our own transactions.
     #[arg(long, default_value_t = 500)]
     t1_ms: u64,
+    /// Also accept subscription-failure reports from this address (IP:PORT, or IP for any
+    /// port), beside the proxy's: the IMS core, other presence-server replicas. Repeatable.
+    #[arg(long = "report-from", value_name = "ADDR")]
+    report_from: Vec<String>,
+    /// How long a terminated subscription dialog is kept (view, late retransmissions, a copy
+    /// of its failure report), in ms.
+    #[arg(long, default_value_t = 120_000)]
+    dialog_linger_ms: u64,
+    /// At most this many terminated dialogs are kept; the oldest go first.
+    #[arg(long, default_value_t = 64)]
+    max_ended_dialogs: usize,
+    /// Incoming requests of one dialog or TCP connection, running and waiting; past it 503.
+    #[arg(long, default_value_t = ServeConfig::default().max_per_key)]
+    serve_max_per_key: usize,
+    /// Incoming requests in all, running and waiting; past it 503.
+    #[arg(long, default_value_t = ServeConfig::default().max_total)]
+    serve_max_total: usize,
 }
 
 #[tokio::main]
@@ -114,6 +134,12 @@ async fn run(args: Args) -> anyhow::Result<()> {
             Basic::parse(b).ok_or_else(|| anyhow::anyhow!("--publish {b:?}: use open or closed"))
         })
         .transpose()?;
+    let report_sources = report_sources(&proxy, &args.report_from).await?;
+    let serve_config = ServeConfig {
+        max_per_key: args.serve_max_per_key.max(1),
+        max_total: args.serve_max_total.max(1),
+        ..ServeConfig::default()
+    };
     let listen = args
         .sip_listen
         .parse()
@@ -155,6 +181,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
             buddies: args.buddies.clone(),
             watch_reg: args.watch_reg,
             name,
+            report_sources,
+            dialog_limits: DialogLimits {
+                linger: Duration::from_millis(args.dialog_linger_ms),
+                max_ended: args.max_ended_dialogs,
+            },
         },
         sip.clone(),
     );
@@ -170,7 +201,12 @@ async fn run(args: Args) -> anyhow::Result<()> {
     .await?;
     let routes = tonic::service::Routes::new(UeControlServer::new(client.clone()));
     let (grpc_addr, grpc_fut) = grpc::serve(common.grpc.listen, routes, cancel.clone()).await?;
-    let inbound_task = tokio::spawn(inbound::run(client.clone(), incoming, cancel.clone()));
+    let inbound_task = tokio::spawn(inbound::run(
+        client.clone(),
+        incoming,
+        serve_config,
+        cancel.clone(),
+    ));
 
     client.start().await;
     if let Some(basic) = publish {
@@ -195,4 +231,26 @@ async fn run(args: Args) -> anyhow::Result<()> {
     tokio::join!(admin_fut, grpc_fut);
     let _ = tokio::join!(inbound_task, refresher);
     Ok(())
+}
+
+/// The proxy's addresses (a host name resolved now) plus every `--report-from`.
+async fn report_sources(proxy: &SipAddr, extra: &[String]) -> anyhow::Result<ReportSources> {
+    let mut sources = ReportSources::default();
+    let port = proxy.addr.port.map_or(5060, |p| p.value().to_owned());
+    match &proxy.addr.host {
+        Host::IpAddr(ip) => sources.addrs.push((*ip, port).into()),
+        Host::Domain(name) => {
+            let name = name.to_string();
+            let addrs = tokio::net::lookup_host((name.as_str(), port))
+                .await
+                .map_err(|e| anyhow::anyhow!("--proxy {name}: cannot resolve ({e}); needed to accept subscription-failure reports only from it"))?;
+            sources.addrs.extend(addrs);
+        }
+    }
+    for value in extra {
+        sources
+            .add(value)
+            .map_err(|e| anyhow::anyhow!("--report-from {e}"))?;
+    }
+    Ok(sources)
 }

@@ -2,7 +2,7 @@
 //! request goes to the configured proxy (the P-CSCF, or the presence server in direct mode).
 
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use corelab_sip::body::pidf::{self, Basic, Presence, Tuple};
 use corelab_sip::build;
@@ -13,7 +13,9 @@ use corelab_sip::rsipstack::sip::Transport;
 use corelab_sip::rsipstack::transport::SipAddr;
 use tokio_util::sync::CancellationToken;
 
-use super::state::{ClientState, Dialog};
+use super::printable::printable;
+use super::report_sources::ReportSources;
+use super::state::{ClientState, Dialog, DialogLimits};
 
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
@@ -30,6 +32,10 @@ pub struct ClientConfig {
     pub watch_reg: bool,
     /// A short name for the lines printed on stdout.
     pub name: String,
+    /// Who may send a subscription-failure report: the proxy, and `--report-from`.
+    pub report_sources: ReportSources,
+    /// How long and how many terminated dialogs are kept.
+    pub dialog_limits: DialogLimits,
 }
 
 #[derive(Clone)]
@@ -41,10 +47,14 @@ pub struct ImsClient {
 
 impl ImsClient {
     pub fn new(cfg: ClientConfig, sip: SipNode) -> ImsClient {
+        let state = ClientState {
+            limits: cfg.dialog_limits,
+            ..Default::default()
+        };
         ImsClient {
             cfg: Arc::new(cfg),
             sip,
-            state: Arc::default(),
+            state: Arc::new(Mutex::new(state)),
         }
     }
 
@@ -52,10 +62,12 @@ impl ImsClient {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// A line for the person watching the emulator, on stdout, and in the log.
+    /// A line for the person watching the emulator, on stdout, and in the log; text from the
+    /// network in it is shown escaped ([`printable`]), never sent raw to the terminal.
     pub fn say(&self, line: impl AsRef<str>) {
-        println!("[{}] {}", self.cfg.name, line.as_ref());
-        tracing::info!(ue = %self.cfg.name, "{}", line.as_ref());
+        let line = printable(line.as_ref());
+        println!("[{}] {}", self.cfg.name, line);
+        tracing::info!(ue = %self.cfg.name, "{}", line);
     }
 
     fn domain(&self) -> String {
@@ -114,18 +126,7 @@ impl ImsClient {
         let local_tag = random_token(8);
         self.state().dialogs.insert(
             call_id.clone(),
-            Dialog {
-                resource: resource.to_string(),
-                event: event.to_string(),
-                call_id: call_id.clone(),
-                local_tag: local_tag.clone(),
-                remote_tag: None,
-                remote_target: None,
-                route_set: Vec::new(),
-                cseq: 1,
-                state: "pending".into(),
-                reason: String::new(),
-            },
+            Dialog::pending(resource, event, &call_id, &local_tag),
         );
         let req = build::request("SUBSCRIBE", resource)
             .header("From", format!("<{}>;tag={local_tag}", self.cfg.aor))
@@ -165,8 +166,8 @@ impl ImsClient {
                 }
             }
             _ => {
-                dialog.state = "terminated".into();
-                dialog.reason = format!("SUBSCRIBE {}", outcome.label());
+                let reason = format!("SUBSCRIBE {}", outcome.label());
+                s.end_dialog(call_id, &reason, Instant::now());
             }
         }
     }
@@ -204,7 +205,8 @@ impl ImsClient {
                 "refresh of {} {} got 481: subscribing anew",
                 dialog.event, dialog.resource
             ));
-            self.state().dialogs.remove(call_id);
+            self.state()
+                .end_dialog(call_id, "refresh got 481", Instant::now());
             self.subscribe(&dialog.resource, &dialog.event).await;
         }
     }
@@ -262,11 +264,16 @@ impl ImsClient {
         let period = |secs: u32| Duration::from_millis(u64::from(secs.max(2)) * 800);
         let mut reg = tokio::time::interval(period(self.cfg.register_expires));
         let mut sub = tokio::time::interval(period(self.cfg.subscribe_expires));
+        // Terminated dialogs are also dropped on every incoming request; this covers a quiet UE.
+        let mut prune = tokio::time::interval(
+            (self.cfg.dialog_limits.linger / 2).clamp(Duration::from_millis(100), Duration::from_secs(5)),
+        );
         reg.tick().await;
         sub.tick().await;
         loop {
             tokio::select! {
                 _ = cancel.cancelled() => return,
+                _ = prune.tick() => self.state().prune(Instant::now()),
                 _ = reg.tick() => {
                     if self.state().registered {
                         self.register(self.cfg.register_expires).await;

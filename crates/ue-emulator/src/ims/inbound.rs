@@ -1,31 +1,47 @@
 //! Requests the IMS client answers: NOTIFY (with the injected faults) and MESSAGE (the server's
-//! subscription-failure report, which makes it re-subscribe: spec step 6).
+//! subscription-failure report, which makes it re-subscribe: spec step 6), served by the shared
+//! serve loop ([`corelab_sip::serve`]: arrival order per dialog and per TCP connection, bounded).
+//!
+//! A failure report is acted on only when it comes from the server the client subscribes
+//! through ([`ReportSources`]) and is about a dialog the client holds; anything else gets 403
+//! and a log line (at most one per interval), and never a SUBSCRIBE. The re-SUBSCRIBE goes to
+//! what the failed dialog was subscribed to, at most once per dialog.
+
+use std::net::SocketAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use corelab_sip::body::failure_report::{self, FailureReport};
 use corelab_sip::body::pidf::Presence;
 use corelab_sip::body::reginfo::RegInfo;
 use corelab_sip::build;
 use corelab_sip::headers;
+use corelab_sip::rsipstack::sip::prelude::HeadersExt;
 use corelab_sip::rsipstack::sip::{Method, Request};
 use corelab_sip::rsipstack::transaction::{Transaction, TransactionReceiver};
+use corelab_sip::rsipstack::transport::connection::SipConnection;
+use corelab_sip::serve::log_every::LogEvery;
+use corelab_sip::serve::{self, FollowUp, ServeConfig};
 use tokio_util::sync::CancellationToken;
 
 use super::ImsClient;
-use super::state::NotifyAnswer;
+use super::printable::printable;
+use super::state::{NotifyAnswer, ReportDecision};
 
-pub async fn run(client: ImsClient, mut incoming: TransactionReceiver, cancel: CancellationToken) {
-    loop {
-        tokio::select! {
-            _ = cancel.cancelled() => return,
-            tx = incoming.recv() => match tx {
-                Some(tx) => {
-                    let client = client.clone();
-                    tokio::spawn(async move { handle(client, tx).await });
-                }
-                None => return,
-            }
-        }
-    }
+/// One log line per this interval about refused failure reports.
+const REFUSAL_LOG_INTERVAL: Duration = Duration::from_secs(10);
+
+pub async fn run(
+    client: ImsClient,
+    incoming: TransactionReceiver,
+    config: ServeConfig,
+    cancel: CancellationToken,
+) {
+    let refusals = std::sync::Arc::new(Mutex::new(LogEvery::new(REFUSAL_LOG_INTERVAL)));
+    serve::serve(incoming, config, cancel, move |tx| {
+        handle(client.clone(), refusals.clone(), tx)
+    })
+    .await
 }
 
 async fn answer(tx: &mut Transaction, code: u16, reason: Option<&str>) {
@@ -42,15 +58,21 @@ async fn answer(tx: &mut Transaction, code: u16, reason: Option<&str>) {
     }
 }
 
-async fn handle(client: ImsClient, mut tx: Transaction) {
+async fn handle(
+    client: ImsClient,
+    refusals: std::sync::Arc<Mutex<LogEvery>>,
+    mut tx: Transaction,
+) -> Option<FollowUp> {
+    client.state().prune(Instant::now());
     let req = tx.original.clone();
     match req.method {
         Method::Notify => on_notify(&client, &mut tx, &req).await,
-        Method::Message => on_message(&client, &mut tx, &req).await,
+        Method::Message => return on_message(&client, &refusals, &mut tx, &req).await,
         Method::Options => answer(&mut tx, 200, None).await,
         Method::Ack => {}
         _ => answer(&mut tx, 405, None).await,
     }
+    None
 }
 
 async fn on_notify(client: &ImsClient, tx: &mut Transaction, req: &Request) {
@@ -104,14 +126,13 @@ fn update_view(
         if let Some(target) = headers::contact_uri(req) {
             dialog.remote_target = Some(target);
         }
-        dialog.state = if state == "terminated" {
-            "terminated".into()
-        } else {
-            "active".into()
-        };
-        dialog.reason = reason.clone().unwrap_or_default();
+        if dialog.state != "terminated" && state != "terminated" {
+            dialog.state = "active".into();
+            dialog.reason = reason.clone().unwrap_or_default();
+        }
         let (event, resource) = (dialog.event.clone(), dialog.resource.clone());
         if state == "terminated" {
+            s.end_dialog(call_id, &reason.clone().unwrap_or_default(), Instant::now());
             lines.push(format!(
                 "subscription {event} {resource} terminated ({})",
                 reason.unwrap_or_default()
@@ -144,42 +165,90 @@ fn update_view(
     lines
 }
 
-async fn on_message(client: &ImsClient, tx: &mut Transaction, req: &Request) {
+async fn on_message(
+    client: &ImsClient,
+    refusals: &Mutex<LogEvery>,
+    tx: &mut Transaction,
+    req: &Request,
+) -> Option<FollowUp> {
     if headers::content_type(req).as_deref() != Some(failure_report::CONTENT_TYPE) {
         answer(tx, 200, None).await;
         client.say(format!("MESSAGE: {}", String::from_utf8_lossy(&req.body)));
-        return;
+        return None;
+    }
+    let source = source_of(tx);
+    let trusted = source.is_some_and(|(addr, stream)| client.cfg.report_sources.allows(addr, stream));
+    if !trusted {
+        client.state().failure_messages_refused += 1;
+        refused(refusals, source, "not from the server subscribed through");
+        answer(tx, 403, Some("Forbidden (not from the server subscribed through)")).await;
+        return None;
     }
     let report = match FailureReport::parse(&req.body) {
         Ok(r) => r,
-        Err(e) => return answer(tx, 400, Some(&e)).await,
-    };
-    answer(tx, 200, None).await;
-    if !client.state().first_report_of(&report.call_id) {
-        client.say(format!(
-            "subscription-failure MESSAGE for {} again (a copy): already re-subscribed",
-            report.call_id
-        ));
-        return;
-    }
-    {
-        let mut s = client.state();
-        s.failure_messages_received += 1;
-        if let Some(d) = s.dialogs.get_mut(&report.call_id) {
-            d.state = "terminated".into();
-            d.reason = format!("server deleted it ({})", report.reason);
+        Err(e) => {
+            tracing::info!(error = %printable(&e), "subscription-failure report not understood");
+            answer(tx, 400, Some("Bad Request (subscription-failure report not understood)")).await;
+            return None;
         }
-        s.dialogs.remove(&report.call_id);
+    };
+    let decision = client
+        .state()
+        .on_failure_report(&report.call_id, &report.reason, Instant::now());
+    match decision {
+        ReportDecision::UnknownDialog => {
+            refused(refusals, source, "about no subscription of ours");
+            answer(tx, 403, Some("Forbidden (no such subscription)")).await;
+            None
+        }
+        ReportDecision::Copy => {
+            answer(tx, 200, None).await;
+            client.say(format!(
+                "subscription-failure MESSAGE for {} again (a copy): already re-subscribed",
+                report.call_id
+            ));
+            None
+        }
+        ReportDecision::Resubscribe { resource, event } => {
+            answer(tx, 200, None).await;
+            client.say(format!(
+                "subscription-failure MESSAGE: {event} {resource} failed ({}{}), {}/{} — re-subscribing",
+                report.reason,
+                report.status.map(|c| format!(" {c}")).unwrap_or_default(),
+                report.count,
+                report.threshold
+            ));
+            let client = client.clone();
+            Some(Box::pin(async move {
+                client.subscribe(&resource, &event).await;
+            }))
+        }
     }
-    client.say(format!(
-        "subscription-failure MESSAGE: {} {} failed ({}{}), {}/{} — re-subscribing",
-        report.event,
-        report.resource,
-        report.reason,
-        report.status.map(|c| format!(" {c}")).unwrap_or_default(),
-        report.count,
-        report.threshold
-    ));
-    client.state().resubscriptions += 1;
-    client.subscribe(&report.resource, &report.event).await;
+}
+
+/// Where a request came from, and whether over a stream transport: the TCP peer, or the UDP
+/// datagram's source (the top Via as the transport rewrote it with `received`/`rport`).
+fn source_of(tx: &Transaction) -> Option<(SocketAddr, bool)> {
+    if let Some(peer) = serve::stream_peer(tx) {
+        return Some((peer, true));
+    }
+    if tx.connection.as_ref().is_some_and(SipConnection::is_reliable) {
+        return None;
+    }
+    let via = tx.original.via_header().ok()?;
+    let (_, host_with_port) = SipConnection::parse_target_from_via(via).ok()?;
+    let addr: SocketAddr = host_with_port.try_into().ok()?;
+    Some((addr, false))
+}
+
+/// One log line per interval about refused reports, with how many.
+fn refused(log: &Mutex<LogEvery>, source: Option<(SocketAddr, bool)>, why: &str) {
+    let due = log
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .hit(Instant::now());
+    if let Some(count) = due {
+        let from = source.map(|(a, _)| a.to_string()).unwrap_or_else(|| "?".into());
+        tracing::warn!(%from, refused = count, "subscription-failure MESSAGE refused (403): {why}");
+    }
 }

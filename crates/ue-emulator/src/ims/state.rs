@@ -1,7 +1,12 @@
 //! What the IMS client knows: its registration, subscriptions (dialogs), buddies' presence,
-//! the NOTIFY fault to inject, and counters. Plain data, no IO.
+//! the NOTIFY fault to inject, and counters. Plain data, no IO: the time is passed in.
+//!
+//! Dialogs are bounded: a terminated dialog stays (for the view, for retransmissions and for a
+//! late copy of its failure report) at most [`DialogLimits::linger`], and at most
+//! [`DialogLimits::max_ended`] terminated dialogs are kept, the oldest dropped first.
 
 use std::collections::{BTreeMap, HashSet};
+use std::time::{Duration, Instant};
 
 /// How the next NOTIFYs fail on purpose.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,6 +38,62 @@ pub struct Dialog {
     /// `pending` (SUBSCRIBE sent), `active`, `terminated`.
     pub state: String,
     pub reason: String,
+    /// When it was terminated (see [`ClientState::end_dialog`]).
+    pub ended_at: Option<Instant>,
+    /// The server reported it failed and deleted it (a subscription-failure MESSAGE): it was
+    /// re-subscribed once, and a copy of the report changes nothing.
+    pub failure_reported: bool,
+}
+
+impl Dialog {
+    /// A new dialog for a SUBSCRIBE about to be sent (RFC 6665 §4.1.2.1).
+    pub fn pending(resource: &str, event: &str, call_id: &str, local_tag: &str) -> Dialog {
+        Dialog {
+            resource: resource.into(),
+            event: event.into(),
+            call_id: call_id.into(),
+            local_tag: local_tag.into(),
+            remote_tag: None,
+            remote_target: None,
+            route_set: Vec::new(),
+            cseq: 1,
+            state: "pending".into(),
+            reason: String::new(),
+            ended_at: None,
+            failure_reported: false,
+        }
+    }
+}
+
+/// How long and how many terminated dialogs are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DialogLimits {
+    pub linger: Duration,
+    pub max_ended: usize,
+}
+
+impl Default for DialogLimits {
+    /// Two minutes: longer than a server's Timer F at the default T1 (32 s), so its
+    /// retransmissions and a relayed copy of its report still find the dialog.
+    fn default() -> Self {
+        DialogLimits {
+            linger: Duration::from_secs(120),
+            max_ended: 64,
+        }
+    }
+}
+
+/// What to do with a subscription-failure report about dialog `call_id` (from a trusted
+/// source: the caller checked it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReportDecision {
+    /// The first report about a dialog we hold: subscribe anew to what **that dialog** was
+    /// subscribed to (never to what the report names).
+    Resubscribe { resource: String, event: String },
+    /// A copy of a report already acted on (a retransmission relayed as a new request).
+    Copy,
+    /// No such dialog, held now or lately: refuse (403).
+    UnknownDialog,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -53,13 +114,13 @@ pub struct ClientState {
     /// NOTIFYs (Call-ID, CSeq) left unanswered on purpose: their retransmissions stay unanswered
     /// without using up the fault count.
     pub ignored: HashSet<(String, u32)>,
-    /// Call-IDs of failed subscriptions already reported by a failure MESSAGE: a second copy
-    /// of the same report (a retransmission relayed as a new request) re-subscribes only once.
-    pub reported_failures: HashSet<String>,
+    pub limits: DialogLimits,
     pub publish_etag: Option<String>,
     pub notifies_received: u32,
     pub notifies_failed_on_purpose: u32,
     pub failure_messages_received: u32,
+    /// Subscription-failure reports refused (403): from a stranger, or about no dialog of ours.
+    pub failure_messages_refused: u32,
     pub resubscriptions: u32,
 }
 
@@ -74,9 +135,60 @@ pub enum NotifyAnswer {
 }
 
 impl ClientState {
-    /// Records the failure report for subscription `call_id`; false when it was already seen.
-    pub fn first_report_of(&mut self, call_id: &str) -> bool {
-        self.reported_failures.insert(call_id.to_string())
+    /// A trusted subscription-failure report about `call_id` at `now`: the first one about a
+    /// dialog we hold ends it and asks for one re-SUBSCRIBE; copies change nothing.
+    pub fn on_failure_report(&mut self, call_id: &str, reason: &str, now: Instant) -> ReportDecision {
+        let Some(dialog) = self.dialogs.get_mut(call_id) else {
+            self.failure_messages_refused += 1;
+            return ReportDecision::UnknownDialog;
+        };
+        if dialog.failure_reported {
+            return ReportDecision::Copy;
+        }
+        dialog.failure_reported = true;
+        let decision = ReportDecision::Resubscribe {
+            resource: dialog.resource.clone(),
+            event: dialog.event.clone(),
+        };
+        self.failure_messages_received += 1;
+        self.resubscriptions += 1;
+        self.end_dialog(call_id, &format!("server deleted it ({reason})"), now);
+        decision
+    }
+
+    /// Dialog `call_id` is terminated (a terminating NOTIFY, a failed SUBSCRIBE or refresh, a
+    /// failure report): it lingers, bounded ([`ClientState::prune`]).
+    pub fn end_dialog(&mut self, call_id: &str, reason: &str, now: Instant) {
+        if let Some(d) = self.dialogs.get_mut(call_id) {
+            d.state = "terminated".into();
+            d.reason = reason.to_string();
+            d.ended_at.get_or_insert(now);
+        }
+        self.prune(now);
+    }
+
+    /// Drop terminated dialogs older than `limits.linger`, then the oldest past
+    /// `limits.max_ended`, and what was remembered about their NOTIFYs.
+    pub fn prune(&mut self, now: Instant) {
+        let linger = self.limits.linger;
+        self.dialogs.retain(|_, d| {
+            d.state != "terminated"
+                || now.saturating_duration_since(*d.ended_at.get_or_insert(now)) < linger
+        });
+        let mut ended: Vec<(Instant, String)> = self
+            .dialogs
+            .values()
+            .filter_map(|d| Some((d.ended_at?, d.call_id.clone())))
+            .collect();
+        if ended.len() > self.limits.max_ended {
+            ended.sort();
+            let excess = ended.len() - self.limits.max_ended;
+            for (_, call_id) in ended.into_iter().take(excess) {
+                self.dialogs.remove(&call_id);
+            }
+        }
+        let dialogs = &self.dialogs;
+        self.ignored.retain(|(call_id, _)| dialogs.contains_key(call_id));
     }
 
     /// Decide the answer to NOTIFY (`call_id`, `cseq`), consuming one injected fault.
@@ -88,7 +200,8 @@ impl ClientState {
         if self.ignored.contains(&key) {
             return NotifyAnswer::Ignore; // a retransmission of one we ignore
         }
-        if !self.dialogs.contains_key(call_id) {
+        // A dialog the server reported deleted is gone on its side too (RFC 6665 §4.1.3).
+        if self.dialogs.get(call_id).is_none_or(|d| d.failure_reported) {
             return NotifyAnswer::NoDialog;
         }
         self.notifies_received += 1;
@@ -115,16 +228,8 @@ mod tests {
 
     fn dialog(call_id: &str) -> Dialog {
         Dialog {
-            resource: "sip:bob@lab".into(),
-            event: "presence".into(),
-            call_id: call_id.into(),
-            local_tag: "t".into(),
-            remote_tag: None,
-            remote_target: None,
-            route_set: Vec::new(),
-            cseq: 1,
             state: "active".into(),
-            reason: String::new(),
+            ..Dialog::pending("sip:bob@lab", "presence", call_id, "t")
         }
     }
 
@@ -171,10 +276,59 @@ mod tests {
     }
 
     #[test]
-    fn a_failure_report_is_acted_on_once() {
+    fn a_failure_report_resubscribes_once_to_the_dialogs_own_resource() {
+        let now = Instant::now();
         let mut s = ClientState::default();
-        assert!(s.first_report_of("sub-1"));
-        assert!(!s.first_report_of("sub-1"));
-        assert!(s.first_report_of("sub-2"));
+        s.dialogs.insert("sub-1".into(), dialog("sub-1"));
+        assert_eq!(
+            s.on_failure_report("sub-1", "timeout", now),
+            ReportDecision::Resubscribe {
+                resource: "sip:bob@lab".into(),
+                event: "presence".into()
+            }
+        );
+        assert_eq!(s.on_failure_report("sub-1", "timeout", now), ReportDecision::Copy);
+        assert_eq!(s.dialogs["sub-1"].state, "terminated");
+        assert_eq!(
+            s.answer_notify("sub-1", 9),
+            NotifyAnswer::NoDialog,
+            "deleted by the server"
+        );
+        assert_eq!(
+            s.on_failure_report("sub-2", "timeout", now),
+            ReportDecision::UnknownDialog
+        );
+        assert_eq!(
+            (s.failure_messages_received, s.resubscriptions, s.failure_messages_refused),
+            (1, 1, 1)
+        );
+    }
+
+    #[test]
+    fn terminated_dialogs_are_dropped_after_the_linger_and_past_the_cap() {
+        let t0 = Instant::now();
+        let mut s = ClientState {
+            limits: DialogLimits {
+                linger: Duration::from_secs(10),
+                max_ended: 3,
+            },
+            ..Default::default()
+        };
+        s.dialogs.insert("live".into(), dialog("live"));
+        for i in 0..100u64 {
+            let id = format!("d{i}");
+            s.dialogs.insert(id.clone(), dialog(&id));
+            s.end_dialog(&id, "gone", t0 + Duration::from_millis(i));
+            assert!(s.dialogs.len() <= 4, "{} dialogs", s.dialogs.len());
+        }
+        let kept: Vec<&str> = s.dialogs.keys().map(String::as_str).collect();
+        assert_eq!(kept, vec!["d97", "d98", "d99", "live"], "the newest ended ones");
+        s.prune(t0 + Duration::from_secs(11));
+        assert_eq!(s.dialogs.keys().collect::<Vec<_>>(), vec!["live"]);
+        // A report about a dialog dropped long ago is about no dialog of ours.
+        assert_eq!(
+            s.on_failure_report("d1", "timeout", t0),
+            ReportDecision::UnknownDialog
+        );
     }
 }
