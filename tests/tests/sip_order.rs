@@ -22,7 +22,14 @@ fn register(user: &str, transport: &str, local: &str, call_id: &str, cseq: u32) 
 }
 
 /// A SUBSCRIBE from `user` to bob's presence in dialog `call_id`; `to_tag` empty for the first.
-fn subscribe(user: &str, transport: &str, local: &str, call_id: &str, cseq: u32, to_tag: &str) -> String {
+fn subscribe(
+    user: &str,
+    transport: &str,
+    local: &str,
+    call_id: &str,
+    cseq: u32,
+    to_tag: &str,
+) -> String {
     let contact = match transport {
         "TCP" => format!("sip:{user}@{local};transport=tcp"),
         _ => format!("sip:{user}@{local}"),
@@ -50,15 +57,29 @@ fn cseq(msg: &str) -> (u32, String) {
 }
 
 fn status(msg: &str) -> u16 {
-    msg.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0)
+    msg.split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
 }
 
 /// A 200 OK to a request the server sent us (NOTIFY, MESSAGE): its Via, From, To, Call-ID and
 /// CSeq copied (RFC 3261 §8.2.6).
 fn ok_to(request: &str) -> String {
     let mut out = String::from("SIP/2.0 200 OK\r\n");
-    for line in request.split("\r\n\r\n").next().unwrap_or("").lines().skip(1) {
-        let name = line.split(':').next().unwrap_or("").trim().to_ascii_lowercase();
+    for line in request
+        .split("\r\n\r\n")
+        .next()
+        .unwrap_or("")
+        .lines()
+        .skip(1)
+    {
+        let name = line
+            .split(':')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
         if ["via", "v", "from", "f", "to", "t", "call-id", "i", "cseq"].contains(&name.as_str()) {
             out.push_str(line);
             out.push_str("\r\n");
@@ -108,13 +129,23 @@ async fn in_order_refreshes_over_udp(backend: Backend) -> anyhow::Result<()> {
     let local = socket.local_addr()?.to_string();
     let mut responses = BTreeMap::new();
 
-    socket.send_to(register("carol", "UDP", &local, "reg-carol", 1).as_bytes(), &server)?;
-    collect_udp(&socket, &mut responses, |r| r.contains_key(&(1, "REGISTER".into())))?;
+    socket.send_to(
+        register("carol", "UDP", &local, "reg-carol", 1).as_bytes(),
+        &server,
+    )?;
+    collect_udp(&socket, &mut responses, |r| {
+        r.contains_key(&(1, "REGISTER".into()))
+    })?;
     assert_eq!(status(&responses[&(1, "REGISTER".into())]), 200);
 
     let call_id = "order-udp";
-    socket.send_to(subscribe("carol", "UDP", &local, call_id, 1, "").as_bytes(), &server)?;
-    collect_udp(&socket, &mut responses, |r| r.contains_key(&(1, "SUBSCRIBE".into())))?;
+    socket.send_to(
+        subscribe("carol", "UDP", &local, call_id, 1, "").as_bytes(),
+        &server,
+    )?;
+    collect_udp(&socket, &mut responses, |r| {
+        r.contains_key(&(1, "SUBSCRIBE".into()))
+    })?;
     let first = &responses[&(1, "SUBSCRIBE".into())];
     assert_eq!(status(first), 200, "{first}");
     let to_tag = header(first, "To")
@@ -135,7 +166,8 @@ async fn in_order_refreshes_over_udp(backend: Backend) -> anyhow::Result<()> {
     collect_udp(&socket, &mut responses, |r| {
         (2..2 + REFRESHES).all(|n| r.contains_key(&(n, "SUBSCRIBE".into())))
     })?;
-    send.join().map_err(|_| anyhow::anyhow!("sender panicked"))??;
+    send.join()
+        .map_err(|_| anyhow::anyhow!("sender panicked"))??;
     let not_ok: Vec<String> = (2..2 + REFRESHES)
         .map(|n| &responses[&(n, "SUBSCRIBE".into())])
         .filter(|r| status(r) != 200)
@@ -166,7 +198,10 @@ impl Framer {
                     return Ok(String::from_utf8_lossy(&msg).to_string());
                 }
             }
-            anyhow::ensure!(started.elapsed() < LIMIT, "no complete message on the stream");
+            anyhow::ensure!(
+                started.elapsed() < LIMIT,
+                "no complete message on the stream"
+            );
             let mut chunk = [0u8; 16384];
             match self.stream.read(&mut chunk) {
                 Ok(0) => anyhow::bail!("connection closed"),
@@ -219,7 +254,14 @@ async fn register_then_subscribe_in_one_tcp_write(backend: Backend) -> anyhow::R
     let mut expected = Vec::new();
     for user in &users {
         write.push_str(&register(user, "TCP", &local, &format!("reg-{user}"), 1));
-        write.push_str(&subscribe(user, "TCP", &local, &format!("sub-{user}"), 1, ""));
+        write.push_str(&subscribe(
+            user,
+            "TCP",
+            &local,
+            &format!("sub-{user}"),
+            1,
+            "",
+        ));
         expected.push((format!("reg-{user}"), "REGISTER".to_string(), 200));
         expected.push((format!("sub-{user}"), "SUBSCRIBE".to_string(), 200));
     }
@@ -250,11 +292,18 @@ async fn flood_past_the_bound_gets_503(backend: Backend) -> anyhow::Result<()> {
     framer.stream.write_all(flood.as_bytes())?;
     let answers = framer.responses(FLOOD as usize)?;
     let refused: Vec<&String> = answers.iter().filter(|r| status(r) == 503).collect();
-    assert!(!refused.is_empty(), "no 503 in {FLOOD} REGISTERs past a bound of 4");
+    assert!(
+        !refused.is_empty(),
+        "no 503 in {FLOOD} REGISTERs past a bound of 4"
+    );
     for r in &refused {
         assert_eq!(header(r, "Retry-After"), Some("7"), "{r}");
     }
-    let others: Vec<u16> = answers.iter().map(|r| status(r)).filter(|s| *s != 503).collect();
+    let others: Vec<u16> = answers
+        .iter()
+        .map(|r| status(r))
+        .filter(|s| *s != 503)
+        .collect();
     assert!(others.iter().all(|s| *s == 200), "{others:?}");
 
     let metrics = http_get(&lab.server().admin_url("/metrics"))?;

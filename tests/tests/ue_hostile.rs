@@ -76,7 +76,11 @@ async fn forged_reports_from_strangers(backend: Backend) -> anyhow::Result<()> {
 
     const FORGED: u32 = 200;
     for n in 0..FORGED {
-        let about = if n % 2 == 0 { dialog.clone() } else { format!("guess-{n}") };
+        let about = if n % 2 == 0 {
+            dialog.clone()
+        } else {
+            format!("guess-{n}")
+        };
         let resp = sip_udp_exchange("127.0.0.1:0", &ue, &report("{local}", &ue, n, &about, BOB))?;
         assert!(
             status_line(&resp).starts_with("SIP/2.0 403 Forbidden (not from the server"),
@@ -85,7 +89,11 @@ async fn forged_reports_from_strangers(backend: Backend) -> anyhow::Result<()> {
     }
     // One that also forges its Via to name the server: the source is still the test's.
     let server = lab.server().sip_addr();
-    let resp = sip_udp_exchange("127.0.0.1:0", &ue, &report(&server, &ue, FORGED, &dialog, BOB))?;
+    let resp = sip_udp_exchange(
+        "127.0.0.1:0",
+        &ue,
+        &report(&server, &ue, FORGED, &dialog, BOB),
+    )?;
     assert!(status_line(&resp).starts_with("SIP/2.0 403"), "{resp}");
 
     let after = view(&mut alice).await;
@@ -173,10 +181,14 @@ async fn dialogs_stay_bounded(backend: Backend) -> anyhow::Result<()> {
             })
             .await;
     }
-    until(LIMIT, "dave's ended dialogs dropped after the linger", || {
-        let mut d = dave.clone();
-        async move { view(&mut d).await.subscriptions.is_empty().then_some(()) }
-    })
+    until(
+        LIMIT,
+        "dave's ended dialogs dropped after the linger",
+        || {
+            let mut d = dave.clone();
+            async move { view(&mut d).await.subscriptions.is_empty().then_some(()) }
+        },
+    )
     .await?;
     Ok(())
 }
@@ -212,7 +224,10 @@ impl FakeProxy {
     }
 
     fn addr(&self) -> String {
-        self.socket.local_addr().map(|a| a.to_string()).unwrap_or_default()
+        self.socket
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default()
     }
 
     fn seen(&self, pred: impl Fn(&str) -> bool) -> Vec<String> {
@@ -226,7 +241,9 @@ impl FakeProxy {
         let header = format!("Call-ID: {call_id}\r\n");
         until(LIMIT, &format!("the answer to {call_id}"), || {
             let found = self
-                .seen(|m| m.starts_with("SIP/2.0 ") && !m.starts_with("SIP/2.0 1") && m.contains(&header))
+                .seen(|m| {
+                    m.starts_with("SIP/2.0 ") && !m.starts_with("SIP/2.0 1") && m.contains(&header)
+                })
                 .pop();
             async move { found }
         })
@@ -238,15 +255,25 @@ impl FakeProxy {
 fn ok_with_tag(req: &str, socket: &UdpSocket) -> String {
     let mut out = String::from("SIP/2.0 200 OK\r\n");
     for line in req.split("\r\n\r\n").next().unwrap_or("").lines().skip(1) {
-        let name = line.split(':').next().unwrap_or("").trim().to_ascii_lowercase();
+        let name = line
+            .split(':')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
         match name.as_str() {
             "to" if !line.contains(";tag=") => out.push_str(&format!("{line};tag=fp1\r\n")),
             "via" | "from" | "to" | "call-id" | "cseq" => out.push_str(&format!("{line}\r\n")),
             _ => {}
         }
     }
-    let me = socket.local_addr().map(|a| a.to_string()).unwrap_or_default();
-    out.push_str(&format!("Contact: <sip:bob@{me}>\r\nExpires: 600\r\nContent-Length: 0\r\n\r\n"));
+    let me = socket
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    out.push_str(&format!(
+        "Contact: <sip:bob@{me}>\r\nExpires: 600\r\nContent-Length: 0\r\n\r\n"
+    ));
     out
 }
 
@@ -287,7 +314,11 @@ async fn reports_from_the_proxy_about_our_dialog_resubscribe_once() -> anyhow::R
     assert_eq!(subscribes_to_bob().len(), 1);
 
     let resp = proxy
-        .exchange(&ue, &report(&proxy.addr(), &ue, 1, "nosuch", BOB), "report-1")
+        .exchange(
+            &ue,
+            &report(&proxy.addr(), &ue, 1, "nosuch", BOB),
+            "report-1",
+        )
         .await?;
     assert!(
         status_line(&resp).starts_with("SIP/2.0 403 Forbidden (no such subscription)"),
@@ -295,11 +326,18 @@ async fn reports_from_the_proxy_about_our_dialog_resubscribe_once() -> anyhow::R
     );
 
     let stranger = sip_udp_exchange("127.0.0.1:0", &ue, &report("{local}", &ue, 2, &dialog, BOB))?;
-    assert!(status_line(&stranger).starts_with("SIP/2.0 403"), "{stranger}");
+    assert!(
+        status_line(&stranger).starts_with("SIP/2.0 403"),
+        "{stranger}"
+    );
 
     let mallory = "sip:mallory@evil.example";
     let resp = proxy
-        .exchange(&ue, &report(&proxy.addr(), &ue, 3, &dialog, mallory), "report-3")
+        .exchange(
+            &ue,
+            &report(&proxy.addr(), &ue, 3, &dialog, mallory),
+            "report-3",
+        )
         .await?;
     assert!(status_line(&resp).starts_with("SIP/2.0 200"), "{resp}");
     until(LIMIT, "frank's new dialog to bob", || {
@@ -310,17 +348,29 @@ async fn reports_from_the_proxy_about_our_dialog_resubscribe_once() -> anyhow::R
     .await?;
 
     let resp = proxy
-        .exchange(&ue, &report(&proxy.addr(), &ue, 4, &dialog, BOB), "report-4")
+        .exchange(
+            &ue,
+            &report(&proxy.addr(), &ue, 4, &dialog, BOB),
+            "report-4",
+        )
         .await?;
     assert!(status_line(&resp).starts_with("SIP/2.0 200"), "{resp}");
 
     let v = view(&mut frank).await;
     assert_eq!(
-        (v.failure_messages_received, v.resubscriptions, v.failure_messages_refused),
+        (
+            v.failure_messages_received,
+            v.resubscriptions,
+            v.failure_messages_refused
+        ),
         (1, 1, 2)
     );
     assert_eq!(subscribes_to_bob().len(), 2, "one re-SUBSCRIBE, to bob");
-    assert!(proxy.seen(|m| m.starts_with(&format!("SUBSCRIBE {mallory}"))).is_empty());
+    assert!(
+        proxy
+            .seen(|m| m.starts_with(&format!("SUBSCRIBE {mallory}")))
+            .is_empty()
+    );
     node.stop().await?;
     Ok(())
 }

@@ -117,9 +117,9 @@ impl<T> Sequencer<T> {
         if self.admitted.len() >= self.limits.max_total {
             return Admission::Refused(Refused::Total, item);
         }
-        let full = keys.iter().any(|k| {
-            self.queues.get(k).map_or(0, VecDeque::len) >= self.limits.max_per_key
-        });
+        let full = keys
+            .iter()
+            .any(|k| self.queues.get(k).map_or(0, VecDeque::len) >= self.limits.max_per_key);
         if full || self.limits.max_per_key == 0 {
             return Admission::Refused(Refused::PerKey, item);
         }
@@ -227,7 +227,10 @@ mod tests {
         assert!(matches!(a1, Admission::Run(_, "a1")));
         let a2 = ticket(s.admit(vec![dialog("a")], "a2"));
         let a3 = ticket(s.admit(vec![dialog("a")], "a3"));
-        assert!(matches!(s.admit(vec![dialog("b")], "b1"), Admission::Run(_, "b1")));
+        assert!(matches!(
+            s.admit(vec![dialog("b")], "b1"),
+            Admission::Run(_, "b1")
+        ));
         assert_eq!(s.finish(ticket(a1)), vec![(a2, "a2")]);
         assert_eq!(s.finish(a2), vec![(a3, "a3")]);
         assert_eq!(s.finish(a3), vec![]);

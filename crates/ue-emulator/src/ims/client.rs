@@ -266,7 +266,8 @@ impl ImsClient {
         let mut sub = tokio::time::interval(period(self.cfg.subscribe_expires));
         // Terminated dialogs are also dropped on every incoming request; this covers a quiet UE.
         let mut prune = tokio::time::interval(
-            (self.cfg.dialog_limits.linger / 2).clamp(Duration::from_millis(100), Duration::from_secs(5)),
+            (self.cfg.dialog_limits.linger / 2)
+                .clamp(Duration::from_millis(100), Duration::from_secs(5)),
         );
         reg.tick().await;
         sub.tick().await;

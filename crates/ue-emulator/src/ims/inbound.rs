@@ -177,24 +177,36 @@ async fn on_message(
         return None;
     }
     let source = source_of(tx);
-    let trusted = source.is_some_and(|(addr, stream)| client.cfg.report_sources.allows(addr, stream));
+    let trusted =
+        source.is_some_and(|(addr, stream)| client.cfg.report_sources.allows(addr, stream));
     if !trusted {
         client.state().failure_messages_refused += 1;
         refused(refusals, source, "not from the server subscribed through");
-        answer(tx, 403, Some("Forbidden (not from the server subscribed through)")).await;
+        answer(
+            tx,
+            403,
+            Some("Forbidden (not from the server subscribed through)"),
+        )
+        .await;
         return None;
     }
     let report = match FailureReport::parse(&req.body) {
         Ok(r) => r,
         Err(e) => {
             tracing::info!(error = %printable(&e), "subscription-failure report not understood");
-            answer(tx, 400, Some("Bad Request (subscription-failure report not understood)")).await;
+            answer(
+                tx,
+                400,
+                Some("Bad Request (subscription-failure report not understood)"),
+            )
+            .await;
             return None;
         }
     };
-    let decision = client
-        .state()
-        .on_failure_report(&report.call_id, &report.reason, Instant::now());
+    let decision =
+        client
+            .state()
+            .on_failure_report(&report.call_id, &report.reason, Instant::now());
     match decision {
         ReportDecision::UnknownDialog => {
             refused(refusals, source, "about no subscription of ours");
@@ -232,7 +244,11 @@ fn source_of(tx: &Transaction) -> Option<(SocketAddr, bool)> {
     if let Some(peer) = serve::stream_peer(tx) {
         return Some((peer, true));
     }
-    if tx.connection.as_ref().is_some_and(SipConnection::is_reliable) {
+    if tx
+        .connection
+        .as_ref()
+        .is_some_and(SipConnection::is_reliable)
+    {
         return None;
     }
     let via = tx.original.via_header().ok()?;
@@ -248,7 +264,9 @@ fn refused(log: &Mutex<LogEvery>, source: Option<(SocketAddr, bool)>, why: &str)
         .unwrap_or_else(|p| p.into_inner())
         .hit(Instant::now());
     if let Some(count) = due {
-        let from = source.map(|(a, _)| a.to_string()).unwrap_or_else(|| "?".into());
+        let from = source
+            .map(|(a, _)| a.to_string())
+            .unwrap_or_else(|| "?".into());
         tracing::warn!(%from, refused = count, "subscription-failure MESSAGE refused (403): {why}");
     }
 }

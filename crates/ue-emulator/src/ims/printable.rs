@@ -39,7 +39,13 @@ mod tests {
             printable("hi\x1b[2J\x1b]0;pwned\x07\r\nend"),
             "hi\\x1b[2J\\x1b]0;pwned\\x07\\x0d\\x0aend"
         );
-        assert_eq!(printable("\u{9b}31m \u{202e}txt.exe"), "\\x9b31m \\u{202e}txt.exe");
-        assert!(matches!(printable("buddy bob is open — at desk"), Cow::Borrowed(_)));
+        assert_eq!(
+            printable("\u{9b}31m \u{202e}txt.exe"),
+            "\\x9b31m \\u{202e}txt.exe"
+        );
+        assert!(matches!(
+            printable("buddy bob is open — at desk"),
+            Cow::Borrowed(_)
+        ));
     }
 }

@@ -36,9 +36,10 @@ impl ReportSources {
     pub fn allows(&self, source: SocketAddr, stream: bool) -> bool {
         let ip = canonical(source.ip());
         self.hosts.iter().any(|h| canonical(*h) == ip)
-            || self.addrs.iter().any(|a| {
-                canonical(a.ip()) == ip && (stream || a.port() == source.port())
-            })
+            || self
+                .addrs
+                .iter()
+                .any(|a| canonical(a.ip()) == ip && (stream || a.port() == source.port()))
     }
 }
 
@@ -64,8 +65,14 @@ mod tests {
         t.add("127.0.0.1:5060").unwrap();
         t.add("10.0.0.9").unwrap();
         assert!(t.allows(sa("127.0.0.1:5060"), false));
-        assert!(!t.allows(sa("127.0.0.1:40000"), false), "a stranger on the same host");
-        assert!(t.allows(sa("127.0.0.1:40000"), true), "a TCP connection the server opened");
+        assert!(
+            !t.allows(sa("127.0.0.1:40000"), false),
+            "a stranger on the same host"
+        );
+        assert!(
+            t.allows(sa("127.0.0.1:40000"), true),
+            "a TCP connection the server opened"
+        );
         assert!(!t.allows(sa("127.0.0.2:5060"), false));
         assert!(!t.allows(sa("127.0.0.2:40000"), true));
         assert!(t.allows(sa("10.0.0.9:1234"), false));

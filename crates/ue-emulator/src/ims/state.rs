@@ -137,7 +137,12 @@ pub enum NotifyAnswer {
 impl ClientState {
     /// A trusted subscription-failure report about `call_id` at `now`: the first one about a
     /// dialog we hold ends it and asks for one re-SUBSCRIBE; copies change nothing.
-    pub fn on_failure_report(&mut self, call_id: &str, reason: &str, now: Instant) -> ReportDecision {
+    pub fn on_failure_report(
+        &mut self,
+        call_id: &str,
+        reason: &str,
+        now: Instant,
+    ) -> ReportDecision {
         let Some(dialog) = self.dialogs.get_mut(call_id) else {
             self.failure_messages_refused += 1;
             return ReportDecision::UnknownDialog;
@@ -188,7 +193,8 @@ impl ClientState {
             }
         }
         let dialogs = &self.dialogs;
-        self.ignored.retain(|(call_id, _)| dialogs.contains_key(call_id));
+        self.ignored
+            .retain(|(call_id, _)| dialogs.contains_key(call_id));
     }
 
     /// Decide the answer to NOTIFY (`call_id`, `cseq`), consuming one injected fault.
@@ -287,7 +293,10 @@ mod tests {
                 event: "presence".into()
             }
         );
-        assert_eq!(s.on_failure_report("sub-1", "timeout", now), ReportDecision::Copy);
+        assert_eq!(
+            s.on_failure_report("sub-1", "timeout", now),
+            ReportDecision::Copy
+        );
         assert_eq!(s.dialogs["sub-1"].state, "terminated");
         assert_eq!(
             s.answer_notify("sub-1", 9),
@@ -299,7 +308,11 @@ mod tests {
             ReportDecision::UnknownDialog
         );
         assert_eq!(
-            (s.failure_messages_received, s.resubscriptions, s.failure_messages_refused),
+            (
+                s.failure_messages_received,
+                s.resubscriptions,
+                s.failure_messages_refused
+            ),
             (1, 1, 1)
         );
     }
@@ -322,7 +335,11 @@ mod tests {
             assert!(s.dialogs.len() <= 4, "{} dialogs", s.dialogs.len());
         }
         let kept: Vec<&str> = s.dialogs.keys().map(String::as_str).collect();
-        assert_eq!(kept, vec!["d97", "d98", "d99", "live"], "the newest ended ones");
+        assert_eq!(
+            kept,
+            vec!["d97", "d98", "d99", "live"],
+            "the newest ended ones"
+        );
         s.prune(t0 + Duration::from_secs(11));
         assert_eq!(s.dialogs.keys().collect::<Vec<_>>(), vec!["live"]);
         // A report about a dialog dropped long ago is about no dialog of ours.
