@@ -13,23 +13,22 @@
 //! - Admission: at most [`ServeConfig::max_per_key`] requests per dialog or connection and
 //!   [`ServeConfig::max_total`] in all (running and waiting). Past that the request is answered
 //!   `503 Service Unavailable` with `Retry-After` (RFC 3261 §21.5.4), counted in
-//!   `corelab_sip_requests_refused_total{limit}`, and logged at most once per
-//!   [`ServeConfig::log_interval`].
+//!   `corelab_sip_requests_refused_total{limit}`, and logged at most once per 10 s
+//!   ([`Throttle`]).
 
-pub mod log_every;
 pub mod order;
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use rsipstack::sip::{Method, Request};
 use rsipstack::transaction::{Transaction, TransactionReceiver};
 use tokio_util::sync::CancellationToken;
 
+use crate::transport::throttle::Throttle;
 use crate::{build, headers};
-use log_every::LogEvery;
 use order::{Admission, Limits, OrderKey, Sequencer, Ticket};
 
 /// Work a handler leaves for after its answer is sent.
@@ -48,8 +47,6 @@ pub struct ServeConfig {
     pub max_total: usize,
     /// The `Retry-After` of a 503, in seconds.
     pub retry_after_s: u32,
-    /// At most one log line per interval about refused requests.
-    pub log_interval: Duration,
 }
 
 impl Default for ServeConfig {
@@ -58,7 +55,6 @@ impl Default for ServeConfig {
             max_per_key: 256,
             max_total: 8192,
             retry_after_s: 1,
-            log_interval: Duration::from_secs(10),
         }
     }
 }
@@ -99,7 +95,7 @@ struct Shell<H> {
     handler: H,
     config: ServeConfig,
     sequencer: Mutex<Sequencer<Transaction>>,
-    refusals: Mutex<LogEvery>,
+    refusals: Throttle,
 }
 
 impl<H> Shell<H> {
@@ -134,7 +130,7 @@ pub async fn serve<H, F>(
             max_per_key: config.max_per_key,
             max_total: config.max_total,
         })),
-        refusals: Mutex::new(LogEvery::new(config.log_interval)),
+        refusals: Throttle::default(),
     });
     loop {
         let tx = tokio::select! {
@@ -211,12 +207,7 @@ where
 /// 503 with Retry-After (RFC 3261 §21.5.4), counted, logged once per interval.
 fn refuse<H>(shell: &Shell<H>, limit: order::Refused, mut tx: Transaction) {
     metrics::counter!(REQUESTS_REFUSED, "limit" => limit.label()).increment(1);
-    let due = shell
-        .refusals
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .hit(Instant::now());
-    if let Some(count) = due {
+    if let Some(count) = shell.refusals.hit(Instant::now()) {
         tracing::warn!(
             limit = limit.label(),
             refused = count,

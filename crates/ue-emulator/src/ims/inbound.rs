@@ -8,8 +8,8 @@
 //! what the failed dialog was subscribed to, at most once per dialog.
 
 use std::net::SocketAddr;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Instant;
 
 use corelab_sip::body::failure_report::{self, FailureReport};
 use corelab_sip::body::pidf::Presence;
@@ -20,16 +20,13 @@ use corelab_sip::rsipstack::sip::prelude::HeadersExt;
 use corelab_sip::rsipstack::sip::{Method, Request};
 use corelab_sip::rsipstack::transaction::{Transaction, TransactionReceiver};
 use corelab_sip::rsipstack::transport::connection::SipConnection;
-use corelab_sip::serve::log_every::LogEvery;
 use corelab_sip::serve::{self, FollowUp, ServeConfig};
+use corelab_sip::transport::throttle::Throttle;
 use tokio_util::sync::CancellationToken;
 
 use super::ImsClient;
 use super::printable::printable;
 use super::state::{NotifyAnswer, ReportDecision};
-
-/// One log line per this interval about refused failure reports.
-const REFUSAL_LOG_INTERVAL: Duration = Duration::from_secs(10);
 
 pub async fn run(
     client: ImsClient,
@@ -37,7 +34,8 @@ pub async fn run(
     config: ServeConfig,
     cancel: CancellationToken,
 ) {
-    let refusals = std::sync::Arc::new(Mutex::new(LogEvery::new(REFUSAL_LOG_INTERVAL)));
+    // Refused failure reports are logged once per interval with their count.
+    let refusals = Arc::new(Throttle::default());
     serve::serve(incoming, config, cancel, move |tx| {
         handle(client.clone(), refusals.clone(), tx)
     })
@@ -60,7 +58,7 @@ async fn answer(tx: &mut Transaction, code: u16, reason: Option<&str>) {
 
 async fn handle(
     client: ImsClient,
-    refusals: std::sync::Arc<Mutex<LogEvery>>,
+    refusals: Arc<Throttle>,
     mut tx: Transaction,
 ) -> Option<FollowUp> {
     client.state().prune(Instant::now());
@@ -167,7 +165,7 @@ fn update_view(
 
 async fn on_message(
     client: &ImsClient,
-    refusals: &Mutex<LogEvery>,
+    refusals: &Throttle,
     tx: &mut Transaction,
     req: &Request,
 ) -> Option<FollowUp> {
@@ -258,12 +256,8 @@ fn source_of(tx: &Transaction) -> Option<(SocketAddr, bool)> {
 }
 
 /// One log line per interval about refused reports, with how many.
-fn refused(log: &Mutex<LogEvery>, source: Option<(SocketAddr, bool)>, why: &str) {
-    let due = log
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .hit(Instant::now());
-    if let Some(count) = due {
+fn refused(log: &Throttle, source: Option<(SocketAddr, bool)>, why: &str) {
+    if let Some(count) = log.hit(Instant::now()) {
         let from = source
             .map(|(a, _)| a.to_string())
             .unwrap_or_else(|| "?".into());
