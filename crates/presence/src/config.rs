@@ -51,7 +51,6 @@ impl ServeSection {
             max_per_key: self.max_per_key.max(1),
             max_total: self.max_total.max(1),
             retry_after_s: self.retry_after_s,
-            ..Default::default()
         }
     }
 }
