@@ -201,10 +201,9 @@ async fn on_message(
             return None;
         }
     };
-    let decision =
-        client
-            .state()
-            .on_failure_report(&report.call_id, &report.reason, Instant::now());
+    let decision = client
+        .state()
+        .on_failure_report(&report.call_id, Instant::now());
     match decision {
         ReportDecision::UnknownDialog => {
             refused(refusals, source, "about no subscription of ours");

@@ -1,11 +1,13 @@
 //! What the IMS client knows: its registration, subscriptions (dialogs), buddies' presence,
 //! the NOTIFY fault to inject, and counters. Plain data, no IO: the time is passed in.
 //!
-//! Dialogs are bounded: a terminated dialog stays (for the view, for retransmissions and for a
-//! late copy of its failure report) at most [`DialogLimits::linger`], and at most
-//! [`DialogLimits::max_ended`] terminated dialogs are kept, the oldest dropped first.
+//! Dialogs are bounded: a terminated dialog stays (for the view and late retransmissions) at
+//! most [`DialogLimits::linger`], and at most [`DialogLimits::max_ended`] terminated dialogs are
+//! kept, the oldest dropped first. A dialog the server reported failed leaves the view at once
+//! (it is gone on the server too); its Call-ID is remembered within the same bounds so that a
+//! copy of the report is recognised.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
 /// How the next NOTIFYs fail on purpose.
@@ -40,9 +42,6 @@ pub struct Dialog {
     pub reason: String,
     /// When it was terminated (see [`ClientState::end_dialog`]).
     pub ended_at: Option<Instant>,
-    /// The server reported it failed and deleted it (a subscription-failure MESSAGE): it was
-    /// re-subscribed once, and a copy of the report changes nothing.
-    pub failure_reported: bool,
 }
 
 impl Dialog {
@@ -60,7 +59,6 @@ impl Dialog {
             state: "pending".into(),
             reason: String::new(),
             ended_at: None,
-            failure_reported: false,
         }
     }
 }
@@ -115,6 +113,10 @@ pub struct ClientState {
     /// without using up the fault count.
     pub ignored: HashSet<(String, u32)>,
     pub limits: DialogLimits,
+    /// Call-IDs of dialogs the server reported failed (and we re-subscribed), oldest first,
+    /// bounded like terminated dialogs: a copy of a report (a retransmission relayed as a new
+    /// request) re-subscribes only once.
+    pub reported: VecDeque<(String, Instant)>,
     pub publish_etag: Option<String>,
     pub notifies_received: u32,
     pub notifies_failed_on_purpose: u32,
@@ -136,29 +138,25 @@ pub enum NotifyAnswer {
 
 impl ClientState {
     /// A trusted subscription-failure report about `call_id` at `now`: the first one about a
-    /// dialog we hold ends it and asks for one re-SUBSCRIBE; copies change nothing.
-    pub fn on_failure_report(
-        &mut self,
-        call_id: &str,
-        reason: &str,
-        now: Instant,
-    ) -> ReportDecision {
-        let Some(dialog) = self.dialogs.get_mut(call_id) else {
+    /// dialog we hold removes it (the server deleted it) and asks for one re-SUBSCRIBE; copies
+    /// change nothing.
+    pub fn on_failure_report(&mut self, call_id: &str, now: Instant) -> ReportDecision {
+        self.prune(now);
+        if self.reported.iter().any(|(c, _)| c == call_id) {
+            return ReportDecision::Copy;
+        }
+        let Some(dialog) = self.dialogs.remove(call_id) else {
             self.failure_messages_refused += 1;
             return ReportDecision::UnknownDialog;
         };
-        if dialog.failure_reported {
-            return ReportDecision::Copy;
-        }
-        dialog.failure_reported = true;
-        let decision = ReportDecision::Resubscribe {
-            resource: dialog.resource.clone(),
-            event: dialog.event.clone(),
-        };
+        self.reported.push_back((dialog.call_id, now));
+        self.prune(now);
         self.failure_messages_received += 1;
         self.resubscriptions += 1;
-        self.end_dialog(call_id, &format!("server deleted it ({reason})"), now);
-        decision
+        ReportDecision::Resubscribe {
+            resource: dialog.resource,
+            event: dialog.event,
+        }
     }
 
     /// Dialog `call_id` is terminated (a terminating NOTIFY, a failed SUBSCRIBE or refresh, a
@@ -192,9 +190,15 @@ impl ClientState {
                 self.dialogs.remove(&call_id);
             }
         }
-        let dialogs = &self.dialogs;
-        self.ignored
-            .retain(|(call_id, _)| dialogs.contains_key(call_id));
+        self.reported
+            .retain(|(_, at)| now.saturating_duration_since(*at) < linger);
+        while self.reported.len() > self.limits.max_ended {
+            self.reported.pop_front();
+        }
+        let (dialogs, reported) = (&self.dialogs, &self.reported);
+        self.ignored.retain(|(call_id, _)| {
+            dialogs.contains_key(call_id) || reported.iter().any(|(c, _)| c == call_id)
+        });
     }
 
     /// Decide the answer to NOTIFY (`call_id`, `cseq`), consuming one injected fault.
@@ -206,8 +210,7 @@ impl ClientState {
         if self.ignored.contains(&key) {
             return NotifyAnswer::Ignore; // a retransmission of one we ignore
         }
-        // A dialog the server reported deleted is gone on its side too (RFC 6665 §4.1.3).
-        if self.dialogs.get(call_id).is_none_or(|d| d.failure_reported) {
+        if !self.dialogs.contains_key(call_id) {
             return NotifyAnswer::NoDialog;
         }
         self.notifies_received += 1;
@@ -287,24 +290,17 @@ mod tests {
         let mut s = ClientState::default();
         s.dialogs.insert("sub-1".into(), dialog("sub-1"));
         assert_eq!(
-            s.on_failure_report("sub-1", "timeout", now),
+            s.on_failure_report("sub-1", now),
             ReportDecision::Resubscribe {
                 resource: "sip:bob@lab".into(),
                 event: "presence".into()
             }
         );
+        assert_eq!(s.on_failure_report("sub-1", now), ReportDecision::Copy);
+        assert!(!s.dialogs.contains_key("sub-1"), "gone from the view");
+        assert_eq!(s.answer_notify("sub-1", 9), NotifyAnswer::NoDialog);
         assert_eq!(
-            s.on_failure_report("sub-1", "timeout", now),
-            ReportDecision::Copy
-        );
-        assert_eq!(s.dialogs["sub-1"].state, "terminated");
-        assert_eq!(
-            s.answer_notify("sub-1", 9),
-            NotifyAnswer::NoDialog,
-            "deleted by the server"
-        );
-        assert_eq!(
-            s.on_failure_report("sub-2", "timeout", now),
+            s.on_failure_report("sub-2", now),
             ReportDecision::UnknownDialog
         );
         assert_eq!(
@@ -318,7 +314,7 @@ mod tests {
     }
 
     #[test]
-    fn terminated_dialogs_are_dropped_after_the_linger_and_past_the_cap() {
+    fn terminated_and_reported_dialogs_are_dropped_after_the_linger_and_past_the_cap() {
         let t0 = Instant::now();
         let mut s = ClientState {
             limits: DialogLimits {
@@ -343,9 +339,22 @@ mod tests {
         s.prune(t0 + Duration::from_secs(11));
         assert_eq!(s.dialogs.keys().collect::<Vec<_>>(), vec!["live"]);
         // A report about a dialog dropped long ago is about no dialog of ours.
+        let later = t0 + Duration::from_secs(12);
         assert_eq!(
-            s.on_failure_report("d1", "timeout", t0),
+            s.on_failure_report("d1", later),
             ReportDecision::UnknownDialog
         );
+        // Reported dialogs are remembered within the same bounds.
+        for i in 0..10 {
+            let id = format!("r{i}");
+            s.dialogs.insert(id.clone(), dialog(&id));
+            assert!(matches!(
+                s.on_failure_report(&id, later),
+                ReportDecision::Resubscribe { .. }
+            ));
+        }
+        assert_eq!(s.reported.len(), 3);
+        s.prune(t0 + Duration::from_secs(30));
+        assert!(s.reported.is_empty());
     }
 }
