@@ -25,6 +25,9 @@ pub(crate) enum Cmd {
     },
     /// Close the transport without DPR (election loser connection).
     Close,
+    /// A message for the writer found its queue full: the peer is not
+    /// reading; the connection is dropped.
+    WriteQueueFull,
 }
 
 /// Commands to a connection's writer task.
@@ -42,8 +45,9 @@ pub(crate) struct Shared {
     pub(crate) remote: SocketAddr,
     pub(crate) initiator: bool,
     pub(crate) cmd: mpsc::UnboundedSender<Cmd>,
-    /// Replaced when the connection is re-opened.
-    pub(crate) writer: Mutex<mpsc::UnboundedSender<WriteCmd>>,
+    /// Replaced when the connection is re-opened. Bounded
+    /// ([`crate::Limits::write_queue`]).
+    pub(crate) writer: Mutex<mpsc::Sender<WriteCmd>>,
     pub(crate) open: AtomicBool,
     pub(crate) suspect: AtomicBool,
     pub(crate) node: Weak<Inner>,
@@ -159,10 +163,14 @@ impl PeerHandle {
             .map_err(|_| NodeError::PeerDown(format!("{}: connection closed", self.origin_host())))
     }
 
-    /// Writes an answer (or any message) as is.
+    /// Writes an answer (or any message) as is. A full write queue means
+    /// the peer stopped reading: the connection task drops the connection.
     pub(crate) fn send_raw(&self, bytes: Vec<u8>) {
-        // A closed writer means the connection is gone; the answer is moot.
-        let _ = crate::node::lock(&self.shared.writer).send(WriteCmd::Bytes(bytes));
+        let sent = crate::node::lock(&self.shared.writer).try_send(WriteCmd::Bytes(bytes));
+        if let Err(mpsc::error::TrySendError::Full(_)) = sent {
+            let _ = self.shared.cmd.send(Cmd::WriteQueueFull);
+        }
+        // Closed: the connection is gone; the answer is moot.
     }
 
     /// Sends DPR and waits until the connection is closed.

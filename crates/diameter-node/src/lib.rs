@@ -19,9 +19,10 @@ mod node;
 mod redirect;
 mod route;
 pub mod routing;
+mod throttle;
 mod tls;
 
-pub use config::{AgentMode, NodeConfig, TlsConfig};
+pub use config::{AgentMode, Limits, NodeConfig, TlsConfig};
 pub use corelab_diameter::peer::PeerConfig;
 pub use error::NodeError;
 pub use handle::PeerHandle;

@@ -50,7 +50,7 @@ pub(crate) async fn next_hop(
             return Ok(p);
         }
     }
-    let cached = crate::node::lock(&inner.redirects).lookup(key);
+    let cached = crate::node::lock(&inner.redirects).lookup(crate::clock::now(), key);
     if let Some(t) = cached {
         if let Some(p) = resolve(inner, &[&t], exclude).await {
             return Ok(p);

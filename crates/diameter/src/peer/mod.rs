@@ -153,6 +153,8 @@ pub struct Peer {
     /// Requests sent and not answered.
     pending: pending::PendingTable,
     request_timeout: Duration,
+    /// How long Wait-Cer / Wait-I-CEA may last (Tw unless set).
+    cer_timeout: Duration,
     /// The deadline last given with `ArmTimer`.
     armed: Option<Instant>,
     watchdog_deadline: Option<Instant>,
@@ -177,6 +179,7 @@ impl Peer {
             next_hbh: seed,
             next_e2e: seed.rotate_left(20),
             request_timeout: cfg.tw,
+            cer_timeout: cfg.tw,
             armed: None,
             pending: pending::PendingTable::default(),
             watchdog_deadline: None,
@@ -210,6 +213,14 @@ impl Peer {
     /// How long a request waits for its answer (Tw unless set).
     pub fn set_request_timeout(&mut self, timeout: Duration) {
         self.request_timeout = timeout;
+    }
+
+    /// How long a connection may wait for the capabilities exchange (our CER
+    /// answered, or the peer's CER received) before it is closed (Tw unless
+    /// set): a peer that connects and says nothing does not hold a
+    /// connection for long.
+    pub fn set_cer_timeout(&mut self, timeout: Duration) {
+        self.cer_timeout = timeout;
     }
 
     /// The peer's Origin-Host, once its CER/CEA was received.
@@ -372,7 +383,7 @@ impl Peer {
                     let cer = messages::cer(&self.cfg, h, e);
                     self.send_built(cer);
                     self.state = State::WaitICea;
-                    self.arm(now + self.cfg.tw);
+                    self.arm(now + self.cer_timeout);
                 }
             }
             Input::ConnectFailed => {
@@ -387,7 +398,7 @@ impl Peer {
                 if self.state == State::Closed {
                     self.initiator = false;
                     self.state = State::WaitCer;
-                    self.arm(now + self.cfg.tw);
+                    self.arm(now + self.cer_timeout);
                 }
             }
             Input::Disconnected => {
@@ -444,9 +455,7 @@ impl Peer {
                     self.out.push_back(Output::Connect);
                 }
             }
-            State::WaitICea | State::WaitCer => {
-                self.down(now, "no capabilities exchange within Tw")
-            }
+            State::WaitICea | State::WaitCer => self.down(now, "no capabilities exchange in time"),
             State::Closing => {
                 self.was_open = false;
                 self.down(now, "no DPA within Tw");

@@ -242,6 +242,19 @@ fn dwr_is_answered_with_dwa_2001_and_same_identifiers() {
 }
 
 #[test]
+fn silent_responder_connection_is_closed_after_the_cer_timeout() {
+    let t0 = Instant::now();
+    let cer_timeout = Duration::from_secs(5);
+    let mut p = Peer::new(cfg("vdra.visited.example"), 1);
+    p.set_cer_timeout(cer_timeout);
+    p.handle(t0, Input::Accepted);
+    assert_eq!(drain(&mut p), vec![Output::ArmTimer(t0 + cer_timeout)]);
+    p.handle(t0 + cer_timeout, Input::Timeout);
+    assert!(drain(&mut p).contains(&Output::Disconnect));
+    assert_eq!(p.state(), State::Closed);
+}
+
+#[test]
 fn stop_sends_dpr_and_dpa_closes() {
     let t0 = Instant::now();
     let mut p = open_initiator(t0);
