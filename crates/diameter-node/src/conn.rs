@@ -392,6 +392,14 @@ where
                 }
             }
             PeerEvent::Failover(requests) => self.on_failover(requests),
+            PeerEvent::Disconnecting => {
+                // DPA sent; the peer closes. No new requests go to it.
+                info!("peer sent DPR: DPA sent, waiting for it to close");
+                if let Some(h) = &self.handle {
+                    h.shared.open.store(false, Ordering::Relaxed);
+                    self.inner.remove_peer(h.id());
+                }
+            }
             PeerEvent::Down(reason) => self.on_down(reason),
             PeerEvent::Request(bytes) => match &self.handle {
                 Some(from) => crate::agent::on_request(&self.inner, from, bytes),

@@ -63,7 +63,8 @@ pub enum State {
     Suspect,
     /// Re-opened after DOWN; waiting for 3 DWAs before OKAY (RFC 3539 §3.4.1).
     Reopen,
-    /// DPR sent, waiting for DPA.
+    /// DPR sent, waiting for DPA; or DPR received and DPA sent, waiting for
+    /// the peer to close the transport (RFC 6733 §5.6 Closing, §5.4).
     Closing,
 }
 
@@ -121,6 +122,10 @@ pub enum PeerEvent {
     /// of the pending table with the T flag set (RFC 6733 §5.5.4): send them to
     /// an alternate peer. Their Hop-by-Hop ids are the ones this peer gave.
     Failover(Vec<Vec<u8>>),
+    /// The peer sent DPR (RFC 6733 §5.4) and was answered DPA: send it no
+    /// new requests; the connection closes when the peer disconnects (or
+    /// after Tw), then `Down` follows.
+    Disconnecting,
     /// The peer is down.
     Down(String),
     /// An application request from the peer (answer it with [`Peer::send`]).
@@ -161,6 +166,8 @@ pub struct Peer {
     dwr_outstanding: bool,
     reopen_dwas: u8,
     was_open: bool,
+    /// In Closing because the peer sent DPR (not we).
+    dpr_received: bool,
     peer_host: Option<String>,
     peer_realm: Option<String>,
     /// The peer's CER (responder) or CEA (initiator) as received.
@@ -186,6 +193,7 @@ impl Peer {
             dwr_outstanding: false,
             reopen_dwas: 0,
             was_open: false,
+            dpr_received: false,
             peer_host: None,
             peer_realm: None,
             peer_capabilities: None,
@@ -300,6 +308,7 @@ impl Peer {
     fn down(&mut self, now: Instant, why: impl Into<String>) {
         let reconnect = self.was_open && self.cfg_initiator();
         self.state = State::Closed;
+        self.dpr_received = false;
         self.fail_over();
         self.dwr_outstanding = false;
         self.watchdog_deadline = None;
@@ -456,6 +465,9 @@ impl Peer {
                 }
             }
             State::WaitICea | State::WaitCer => self.down(now, "no capabilities exchange in time"),
+            State::Closing if self.dpr_received => {
+                self.down(now, "peer did not close within Tw after our DPA");
+            }
             State::Closing => {
                 self.was_open = false;
                 self.down(now, "no DPA within Tw");
@@ -512,11 +524,22 @@ impl Peer {
                 self.send_built(dwa);
             }
             (_, cmd::DEVICE_WATCHDOG, false) => self.on_dwa(now),
+            (State::Closing, cmd::DISCONNECT_PEER, true) => {
+                // Both sides sent DPR: answer, keep waiting for the close.
+                let dpa = messages::base_answer(&self.cfg, &h);
+                self.send_built(dpa);
+            }
             (_, cmd::DISCONNECT_PEER, true) => {
+                // RFC 6733 §5.4, §5.6 (R-Rcv-DPR → R-Snd-DPA, Closing): the
+                // sender of DPR closes the transport once it has our DPA;
+                // closing first could reset the connection under the DPA.
                 let dpa = messages::base_answer(&self.cfg, &h);
                 self.send_built(dpa);
                 self.was_open = false;
-                self.down(now, "peer sent DPR");
+                self.dpr_received = true;
+                self.state = State::Closing;
+                self.out.push_back(Output::Event(PeerEvent::Disconnecting));
+                self.arm(now + self.cfg.tw);
             }
             (State::Closing, cmd::DISCONNECT_PEER, false) => {
                 self.was_open = false;
