@@ -23,7 +23,7 @@ pub(crate) fn on_request(inner: &Arc<Inner>, from: &PeerHandle, bytes: Vec<u8>) 
     if inner.cfg.mode == AgentMode::Endpoint {
         return local(inner, from, bytes);
     }
-    let (local_request, looped) = {
+    let (local_request, looped, proxiable) = {
         let Ok(msg) = Message::decode(&bytes) else {
             // The state machine framed it; a decode failure here is an AVP
             // framing error it already answered.
@@ -33,10 +33,27 @@ pub(crate) fn on_request(inner: &Arc<Inner>, from: &PeerHandle, bytes: Vec<u8>) 
         (
             is_local(inner, &view),
             view.has_looped_through(&inner.cfg.local.origin_host),
+            view.header.is_proxiable(),
         )
     };
     if local_request {
         return local(inner, from, bytes);
+    }
+    if !proxiable {
+        // RFC 6733 §3: with the P bit clear the request "MUST be locally
+        // processed": not relayed, proxied or redirected. It is not for us,
+        // so it cannot be delivered.
+        info!(
+            session_id = session_id(&bytes).unwrap_or(""),
+            "request not proxiable and not for this node: 3002 DIAMETER_UNABLE_TO_DELIVER"
+        );
+        from.send_raw(error(
+            inner,
+            &bytes,
+            ResultCode::DIAMETER_UNABLE_TO_DELIVER,
+            "request not proxiable (P bit clear) and not addressed to this node",
+        ));
+        return;
     }
     match inner.cfg.mode {
         AgentMode::Redirect => redirect(inner, from, bytes),

@@ -319,3 +319,31 @@ async fn dont_cache_redirect_is_followed_for_that_request_only() {
     }
     assert_eq!(srv_rec.seen().len(), 1);
 }
+
+/// RFC 6733 §3: a request with the P bit clear "MUST be locally processed";
+/// an agent does not relay, proxy or redirect it.
+#[tokio::test]
+async fn non_proxiable_request_is_not_relayed_proxied_or_redirected_but_answered_3002() {
+    init_tracing();
+    for mode in [AgentMode::Relay, AgentMode::Proxy, AgentMode::Redirect] {
+        let (_srv, srv_addr, srv_rec) = start(config("server.example", HOME)).await;
+        let routes = RoutingTable::new().route(HOME, Some(app::GX), PeerTarget::addr(srv_addr));
+        let (_agent, agent_addr) = agent("agent.example", mode, routes).await;
+        let c = client();
+        let to_agent = c.connect(agent_addr).await.unwrap();
+        let mut req = ccr("client.example;1;7", HOME);
+        req.flags &= !corelab_diameter::header::FLAG_PROXIABLE;
+        let ans = to_agent.request(req).await.unwrap();
+        assert_eq!(result_code(&ans), Some(3002), "{mode:?}");
+        assert!(header(&ans).is_error());
+        assert!(
+            !header(&ans).is_proxiable(),
+            "P bit copied from the request"
+        );
+        assert_eq!(
+            identity_of(&ans, ERROR_REPORTING_HOST).as_deref(),
+            Some("agent.example")
+        );
+        assert!(srv_rec.seen().is_empty(), "{mode:?} did not forward it");
+    }
+}
