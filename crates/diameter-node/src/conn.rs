@@ -402,7 +402,7 @@ where
             }
             PeerEvent::Down(reason) => self.on_down(reason),
             PeerEvent::Request(bytes) => match &self.handle {
-                Some(from) => crate::agent::on_request(&self.inner, from, bytes),
+                Some(from) => crate::dispatch::on_request(&self.inner, from, bytes),
                 None => warn!("request before the peer is up; dropped"),
             },
             PeerEvent::Answer(bytes) => {
@@ -460,7 +460,7 @@ where
     }
 
     fn on_failover(&mut self, requests: Vec<Vec<u8>>) {
-        let from = self.handle.as_ref().map(PeerHandle::id);
+        let from = self.handle.as_ref().map(PeerHandle::peer_id);
         for req in requests {
             let Some(waiter) = self.waiters.remove(&hop_by_hop(&req)) else {
                 continue;
@@ -469,7 +469,7 @@ where
                 session_id = session_id(&req).unwrap_or(""),
                 "failover: re-sending pending request with the T flag"
             );
-            crate::agent::failover(&self.inner, from, req, waiter);
+            crate::dispatch::failover(&self.inner, from, req, waiter);
         }
     }
 

@@ -10,6 +10,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::error::NodeError;
 use crate::node::Inner;
+use crate::routing::{PeerEntry, PeerId};
 
 /// Where an answer (or an error) for one request goes.
 pub(crate) type Waiter = oneshot::Sender<Result<Vec<u8>, NodeError>>;
@@ -188,5 +189,23 @@ impl PeerHandle {
 
     pub(crate) fn id(&self) -> u64 {
         self.shared.id
+    }
+
+    /// This connection's id in routing decisions.
+    pub fn peer_id(&self) -> PeerId {
+        PeerId(self.shared.id)
+    }
+
+    /// What a routing decision knows about this connection.
+    pub(crate) fn entry(&self) -> PeerEntry<'_> {
+        PeerEntry {
+            id: self.peer_id(),
+            origin_host: &self.shared.origin_host,
+            origin_realm: &self.shared.origin_realm,
+            applications: &self.shared.applications,
+            suspect: self.is_suspect(),
+            initiator: self.shared.initiator,
+            remote: self.shared.remote,
+        }
     }
 }

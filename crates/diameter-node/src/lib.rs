@@ -7,17 +7,16 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-mod agent;
 pub mod avps;
 mod clock;
 mod config;
 mod conn;
+mod dispatch;
 mod election;
 mod error;
 mod handle;
 mod node;
 mod redirect;
-mod route;
 pub mod routing;
 mod throttle;
 mod tls;
@@ -28,4 +27,4 @@ pub use error::NodeError;
 pub use handle::PeerHandle;
 pub use node::{DISCONNECT_REBOOTING, Node, RequestHandler};
 pub use redirect::{RedirectHostUsage, RedirectPolicy, parse_diameter_uri};
-pub use routing::{PeerTarget, RoutingTable};
+pub use routing::{Decision, NoPolicy, PeerId, PeerTarget, Policy, RoutingTable};

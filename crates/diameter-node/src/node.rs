@@ -17,6 +17,7 @@ use crate::config::{AgentMode, NodeConfig};
 use crate::error::NodeError;
 use crate::handle::PeerHandle;
 use crate::redirect::RedirectCache;
+use crate::routing::{NoPolicy, Policy};
 use crate::throttle::Throttle;
 use crate::tls::TlsState;
 use corelab_diameter::duplicates::DuplicateCache;
@@ -48,6 +49,9 @@ const SHUTDOWN_WAIT: Duration = Duration::from_secs(2);
 pub(crate) struct Inner {
     pub(crate) cfg: NodeConfig,
     pub(crate) handler: Arc<dyn RequestHandler>,
+    /// Where the network function steers routing (agents) and sees answers
+    /// passing back.
+    pub(crate) policy: Arc<dyn Policy>,
     peers: Mutex<Vec<PeerHandle>>,
     listeners: Mutex<Vec<JoinHandle<()>>>,
     connect_lock: tokio::sync::Mutex<()>,
@@ -208,7 +212,18 @@ pub struct Node {
 impl Node {
     /// A node with this configuration. A relay advertises the relay
     /// application 0xffffffff (RFC 6733 §2.4) in place of its own list.
-    pub fn new(mut cfg: NodeConfig, handler: Arc<dyn RequestHandler>) -> Node {
+    pub fn new(cfg: NodeConfig, handler: Arc<dyn RequestHandler>) -> Node {
+        Node::with_policy(cfg, handler, Arc::new(NoPolicy))
+    }
+
+    /// [`Node::new`] with a routing [`Policy`]: consulted by a relay, proxy
+    /// or redirect agent for requests not addressed to it (a DRA's binding
+    /// lookup), and given every answer a relay or proxy passes back.
+    pub fn with_policy(
+        mut cfg: NodeConfig,
+        handler: Arc<dyn RequestHandler>,
+        policy: Arc<dyn Policy>,
+    ) -> Node {
         if cfg.mode == AgentMode::Relay {
             cfg.local.auth_application_ids = vec![app::RELAY];
         }
@@ -225,6 +240,7 @@ impl Node {
             inner: Arc::new(Inner {
                 cfg,
                 handler,
+                policy,
                 peers: Mutex::new(Vec::new()),
                 listeners: Mutex::new(Vec::new()),
                 connect_lock: tokio::sync::Mutex::new(()),

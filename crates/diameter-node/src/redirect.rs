@@ -8,14 +8,41 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use corelab_diameter::header::FLAG_ERROR;
-use corelab_diameter::{Message, ResultCode};
+use corelab_diameter::{Message, ResultCode, RoutingView};
 use tracing::{debug, info};
 
 use crate::avps;
 use crate::error::NodeError;
 use crate::node::Inner;
-use crate::route::{RouteKey, next_hop};
 use crate::routing::PeerTarget;
+use crate::routing::Source;
+
+/// What a cached redirect is keyed by (RFC 6733 §6.13), read from a request.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct RouteKey {
+    pub(crate) destination_host: Option<String>,
+    pub(crate) destination_realm: Option<String>,
+    pub(crate) application_id: u32,
+    pub(crate) session_id: Option<String>,
+    pub(crate) user_name: Option<String>,
+}
+
+impl RouteKey {
+    pub(crate) fn of(bytes: &[u8]) -> Option<RouteKey> {
+        let msg = Message::decode(bytes).ok()?;
+        let view = RoutingView::new(&msg);
+        Some(RouteKey {
+            destination_host: view.destination_host_str().map(str::to_string),
+            destination_realm: view.destination_realm_str().map(str::to_string),
+            application_id: view.header.application_id,
+            session_id: view.session_id_str().map(str::to_string),
+            user_name: msg
+                .find(crate::avps::USER_NAME, 0)
+                .and_then(|a| a.as_utf8().ok())
+                .map(str::to_string),
+        })
+    }
+}
 
 /// Redirect-Host-Usage values (RFC 6733 §6.13).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
@@ -136,6 +163,11 @@ impl RedirectCache {
     #[cfg(test)]
     fn len(&self) -> usize {
         self.entries.len()
+    }
+
+    /// No redirect cached (the common case: no lookup key to build).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.entries.is_empty()
     }
 
     pub(crate) fn lookup(&mut self, now: Instant, k: &RouteKey) -> Option<PeerTarget> {
@@ -284,9 +316,9 @@ pub(crate) async fn request_following_redirects(
 ) -> Result<Vec<u8>, NodeError> {
     let key = RouteKey::of(&request)
         .ok_or_else(|| NodeError::Encode("request does not decode".into()))?;
-    let mut peer = next_hop(inner, &key, None)
+    let mut peer = crate::dispatch::next_peer(inner, &request, Source::Local, None)
         .await
-        .map_err(NodeError::Answer)?;
+        .map_err(|code| NodeError::Answer(code.0))?;
     for _ in 0..MAX_REDIRECTS {
         let answer = peer.request_bytes(request.clone()).await?;
         let Some(r) = parse_redirect(&answer) else {
