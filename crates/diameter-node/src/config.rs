@@ -54,6 +54,53 @@ pub struct NodeConfig {
     pub request_timeout: Option<Duration>,
     /// Redirect-Host-Usage and Redirect-Max-Cache-Time of a redirect agent.
     pub redirect: RedirectPolicy,
+    /// Bounds against hostile or broken peers (message size, connections,
+    /// timeouts, write queues, redirect cache).
+    pub limits: Limits,
+}
+
+/// Resource bounds of a node: what a hostile or broken peer can make it hold.
+/// Worst-case memory for peers' messages is about `max_connections ×
+/// max_message_size` for reading plus `write_queue × max_message_size` per
+/// connection for writing (see `docs/diameter.md` "Limits").
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Largest Message Length accepted (RFC 6733 §3), checked on the header
+    /// before the body is buffered. A larger one gets 5015
+    /// DIAMETER_INVALID_MESSAGE_LENGTH and the connection closes (the stream
+    /// cannot be re-framed without reading it).
+    pub max_message_size: usize,
+    /// Connections at once (accepted, in TLS handshake, or initiated). An
+    /// accepted connection beyond it is closed at once; refusals are logged
+    /// once per interval.
+    pub max_connections: usize,
+    /// How long an accepted connection may stay without a CER (and an
+    /// initiated one without a CEA) before it is closed.
+    pub cer_timeout: Duration,
+    /// How long a TLS handshake may take on an accepted connection.
+    pub tls_handshake_timeout: Duration,
+    /// Messages queued for one connection's writer. A peer that lets the
+    /// queue fill (it stops reading) is disconnected; its pending requests
+    /// fail over (RFC 6733 §5.5.4).
+    pub write_queue: usize,
+    /// Redirects remembered at once (RFC 6733 §6.13); the oldest go first.
+    pub redirect_cache_capacity: usize,
+    /// Upper bound on a Redirect-Max-Cache-Time (RFC 6733 §6.14) we honour.
+    pub redirect_cache_max_ttl: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_message_size: 1024 * 1024,
+            max_connections: 1000,
+            cer_timeout: Duration::from_secs(10),
+            tls_handshake_timeout: Duration::from_secs(10),
+            write_queue: 4096,
+            redirect_cache_capacity: 10_000,
+            redirect_cache_max_ttl: Duration::from_secs(3600),
+        }
+    }
 }
 
 impl NodeConfig {
@@ -66,6 +113,7 @@ impl NodeConfig {
             tls: None,
             request_timeout: None,
             redirect: RedirectPolicy::default(),
+            limits: Limits::default(),
         }
     }
 }

@@ -16,15 +16,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use bytes::{Buf, BytesMut};
 use corelab_diameter::peer::{Input, Output, Peer, PeerEvent};
-use corelab_diameter::{RoutingView, frame_length};
+use corelab_diameter::{DiameterError, ResultCode, RoutingView, frame_length};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufWriter};
 use tokio::sync::{mpsc, oneshot};
+use tokio::task::AbortHandle;
 use tokio::time::Sleep;
 use tracing::{Instrument, debug, info, warn};
 
 use crate::error::NodeError;
 use crate::handle::{Cmd, PeerHandle, Shared, Waiter, WriteCmd};
-use crate::node::Inner;
+use crate::node::{ConnSlot, Inner};
 
 /// Read buffer growth step and writer buffer size.
 const BUF: usize = 64 * 1024;
@@ -40,6 +41,7 @@ pub(crate) type Redial<R, W> =
 /// capabilities exchange succeeds (or the error when it fails).
 pub(crate) fn start<R, W>(
     inner: Arc<Inner>,
+    slot: ConnSlot,
     rd: R,
     wr: W,
     remote: SocketAddr,
@@ -50,7 +52,7 @@ pub(crate) fn start<R, W>(
     W: AsyncWrite + Unpin + Send + 'static,
 {
     let initiator = redial.is_some();
-    let (wtx, wrx) = mpsc::unbounded_channel();
+    let (wtx, wrx) = mpsc::channel(inner.cfg.limits.write_queue.max(1));
     let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
     let seed = inner.seed();
     let mut local = inner.cfg.local.clone();
@@ -59,14 +61,18 @@ pub(crate) fn start<R, W>(
     if let Some(t) = inner.cfg.request_timeout {
         peer.set_request_timeout(t);
     }
+    peer.set_cer_timeout(inner.cfg.limits.cer_timeout);
     let span = tracing::info_span!(
         "diameter_conn",
         %remote,
         origin_host = tracing::field::Empty
     );
-    tokio::spawn(writer(wr, wrx).instrument(span.clone()));
+    let writer_task = tokio::spawn(writer(wr, wrx).instrument(span.clone())).abort_handle();
     let conn = Conn {
         inner,
+        _slot: slot,
+        writer_task,
+        write_queue_full: false,
         peer,
         rd: Some(rd),
         redial,
@@ -92,6 +98,12 @@ pub(crate) fn start<R, W>(
 
 struct Conn<R, W> {
     inner: Arc<Inner>,
+    /// Counted against the connection cap while the task lives.
+    _slot: ConnSlot,
+    /// The writer task, aborted when its queue fills.
+    writer_task: AbortHandle,
+    /// The writer's queue was found full: drop the connection.
+    write_queue_full: bool,
     peer: Peer,
     /// `None` while the transport is closed (waiting to reconnect).
     rd: Option<R>,
@@ -102,7 +114,7 @@ struct Conn<R, W> {
     /// DPR sent or connection dropped on purpose: no reconnect.
     stopped: bool,
     buf: BytesMut,
-    wtx: mpsc::UnboundedSender<WriteCmd>,
+    wtx: mpsc::Sender<WriteCmd>,
     cmd_rx: mpsc::UnboundedReceiver<Cmd>,
     cmd_tx: mpsc::UnboundedSender<Cmd>,
     /// Answers awaited: Hop-by-Hop id → waiter.
@@ -135,6 +147,10 @@ where
         // The `Connect` that `Start` asked for is the transport we were given.
         self.want_connect = false;
         while !self.done {
+            if std::mem::take(&mut self.write_queue_full) {
+                self.input(Input::Disconnected);
+                continue;
+            }
             if self.closing {
                 // Transport closed; the task stays only for a reconnection.
                 self.rd = None;
@@ -195,8 +211,9 @@ where
         match tokio::time::timeout(tw, redial()).await {
             Ok(Ok((rd, wr))) => {
                 info!("transport re-opened; capabilities exchange again");
-                let (wtx, wrx) = mpsc::unbounded_channel();
-                tokio::spawn(writer(wr, wrx).instrument(self.span.clone()));
+                let (wtx, wrx) = mpsc::channel(self.inner.cfg.limits.write_queue.max(1));
+                self.writer_task =
+                    tokio::spawn(writer(wr, wrx).instrument(self.span.clone())).abort_handle();
                 self.wtx = wtx.clone();
                 if let Some(h) = &self.handle {
                     *crate::node::lock(&h.shared.writer) = wtx;
@@ -224,8 +241,25 @@ where
     /// Feeds every whole message in the read buffer to the state machine.
     fn on_bytes(&mut self) {
         let now = crate::clock::now();
+        let max = self.inner.cfg.limits.max_message_size;
         loop {
             match frame_length(&self.buf) {
+                Ok(Some(n)) if n > max => {
+                    // Checked on the header, before the body is buffered.
+                    if let Some(count) = self.inner.oversized.hit(now) {
+                        warn!(
+                            message_length = n,
+                            max_message_size = max,
+                            count,
+                            "message longer than the limit: 5015, connection closed"
+                        );
+                    }
+                    let e = DiameterError::new(
+                        ResultCode::DIAMETER_INVALID_MESSAGE_LENGTH,
+                        format!("Message Length {n} exceeds the maximum {max}"),
+                    );
+                    return self.close_unframeable(now, &e);
+                }
                 Ok(Some(n)) if self.buf.len() >= n => {
                     if tracing::enabled!(tracing::Level::DEBUG) {
                         log_message("recv", &self.buf[..n]);
@@ -243,26 +277,52 @@ where
                 }
                 Ok(None) => return,
                 Err(e) => {
-                    // RFC 6733 §3: the stream cannot be re-framed; answer if a
-                    // header is there, then close.
                     warn!(error = %e, "framing error; closing the connection");
-                    if let Some(Ok(ans)) = corelab_diameter::error_answer(
-                        &self.buf,
-                        &e,
-                        &self.inner.cfg.local.origin_host,
-                        &self.inner.cfg.local.origin_realm,
-                    ) {
-                        let _ = self.wtx.send(WriteCmd::Bytes(ans));
-                    }
-                    self.buf.clear();
-                    self.peer.handle(now, Input::Disconnected);
-                    self.drain();
-                    self.closing = true;
-                    let _ = self.wtx.send(WriteCmd::Close);
-                    return;
+                    return self.close_unframeable(now, &e);
                 }
             }
         }
+    }
+
+    /// RFC 6733 §3: the stream cannot be re-framed; answer if a header is
+    /// there, then close.
+    fn close_unframeable(&mut self, now: std::time::Instant, e: &DiameterError) {
+        if let Some(Ok(ans)) = corelab_diameter::error_answer(
+            &self.buf,
+            e,
+            &self.inner.cfg.local.origin_host,
+            &self.inner.cfg.local.origin_realm,
+        ) {
+            self.write(WriteCmd::Bytes(ans));
+        }
+        self.buf.clear();
+        self.peer.handle(now, Input::Disconnected);
+        self.drain();
+        self.closing = true;
+        self.write(WriteCmd::Close);
+    }
+
+    /// Queues a message (or the close) for the writer. A full queue means the
+    /// peer stopped reading: the writer is aborted and the connection dropped
+    /// (its pending requests fail over, RFC 6733 §5.5.4).
+    fn write(&mut self, cmd: WriteCmd) {
+        match self.wtx.try_send(cmd) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => self.on_write_queue_full(),
+            // The writer ended (write error): the reader sees the close.
+            Err(mpsc::error::TrySendError::Closed(_)) => {}
+        }
+    }
+
+    fn on_write_queue_full(&mut self) {
+        if let Some(count) = self.inner.write_queue_full.hit(crate::clock::now()) {
+            warn!(
+                write_queue = self.inner.cfg.limits.write_queue,
+                count, "peer not reading: write queue full, connection dropped"
+            );
+        }
+        self.writer_task.abort();
+        self.write_queue_full = true;
     }
 
     fn on_cmd(&mut self, cmd: Cmd) {
@@ -285,6 +345,7 @@ where
                 self.stopped = true;
                 self.input(Input::Disconnected);
             }
+            Cmd::WriteQueueFull => self.on_write_queue_full(),
             Cmd::Stop { cause, done } => {
                 self.stopped = true;
                 self.stop_waiters.push(done);
@@ -300,9 +361,7 @@ where
     fn drain(&mut self) {
         while let Some(out) = self.peer.poll() {
             match out {
-                Output::Send(bytes) => {
-                    let _ = self.wtx.send(WriteCmd::Bytes(bytes));
-                }
+                Output::Send(bytes) => self.write(WriteCmd::Bytes(bytes)),
                 Output::ArmTimer(at) => self
                     .sleep
                     .as_mut()
@@ -312,7 +371,7 @@ where
                 Output::Connect => self.want_connect = true,
                 Output::Disconnect => {
                     self.closing = true;
-                    let _ = self.wtx.send(WriteCmd::Close);
+                    self.write(WriteCmd::Close);
                 }
                 Output::Event(e) => self.on_event(e),
             }
@@ -333,9 +392,17 @@ where
                 }
             }
             PeerEvent::Failover(requests) => self.on_failover(requests),
+            PeerEvent::Disconnecting => {
+                // DPA sent; the peer closes. No new requests go to it.
+                info!("peer sent DPR: DPA sent, waiting for it to close");
+                if let Some(h) = &self.handle {
+                    h.shared.open.store(false, Ordering::Relaxed);
+                    self.inner.remove_peer(h.id());
+                }
+            }
             PeerEvent::Down(reason) => self.on_down(reason),
             PeerEvent::Request(bytes) => match &self.handle {
-                Some(from) => crate::agent::on_request(&self.inner, from, bytes),
+                Some(from) => crate::dispatch::on_request(&self.inner, from, bytes),
                 None => warn!("request before the peer is up; dropped"),
             },
             PeerEvent::Answer(bytes) => {
@@ -393,7 +460,7 @@ where
     }
 
     fn on_failover(&mut self, requests: Vec<Vec<u8>>) {
-        let from = self.handle.as_ref().map(PeerHandle::id);
+        let from = self.handle.as_ref().map(PeerHandle::peer_id);
         for req in requests {
             let Some(waiter) = self.waiters.remove(&hop_by_hop(&req)) else {
                 continue;
@@ -402,7 +469,7 @@ where
                 session_id = session_id(&req).unwrap_or(""),
                 "failover: re-sending pending request with the T flag"
             );
-            crate::agent::failover(&self.inner, from, req, waiter);
+            crate::dispatch::failover(&self.inner, from, req, waiter);
         }
     }
 
@@ -424,7 +491,7 @@ where
             let _ = w.send(Err(NodeError::PeerDown(reason.clone())));
         }
         self.closing = true;
-        let _ = self.wtx.send(WriteCmd::Close);
+        self.write(WriteCmd::Close);
     }
 
     /// Fails everything waiting on this connection and unregisters it.
@@ -456,13 +523,13 @@ where
         }
         self.done = true;
         self.closing = true;
-        let _ = self.wtx.send(WriteCmd::Close);
+        self.write(WriteCmd::Close);
     }
 }
 
 /// The writer task: batches queued messages into one buffered write and
 /// flushes when the queue is empty.
-async fn writer<W: AsyncWrite + Unpin>(wr: W, mut rx: mpsc::UnboundedReceiver<WriteCmd>) {
+async fn writer<W: AsyncWrite + Unpin>(wr: W, mut rx: mpsc::Receiver<WriteCmd>) {
     let mut w = BufWriter::with_capacity(BUF, wr);
     while let Some(mut cmd) = rx.recv().await {
         loop {

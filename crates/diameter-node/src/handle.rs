@@ -10,6 +10,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::error::NodeError;
 use crate::node::Inner;
+use crate::routing::{PeerEntry, PeerId};
 
 /// Where an answer (or an error) for one request goes.
 pub(crate) type Waiter = oneshot::Sender<Result<Vec<u8>, NodeError>>;
@@ -25,6 +26,9 @@ pub(crate) enum Cmd {
     },
     /// Close the transport without DPR (election loser connection).
     Close,
+    /// A message for the writer found its queue full: the peer is not
+    /// reading; the connection is dropped.
+    WriteQueueFull,
 }
 
 /// Commands to a connection's writer task.
@@ -42,8 +46,9 @@ pub(crate) struct Shared {
     pub(crate) remote: SocketAddr,
     pub(crate) initiator: bool,
     pub(crate) cmd: mpsc::UnboundedSender<Cmd>,
-    /// Replaced when the connection is re-opened.
-    pub(crate) writer: Mutex<mpsc::UnboundedSender<WriteCmd>>,
+    /// Replaced when the connection is re-opened. Bounded
+    /// ([`crate::Limits::write_queue`]).
+    pub(crate) writer: Mutex<mpsc::Sender<WriteCmd>>,
     pub(crate) open: AtomicBool,
     pub(crate) suspect: AtomicBool,
     pub(crate) node: Weak<Inner>,
@@ -159,10 +164,14 @@ impl PeerHandle {
             .map_err(|_| NodeError::PeerDown(format!("{}: connection closed", self.origin_host())))
     }
 
-    /// Writes an answer (or any message) as is.
+    /// Writes an answer (or any message) as is. A full write queue means
+    /// the peer stopped reading: the connection task drops the connection.
     pub(crate) fn send_raw(&self, bytes: Vec<u8>) {
-        // A closed writer means the connection is gone; the answer is moot.
-        let _ = crate::node::lock(&self.shared.writer).send(WriteCmd::Bytes(bytes));
+        let sent = crate::node::lock(&self.shared.writer).try_send(WriteCmd::Bytes(bytes));
+        if let Err(mpsc::error::TrySendError::Full(_)) = sent {
+            let _ = self.shared.cmd.send(Cmd::WriteQueueFull);
+        }
+        // Closed: the connection is gone; the answer is moot.
     }
 
     /// Sends DPR and waits until the connection is closed.
@@ -180,5 +189,23 @@ impl PeerHandle {
 
     pub(crate) fn id(&self) -> u64 {
         self.shared.id
+    }
+
+    /// This connection's id in routing decisions.
+    pub fn peer_id(&self) -> PeerId {
+        PeerId(self.shared.id)
+    }
+
+    /// What a routing decision knows about this connection.
+    pub(crate) fn entry(&self) -> PeerEntry<'_> {
+        PeerEntry {
+            id: self.peer_id(),
+            origin_host: &self.shared.origin_host,
+            origin_realm: &self.shared.origin_realm,
+            applications: &self.shared.applications,
+            suspect: self.is_suspect(),
+            initiator: self.shared.initiator,
+            remote: self.shared.remote,
+        }
     }
 }

@@ -7,24 +7,24 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-mod agent;
 pub mod avps;
 mod clock;
 mod config;
 mod conn;
+mod dispatch;
 mod election;
 mod error;
 mod handle;
 mod node;
 mod redirect;
-mod route;
 pub mod routing;
+mod throttle;
 mod tls;
 
-pub use config::{AgentMode, NodeConfig, TlsConfig};
+pub use config::{AgentMode, Limits, NodeConfig, TlsConfig};
 pub use corelab_diameter::peer::PeerConfig;
 pub use error::NodeError;
 pub use handle::PeerHandle;
 pub use node::{DISCONNECT_REBOOTING, Node, RequestHandler};
 pub use redirect::{RedirectHostUsage, RedirectPolicy, parse_diameter_uri};
-pub use routing::{PeerTarget, RoutingTable};
+pub use routing::{Decision, NoPolicy, PeerId, PeerTarget, Policy, RoutingTable};

@@ -17,6 +17,8 @@ use crate::config::{AgentMode, NodeConfig};
 use crate::error::NodeError;
 use crate::handle::PeerHandle;
 use crate::redirect::RedirectCache;
+use crate::routing::{NoPolicy, Policy};
+use crate::throttle::Throttle;
 use crate::tls::TlsState;
 use corelab_diameter::duplicates::DuplicateCache;
 
@@ -47,6 +49,9 @@ const SHUTDOWN_WAIT: Duration = Duration::from_secs(2);
 pub(crate) struct Inner {
     pub(crate) cfg: NodeConfig,
     pub(crate) handler: Arc<dyn RequestHandler>,
+    /// Where the network function steers routing (agents) and sees answers
+    /// passing back.
+    pub(crate) policy: Arc<dyn Policy>,
     peers: Mutex<Vec<PeerHandle>>,
     listeners: Mutex<Vec<JoinHandle<()>>>,
     connect_lock: tokio::sync::Mutex<()>,
@@ -60,6 +65,24 @@ pub(crate) struct Inner {
     shutting_down: AtomicBool,
     /// Requests being answered by the handler or forwarded (agents).
     in_flight: AtomicUsize,
+    /// Connections at once (accepted, in TLS handshake, initiated).
+    connections: AtomicUsize,
+    /// Accepted connections closed at once for the cap (logged once per interval).
+    refused: Throttle,
+    accept_failed: Throttle,
+    /// Messages whose Message Length is above the limit.
+    pub(crate) oversized: Throttle,
+    /// Connections closed because their write queue filled.
+    pub(crate) write_queue_full: Throttle,
+}
+
+/// One connection counted against [`crate::Limits::max_connections`] until dropped.
+pub(crate) struct ConnSlot(Arc<Inner>);
+
+impl Drop for ConnSlot {
+    fn drop(&mut self) {
+        self.0.connections.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 /// Counts one request in flight until dropped.
@@ -82,6 +105,24 @@ impl Inner {
     pub(crate) fn in_flight(self: &Arc<Self>) -> InFlight {
         self.in_flight.fetch_add(1, Ordering::AcqRel);
         InFlight(self.clone())
+    }
+
+    /// A connection slot for an accepted connection, `None` at the cap.
+    fn try_slot(self: &Arc<Self>) -> Option<ConnSlot> {
+        let max = self.cfg.limits.max_connections;
+        self.connections
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < max).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| ConnSlot(self.clone()))
+    }
+
+    /// A slot for a connection we open: counted, never refused (inbound
+    /// peers at the cap must not stop us from routing).
+    fn slot(self: &Arc<Self>) -> ConnSlot {
+        self.connections.fetch_add(1, Ordering::AcqRel);
+        ConnSlot(self.clone())
     }
 
     pub(crate) fn is_shutting_down(&self) -> bool {
@@ -171,11 +212,26 @@ pub struct Node {
 impl Node {
     /// A node with this configuration. A relay advertises the relay
     /// application 0xffffffff (RFC 6733 §2.4) in place of its own list.
-    pub fn new(mut cfg: NodeConfig, handler: Arc<dyn RequestHandler>) -> Node {
+    pub fn new(cfg: NodeConfig, handler: Arc<dyn RequestHandler>) -> Node {
+        Node::with_policy(cfg, handler, Arc::new(NoPolicy))
+    }
+
+    /// [`Node::new`] with a routing [`Policy`]: consulted by a relay, proxy
+    /// or redirect agent for requests not addressed to it (a DRA's binding
+    /// lookup), and given every answer a relay or proxy passes back.
+    pub fn with_policy(
+        mut cfg: NodeConfig,
+        handler: Arc<dyn RequestHandler>,
+        policy: Arc<dyn Policy>,
+    ) -> Node {
         if cfg.mode == AgentMode::Relay {
             cfg.local.auth_application_ids = vec![app::RELAY];
         }
         let tls = cfg.tls.as_ref().map(TlsState::load);
+        let redirects = RedirectCache::new(
+            cfg.limits.redirect_cache_capacity,
+            cfg.limits.redirect_cache_max_ttl,
+        );
         let seed = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| (d.as_secs() as u32) << 20 | d.subsec_micros() & 0xfffff)
@@ -184,16 +240,22 @@ impl Node {
             inner: Arc::new(Inner {
                 cfg,
                 handler,
+                policy,
                 peers: Mutex::new(Vec::new()),
                 listeners: Mutex::new(Vec::new()),
                 connect_lock: tokio::sync::Mutex::new(()),
-                redirects: Mutex::new(RedirectCache::default()),
+                redirects: Mutex::new(redirects),
                 duplicates: Mutex::new(DuplicateCache::new(DUPLICATE_WINDOW, DUPLICATE_CAPACITY)),
                 tls,
                 seed: AtomicU32::new(seed),
                 conn_ids: AtomicU64::new(1),
                 shutting_down: AtomicBool::new(false),
                 in_flight: AtomicUsize::new(0),
+                connections: AtomicUsize::new(0),
+                refused: Throttle::default(),
+                accept_failed: Throttle::default(),
+                oversized: Throttle::default(),
+                write_queue_full: Throttle::default(),
             }),
         }
     }
@@ -221,28 +283,51 @@ impl Node {
                     let (stream, remote) = match listener.accept().await {
                         Ok(s) => s,
                         Err(e) => {
-                            warn!(error = %e, "accept failed");
+                            // E.g. EMFILE: back off, log once per interval.
+                            if let Some(n) = inner.accept_failed.hit(crate::clock::now()) {
+                                warn!(error = %e, failures = n, "accept failed");
+                            }
                             tokio::time::sleep(Duration::from_millis(50)).await;
                             continue;
                         }
+                    };
+                    let Some(slot) = inner.try_slot() else {
+                        if let Some(n) = inner.refused.hit(crate::clock::now()) {
+                            warn!(
+                                %remote,
+                                refused = n,
+                                max_connections = inner.cfg.limits.max_connections,
+                                "connection cap reached: closing new connections"
+                            );
+                        }
+                        drop(stream);
+                        continue;
                     };
                     debug!(%remote, "accepted");
                     let _ = stream.set_nodelay(true);
                     match &acceptor {
                         None => {
                             let (rd, wr) = stream.into_split();
-                            crate::conn::start(inner.clone(), rd, wr, remote, None, None);
+                            crate::conn::start(inner.clone(), slot, rd, wr, remote, None, None);
                         }
                         Some(acc) => {
                             let acc = acc.clone();
                             let inner = inner.clone();
+                            let limit = inner.cfg.limits.tls_handshake_timeout;
                             tokio::spawn(async move {
-                                match acc.accept(stream).await {
-                                    Ok(tls) => {
+                                match tokio::time::timeout(limit, acc.accept(stream)).await {
+                                    Ok(Ok(tls)) => {
                                         let (rd, wr) = tokio::io::split(tls);
-                                        crate::conn::start(inner, rd, wr, remote, None, None);
+                                        crate::conn::start(inner, slot, rd, wr, remote, None, None);
                                     }
-                                    Err(e) => warn!(%remote, error = %e, "TLS handshake failed"),
+                                    Ok(Err(e)) => {
+                                        warn!(%remote, error = %e, "TLS handshake failed")
+                                    }
+                                    Err(_) => warn!(
+                                        %remote,
+                                        timeout = ?limit,
+                                        "TLS handshake not done in time: closed"
+                                    ),
                                 }
                             });
                         }
@@ -327,7 +412,8 @@ pub(crate) async fn connect(inner: &Arc<Inner>, addr: SocketAddr) -> Result<Peer
             let (rd, wr) = tokio::time::timeout(tw, tcp(addr))
                 .await
                 .map_err(|_| NodeError::Timeout)??;
-            crate::conn::start(inner.clone(), rd, wr, addr, Some(redial), Some(up_tx));
+            let slot = inner.slot();
+            crate::conn::start(inner.clone(), slot, rd, wr, addr, Some(redial), Some(up_tx));
         }
         Some(c) => {
             let redial: crate::conn::Redial<_, _> =
@@ -335,7 +421,8 @@ pub(crate) async fn connect(inner: &Arc<Inner>, addr: SocketAddr) -> Result<Peer
             let (rd, wr) = tokio::time::timeout(tw, redial())
                 .await
                 .map_err(|_| NodeError::Timeout)??;
-            crate::conn::start(inner.clone(), rd, wr, addr, Some(redial), Some(up_tx));
+            let slot = inner.slot();
+            crate::conn::start(inner.clone(), slot, rd, wr, addr, Some(redial), Some(up_tx));
         }
     }
     up_rx

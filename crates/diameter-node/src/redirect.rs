@@ -2,22 +2,50 @@
 //! agent answers with, and the client side: following a 3006 answer and
 //! caching the Redirect-Host per Redirect-Host-Usage.
 
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use corelab_diameter::header::FLAG_ERROR;
-use corelab_diameter::{Message, ResultCode};
+use corelab_diameter::{Message, ResultCode, RoutingView};
 use tracing::{debug, info};
 
 use crate::avps;
 use crate::error::NodeError;
 use crate::node::Inner;
-use crate::route::{RouteKey, next_hop};
 use crate::routing::PeerTarget;
+use crate::routing::Source;
+
+/// What a cached redirect is keyed by (RFC 6733 §6.13), read from a request.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct RouteKey {
+    pub(crate) destination_host: Option<String>,
+    pub(crate) destination_realm: Option<String>,
+    pub(crate) application_id: u32,
+    pub(crate) session_id: Option<String>,
+    pub(crate) user_name: Option<String>,
+}
+
+impl RouteKey {
+    pub(crate) fn of(bytes: &[u8]) -> Option<RouteKey> {
+        let msg = Message::decode(bytes).ok()?;
+        let view = RoutingView::new(&msg);
+        Some(RouteKey {
+            destination_host: view.destination_host_str().map(str::to_string),
+            destination_realm: view.destination_realm_str().map(str::to_string),
+            application_id: view.header.application_id,
+            session_id: view.session_id_str().map(str::to_string),
+            user_name: msg
+                .find(crate::avps::USER_NAME, 0)
+                .and_then(|a| a.as_utf8().ok())
+                .map(str::to_string),
+        })
+    }
+}
 
 /// Redirect-Host-Usage values (RFC 6733 §6.13).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 #[repr(i32)]
 pub enum RedirectHostUsage {
     /// Use the Redirect-Host for this request only.
@@ -88,35 +116,81 @@ impl Default for RedirectPolicy {
     }
 }
 
-/// Redirects learnt from 3006 answers.
-#[derive(Debug, Default)]
+/// Redirects learnt from 3006 answers (RFC 6733 §6.13), bounded: at most
+/// `capacity` entries (the oldest go first) and no entry kept longer than
+/// `max_ttl` whatever Redirect-Max-Cache-Time said. Free of IO: the caller
+/// gives the time.
+#[derive(Debug)]
 pub(crate) struct RedirectCache {
-    entries: Vec<Entry>,
+    capacity: usize,
+    max_ttl: Duration,
+    entries: HashMap<(RedirectHostUsage, String), Entry>,
+    /// Keys in insertion order, for eviction; may name replaced entries
+    /// (their `seq` no longer matches).
+    order: VecDeque<((RedirectHostUsage, String), u64)>,
+    seq: u64,
 }
 
 #[derive(Debug)]
 struct Entry {
-    usage: RedirectHostUsage,
-    key: String,
     target: PeerTarget,
     expires: Instant,
+    seq: u64,
 }
 
+/// Usages in the order a lookup tries them (most specific first).
+const USAGES: [RedirectHostUsage; 6] = [
+    RedirectHostUsage::AllSession,
+    RedirectHostUsage::AllUser,
+    RedirectHostUsage::AllHost,
+    RedirectHostUsage::RealmAndApplication,
+    RedirectHostUsage::AllRealm,
+    RedirectHostUsage::AllApplication,
+];
+
 impl RedirectCache {
-    pub(crate) fn lookup(&mut self, k: &RouteKey) -> Option<PeerTarget> {
+    pub(crate) fn new(capacity: usize, max_ttl: Duration) -> RedirectCache {
+        RedirectCache {
+            capacity,
+            max_ttl,
+            entries: HashMap::new(),
+            order: VecDeque::new(),
+            seq: 0,
+        }
+    }
+
+    /// Entries held (expired ones included until looked up or evicted).
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// No redirect cached (the common case: no lookup key to build).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub(crate) fn lookup(&mut self, now: Instant, k: &RouteKey) -> Option<PeerTarget> {
         if self.entries.is_empty() {
             return None;
         }
-        let now = crate::clock::now();
-        self.entries.retain(|e| e.expires > now);
-        self.entries
-            .iter()
-            .find(|e| e.usage.key(k).as_deref() == Some(e.key.as_str()))
-            .map(|e| e.target.clone())
+        for usage in USAGES {
+            let Some(key) = usage.key(k) else { continue };
+            let id = (usage, key);
+            match self.entries.get(&id) {
+                Some(e) if e.expires > now => return Some(e.target.clone()),
+                Some(_) => {
+                    self.entries.remove(&id);
+                }
+                None => {}
+            }
+        }
+        None
     }
 
-    fn insert(
+    pub(crate) fn insert(
         &mut self,
+        now: Instant,
         usage: RedirectHostUsage,
         k: &RouteKey,
         target: PeerTarget,
@@ -125,13 +199,35 @@ impl RedirectCache {
         let Some(key) = usage.key(k) else {
             return;
         };
-        self.entries.retain(|e| !(e.usage == usage && e.key == key));
-        self.entries.push(Entry {
-            usage,
-            key,
-            target,
-            expires: crate::clock::now() + ttl,
-        });
+        if self.capacity == 0 {
+            return;
+        }
+        let ttl = ttl.min(self.max_ttl);
+        self.seq += 1;
+        let id = (usage, key);
+        self.order.push_back((id.clone(), self.seq));
+        self.entries.insert(
+            id,
+            Entry {
+                target,
+                expires: now + ttl,
+                seq: self.seq,
+            },
+        );
+        while self.entries.len() > self.capacity {
+            let Some((old, seq)) = self.order.pop_front() else {
+                break;
+            };
+            if self.entries.get(&old).is_some_and(|e| e.seq == seq) {
+                self.entries.remove(&old);
+            }
+        }
+        // Replaced keys leave stale order records; keep them bounded too.
+        if self.order.len() > 2 * self.capacity {
+            let entries = &self.entries;
+            self.order
+                .retain(|(id, seq)| entries.get(id).is_some_and(|e| e.seq == *seq));
+        }
     }
 }
 
@@ -220,9 +316,9 @@ pub(crate) async fn request_following_redirects(
 ) -> Result<Vec<u8>, NodeError> {
     let key = RouteKey::of(&request)
         .ok_or_else(|| NodeError::Encode("request does not decode".into()))?;
-    let mut peer = next_hop(inner, &key, None)
+    let mut peer = crate::dispatch::next_peer(inner, &request, Source::Local, None)
         .await
-        .map_err(NodeError::Answer)?;
+        .map_err(|code| NodeError::Answer(code.0))?;
     for _ in 0..MAX_REDIRECTS {
         let answer = peer.request_bytes(request.clone()).await?;
         let Some(r) = parse_redirect(&answer) else {
@@ -237,7 +333,13 @@ pub(crate) async fn request_following_redirects(
             match inner.peer_for(&t).await {
                 Ok(p) => {
                     info!(%uri, usage = ?r.usage, "following redirect");
-                    crate::node::lock(&inner.redirects).insert(r.usage, &key, t, r.max_cache_time);
+                    crate::node::lock(&inner.redirects).insert(
+                        crate::clock::now(),
+                        r.usage,
+                        &key,
+                        t,
+                        r.max_cache_time,
+                    );
                     next = Some(p);
                     break;
                 }
@@ -292,19 +394,70 @@ mod tests {
             Some("s;1")
         );
         assert_eq!(RedirectHostUsage::DontCache.key(&k), None);
-        let mut c = RedirectCache::default();
+        let mut c = RedirectCache::new(16, Duration::from_secs(3600));
+        let now = Instant::now();
         let t = PeerTarget::addr(SocketAddr::from(([127, 0, 0, 1], 1)));
         c.insert(
+            now,
             RedirectHostUsage::AllRealm,
             &k,
             t.clone(),
             Duration::from_secs(60),
         );
-        assert_eq!(c.lookup(&k), Some(t));
+        assert_eq!(c.lookup(now, &k), Some(t));
+        assert_eq!(c.lookup(now + Duration::from_secs(61), &k), None);
         let other = RouteKey {
             destination_realm: Some("other.example".into()),
             ..k
         };
-        assert_eq!(c.lookup(&other), None);
+        assert_eq!(c.lookup(now, &other), None);
+    }
+
+    fn session(i: usize) -> RouteKey {
+        RouteKey {
+            session_id: Some(format!("pcef.example;1;{i}")),
+            ..RouteKey::default()
+        }
+    }
+
+    #[test]
+    fn redirect_cache_keeps_at_most_its_capacity_and_forgets_the_oldest() {
+        let mut c = RedirectCache::new(100, Duration::from_secs(3600));
+        let now = Instant::now();
+        let t = PeerTarget::addr(SocketAddr::from(([127, 0, 0, 1], 1)));
+        // A peer answering 3006 ALL_SESSION for every session of a flood.
+        for i in 0..10_000 {
+            c.insert(
+                now,
+                RedirectHostUsage::AllSession,
+                &session(i),
+                t.clone(),
+                Duration::from_secs(300),
+            );
+        }
+        assert_eq!(c.len(), 100);
+        assert!(c.order.len() <= 200);
+        assert_eq!(c.lookup(now, &session(0)), None);
+        assert_eq!(c.lookup(now, &session(9_999)), Some(t));
+    }
+
+    #[test]
+    fn redirect_max_cache_time_is_capped() {
+        let mut c = RedirectCache::new(100, Duration::from_secs(3600));
+        let now = Instant::now();
+        let t = PeerTarget::addr(SocketAddr::from(([127, 0, 0, 1], 1)));
+        // Redirect-Max-Cache-Time 0xffffffff s (136 years).
+        c.insert(
+            now,
+            RedirectHostUsage::AllSession,
+            &session(1),
+            t.clone(),
+            Duration::from_secs(u32::MAX.into()),
+        );
+        assert_eq!(
+            c.lookup(now + Duration::from_secs(3599), &session(1)),
+            Some(t)
+        );
+        assert_eq!(c.lookup(now + Duration::from_secs(3601), &session(1)), None);
     }
 }

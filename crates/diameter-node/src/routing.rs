@@ -15,6 +15,10 @@
 
 use std::net::SocketAddr;
 
+mod decide;
+
+pub use decide::{Decision, NoPolicy, PeerEntry, PeerId, Policy, Source, Tables, decide};
+
 /// A next hop: the address to connect to, and the Origin-Host expected there
 /// (used to find it among connected peers and in Redirect-Host URIs).
 #[derive(Clone, Debug, PartialEq, Eq)]

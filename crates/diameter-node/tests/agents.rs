@@ -8,10 +8,11 @@ use std::sync::Arc;
 
 use common::*;
 use corelab_diameter::codes::{app, avp};
-use corelab_diameter::{AvpBuf, Message};
+use corelab_diameter::{AvpBuf, Message, RoutingView};
 use corelab_diameter_node::avps::{ERROR_REPORTING_HOST, REDIRECT_HOST, REDIRECT_HOST_USAGE};
+use corelab_diameter_node::routing::Tables;
 use corelab_diameter_node::{
-    AgentMode, Node, NodeError, PeerTarget, RedirectHostUsage, RoutingTable,
+    AgentMode, Decision, Node, NodeError, PeerTarget, Policy, RedirectHostUsage, RoutingTable,
 };
 
 const HOME: &str = "home.realm";
@@ -318,4 +319,114 @@ async fn dont_cache_redirect_is_followed_for_that_request_only() {
         other => panic!("expected Answer(3002), got {other:?}"),
     }
     assert_eq!(srv_rec.seen().len(), 1);
+}
+
+/// RFC 6733 §3: a request with the P bit clear "MUST be locally processed";
+/// an agent does not relay, proxy or redirect it.
+#[tokio::test]
+async fn non_proxiable_request_is_not_relayed_proxied_or_redirected_but_answered_3002() {
+    init_tracing();
+    for mode in [AgentMode::Relay, AgentMode::Proxy, AgentMode::Redirect] {
+        let (_srv, srv_addr, srv_rec) = start(config("server.example", HOME)).await;
+        let routes = RoutingTable::new().route(HOME, Some(app::GX), PeerTarget::addr(srv_addr));
+        let (_agent, agent_addr) = agent("agent.example", mode, routes).await;
+        let c = client();
+        let to_agent = c.connect(agent_addr).await.unwrap();
+        let mut req = ccr("client.example;1;7", HOME);
+        req.flags &= !corelab_diameter::header::FLAG_PROXIABLE;
+        let ans = to_agent.request(req).await.unwrap();
+        assert_eq!(result_code(&ans), Some(3002), "{mode:?}");
+        assert!(header(&ans).is_error());
+        assert!(
+            !header(&ans).is_proxiable(),
+            "P bit copied from the request"
+        );
+        assert_eq!(
+            identity_of(&ans, ERROR_REPORTING_HOST).as_deref(),
+            Some("agent.example")
+        );
+        assert!(srv_rec.seen().is_empty(), "{mode:?} did not forward it");
+    }
+}
+
+/// A DRA-like policy: the session bound to pcrf2 goes there whatever the
+/// routes say; answers passing back are seen (the proxy-mode hook).
+struct BindingPolicy {
+    bound_session: &'static str,
+    pcrf: PeerTarget,
+    answers_seen: std::sync::Mutex<Vec<(Option<String>, Option<u32>)>>,
+}
+
+#[async_trait::async_trait]
+impl Policy for BindingPolicy {
+    fn route(&self, view: &RoutingView<'_>, tables: &Tables<'_>) -> Option<Decision> {
+        if view.session_id_str() != Some(self.bound_session) {
+            return None;
+        }
+        let host = self.pcrf.host.as_deref()?;
+        Some(match tables.peers.iter().find(|p| p.origin_host == host) {
+            Some(p) => Decision::Forward(p.id),
+            None => Decision::Connect(self.pcrf.clone()),
+        })
+    }
+
+    async fn answer_passing_back(&self, request: &[u8], answer: Vec<u8>) -> Vec<u8> {
+        let sid = Message::decode(request)
+            .ok()
+            .and_then(|m| m.session_id().map(str::to_string));
+        self.answers_seen
+            .lock()
+            .unwrap()
+            .push((sid, result_code(&answer)));
+        answer
+    }
+}
+
+#[tokio::test]
+async fn proxy_policy_steers_a_bound_session_and_sees_the_answer_passing_back() {
+    init_tracing();
+    let (_p1, p1_addr, p1_rec) = start(config("pcrf1.home.example", HOME)).await;
+    let (_p2, p2_addr, p2_rec) = start(config("pcrf2.home.example", HOME)).await;
+    let mut cfg = config("dra.example", "agent.realm");
+    cfg.mode = AgentMode::Proxy;
+    cfg.routes = RoutingTable::new().route(HOME, None, PeerTarget::addr(p1_addr));
+    let policy = Arc::new(BindingPolicy {
+        bound_session: "client.example;1;bound",
+        pcrf: PeerTarget::host("pcrf2.home.example", p2_addr),
+        answers_seen: std::sync::Mutex::new(Vec::new()),
+    });
+    let dra = Node::with_policy(
+        cfg,
+        Recorder::new("dra.example", "agent.realm"),
+        policy.clone(),
+    );
+    let dra_addr = dra.listen(any_port()).await.unwrap();
+    let c = client();
+    let p = c.connect(dra_addr).await.unwrap();
+
+    let ans = p
+        .request(ccr("client.example;1;bound", HOME))
+        .await
+        .unwrap();
+    assert_eq!(
+        identity_of(&ans, avp::ORIGIN_HOST).as_deref(),
+        Some("pcrf2.home.example")
+    );
+    let ans = p
+        .request(ccr("client.example;1;other", HOME))
+        .await
+        .unwrap();
+    assert_eq!(
+        identity_of(&ans, avp::ORIGIN_HOST).as_deref(),
+        Some("pcrf1.home.example")
+    );
+    assert_eq!(p2_rec.seen().len(), 1);
+    assert_eq!(p1_rec.seen().len(), 1);
+    assert_eq!(
+        *policy.answers_seen.lock().unwrap(),
+        vec![
+            (Some("client.example;1;bound".to_string()), Some(2001)),
+            (Some("client.example;1;other".to_string()), Some(2001)),
+        ]
+    );
 }

@@ -10,6 +10,7 @@ use common::*;
 use corelab_diameter::codes::{app, avp, cmd};
 use corelab_diameter::{AvpBuf, Message, MessageBuilder};
 use corelab_diameter_node::{Node, NodeError};
+use tokio::io::AsyncWriteExt;
 
 async fn server(
     cfg: corelab_diameter_node::NodeConfig,
@@ -201,22 +202,6 @@ async fn shutdown_sends_dpr_and_the_peer_answers_dpa() {
     assert!(client.peers().is_empty());
     eventually("server drops the client", || srv.peers().is_empty()).await;
 
-    // On the wire: the node answers our DPR with DPA 2001 and closes.
-    let mut raw = RawPeer::connect(addr).await;
-    raw.cer("raw.example", &[app::GX]).await;
-    let dpr = MessageBuilder::request(cmd::DISCONNECT_PEER, app::BASE)
-        .ids(7, 8)
-        .avp(AvpBuf::identity(avp::ORIGIN_HOST, "raw.example").mandatory())
-        .avp(AvpBuf::identity(avp::ORIGIN_REALM, "raw.realm").mandatory())
-        .avp(AvpBuf::enumerated(avp::DISCONNECT_CAUSE, 0).mandatory())
-        .encode()
-        .unwrap();
-    raw.send(&dpr).await;
-    let dpa = raw.recv().await.expect("DPA");
-    assert_eq!(header(&dpa).command_code, cmd::DISCONNECT_PEER);
-    assert_eq!(result_code(&dpa), Some(2001));
-    assert!(raw.recv().await.is_none(), "connection closed after DPA");
-
     // And the node as DPR sender, seen on the wire.
     let mut raw = RawPeer::connect(addr).await;
     raw.cer("raw2.example", &[app::GX]).await;
@@ -240,6 +225,51 @@ async fn shutdown_sends_dpr_and_the_peer_answers_dpa() {
     raw.answer(&dpr, "raw2.example", &[]).await;
     stopping.await.unwrap();
     assert!(raw.recv().await.is_none());
+}
+
+/// RFC 6733 §5.4, §5.6: the receiver of DPR answers DPA and waits in Closing
+/// for the sender to close the transport; closing first can reset the
+/// connection under the DPA (python-diameter lost it about one run in twenty).
+#[tokio::test]
+async fn peer_dpr_is_answered_with_dpa_and_the_node_waits_for_the_peer_to_close() {
+    init_tracing();
+    let (srv, addr, _) = server(config("server.example", "server.realm")).await;
+    let mut raw = RawPeer::connect(addr).await;
+    raw.cer("raw.example", &[app::GX]).await;
+    eventually("server lists raw", || srv.peers().len() == 1).await;
+    let dpr = MessageBuilder::request(cmd::DISCONNECT_PEER, app::BASE)
+        .ids(7, 8)
+        .avp(AvpBuf::identity(avp::ORIGIN_HOST, "raw.example").mandatory())
+        .avp(AvpBuf::identity(avp::ORIGIN_REALM, "raw.realm").mandatory())
+        .avp(AvpBuf::enumerated(avp::DISCONNECT_CAUSE, 0).mandatory())
+        .encode()
+        .unwrap();
+    raw.send(&dpr).await;
+    let dpa = raw.recv().await.expect("DPA");
+    assert_eq!(header(&dpa).command_code, cmd::DISCONNECT_PEER);
+    assert!(!header(&dpa).is_request());
+    assert_eq!(header(&dpa).hop_by_hop, 7);
+    assert_eq!(result_code(&dpa), Some(2001));
+    // The peer leaves the routing table at once...
+    eventually("server stops routing to raw", || srv.peers().is_empty()).await;
+    // ...but the connection stays open until the peer closes it: a DWR sent
+    // after the DPA is still answered.
+    let dwr = MessageBuilder::request(cmd::DEVICE_WATCHDOG, app::BASE)
+        .ids(9, 10)
+        .avp(AvpBuf::identity(avp::ORIGIN_HOST, "raw.example").mandatory())
+        .avp(AvpBuf::identity(avp::ORIGIN_REALM, "raw.realm").mandatory())
+        .encode()
+        .unwrap();
+    raw.send(&dwr).await;
+    let dwa = raw
+        .recv()
+        .await
+        .expect("DWA: the node kept the connection open");
+    assert_eq!(header(&dwa).command_code, cmd::DEVICE_WATCHDOG);
+    assert_eq!(header(&dwa).hop_by_hop, 9);
+    // The DPR sender closes; so does the node.
+    raw.stream.shutdown().await.unwrap();
+    assert!(raw.recv().await.is_none(), "the node closes after the peer");
 }
 
 #[tokio::test]

@@ -142,3 +142,21 @@ async fn missing_key_file_is_reported_with_the_config_key() {
         other => panic!("expected a TLS config error, got {other:?}"),
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_tls_handshake_that_never_starts_is_closed_after_the_timeout() {
+    init_tracing();
+    let (pki, ca, ca_key) = Pki::new("silent");
+    let mut cfg = config("server.example", "server.realm");
+    cfg.tls = Some(pki.node("server.example", &ca, &ca_key));
+    cfg.limits.tls_handshake_timeout = std::time::Duration::from_secs(5);
+    let srv = Node::new(cfg, Recorder::new("server.example", "server.realm"));
+    let addr = srv.listen(any_port()).await.unwrap();
+    // Connects and sends no ClientHello.
+    let mut raw = RawPeer::connect(addr).await;
+    assert!(
+        raw.recv_within(std::time::Duration::from_secs(60))
+            .await
+            .is_none()
+    );
+}

@@ -200,43 +200,49 @@ impl RawPeer {
 
     /// Sends a CER as `host` advertising `apps` and returns the CEA.
     pub async fn cer(&mut self, host: &str, apps: &[u32]) -> Vec<u8> {
-        let mut b = MessageBuilder::request(cmd::CAPABILITIES_EXCHANGE, app::BASE)
-            .ids(1, 1)
-            .avp(AvpBuf::identity(avp::ORIGIN_HOST, host).mandatory())
-            .avp(AvpBuf::identity(avp::ORIGIN_REALM, "raw.realm").mandatory())
-            .avp(
-                AvpBuf::address(avp::HOST_IP_ADDRESS, &Address::V4([127, 0, 0, 1].into()))
-                    .mandatory(),
-            )
-            .avp(AvpBuf::u32(avp::VENDOR_ID, 0).mandatory())
-            .avp(AvpBuf::utf8(avp::PRODUCT_NAME, "raw"));
-        for a in apps {
-            b.push(AvpBuf::u32(avp::AUTH_APPLICATION_ID, *a).mandatory());
-        }
-        self.send(&b.encode().unwrap()).await;
+        self.send(&cer_request(host, apps)).await;
         self.recv().await.expect("CEA")
     }
 
     /// Answers a request (CER, DWR, DPR, application) with 2001 as `host`.
     pub async fn answer(&mut self, request: &[u8], host: &str, apps: &[u32]) {
-        let h = header(request);
-        let mut b = MessageBuilder::answer_to(&h)
-            .avp(AvpBuf::u32(avp::RESULT_CODE, 2001).mandatory())
-            .avp(AvpBuf::identity(avp::ORIGIN_HOST, host).mandatory())
-            .avp(AvpBuf::identity(avp::ORIGIN_REALM, "raw.realm").mandatory());
-        if h.command_code == cmd::CAPABILITIES_EXCHANGE {
-            b.push(
-                AvpBuf::address(avp::HOST_IP_ADDRESS, &Address::V4([127, 0, 0, 1].into()))
-                    .mandatory(),
-            );
-            b.push(AvpBuf::u32(avp::VENDOR_ID, 0).mandatory());
-            b.push(AvpBuf::utf8(avp::PRODUCT_NAME, "raw"));
-            for a in apps {
-                b.push(AvpBuf::u32(avp::AUTH_APPLICATION_ID, *a).mandatory());
-            }
-        }
-        self.send(&b.encode().unwrap()).await;
+        self.send(&answer_bytes(request, host, apps)).await;
     }
+}
+
+/// A CER from `host` advertising `apps`.
+pub fn cer_request(host: &str, apps: &[u32]) -> Vec<u8> {
+    let mut b = MessageBuilder::request(cmd::CAPABILITIES_EXCHANGE, app::BASE)
+        .ids(1, 1)
+        .avp(AvpBuf::identity(avp::ORIGIN_HOST, host).mandatory())
+        .avp(AvpBuf::identity(avp::ORIGIN_REALM, "raw.realm").mandatory())
+        .avp(AvpBuf::address(avp::HOST_IP_ADDRESS, &Address::V4([127, 0, 0, 1].into())).mandatory())
+        .avp(AvpBuf::u32(avp::VENDOR_ID, 0).mandatory())
+        .avp(AvpBuf::utf8(avp::PRODUCT_NAME, "raw"));
+    for a in apps {
+        b.push(AvpBuf::u32(avp::AUTH_APPLICATION_ID, *a).mandatory());
+    }
+    b.encode().unwrap()
+}
+
+/// A 2001 answer as `host` to a request (CER, DWR, DPR, application).
+pub fn answer_bytes(request: &[u8], host: &str, apps: &[u32]) -> Vec<u8> {
+    let h = header(request);
+    let mut b = MessageBuilder::answer_to(&h)
+        .avp(AvpBuf::u32(avp::RESULT_CODE, 2001).mandatory())
+        .avp(AvpBuf::identity(avp::ORIGIN_HOST, host).mandatory())
+        .avp(AvpBuf::identity(avp::ORIGIN_REALM, "raw.realm").mandatory());
+    if h.command_code == cmd::CAPABILITIES_EXCHANGE {
+        b.push(
+            AvpBuf::address(avp::HOST_IP_ADDRESS, &Address::V4([127, 0, 0, 1].into())).mandatory(),
+        );
+        b.push(AvpBuf::u32(avp::VENDOR_ID, 0).mandatory());
+        b.push(AvpBuf::utf8(avp::PRODUCT_NAME, "raw"));
+        for a in apps {
+            b.push(AvpBuf::u32(avp::AUTH_APPLICATION_ID, *a).mandatory());
+        }
+    }
+    b.encode().unwrap()
 }
 
 /// Waits until `f` holds, polling (bounded by [`WAIT`]).

@@ -63,7 +63,8 @@ pub enum State {
     Suspect,
     /// Re-opened after DOWN; waiting for 3 DWAs before OKAY (RFC 3539 §3.4.1).
     Reopen,
-    /// DPR sent, waiting for DPA.
+    /// DPR sent, waiting for DPA; or DPR received and DPA sent, waiting for
+    /// the peer to close the transport (RFC 6733 §5.6 Closing, §5.4).
     Closing,
 }
 
@@ -121,6 +122,10 @@ pub enum PeerEvent {
     /// of the pending table with the T flag set (RFC 6733 §5.5.4): send them to
     /// an alternate peer. Their Hop-by-Hop ids are the ones this peer gave.
     Failover(Vec<Vec<u8>>),
+    /// The peer sent DPR (RFC 6733 §5.4) and was answered DPA: send it no
+    /// new requests; the connection closes when the peer disconnects (or
+    /// after Tw), then `Down` follows.
+    Disconnecting,
     /// The peer is down.
     Down(String),
     /// An application request from the peer (answer it with [`Peer::send`]).
@@ -153,12 +158,16 @@ pub struct Peer {
     /// Requests sent and not answered.
     pending: pending::PendingTable,
     request_timeout: Duration,
+    /// How long Wait-Cer / Wait-I-CEA may last (Tw unless set).
+    cer_timeout: Duration,
     /// The deadline last given with `ArmTimer`.
     armed: Option<Instant>,
     watchdog_deadline: Option<Instant>,
     dwr_outstanding: bool,
     reopen_dwas: u8,
     was_open: bool,
+    /// In Closing because the peer sent DPR (not we).
+    dpr_received: bool,
     peer_host: Option<String>,
     peer_realm: Option<String>,
     /// The peer's CER (responder) or CEA (initiator) as received.
@@ -177,12 +186,14 @@ impl Peer {
             next_hbh: seed,
             next_e2e: seed.rotate_left(20),
             request_timeout: cfg.tw,
+            cer_timeout: cfg.tw,
             armed: None,
             pending: pending::PendingTable::default(),
             watchdog_deadline: None,
             dwr_outstanding: false,
             reopen_dwas: 0,
             was_open: false,
+            dpr_received: false,
             peer_host: None,
             peer_realm: None,
             peer_capabilities: None,
@@ -210,6 +221,14 @@ impl Peer {
     /// How long a request waits for its answer (Tw unless set).
     pub fn set_request_timeout(&mut self, timeout: Duration) {
         self.request_timeout = timeout;
+    }
+
+    /// How long a connection may wait for the capabilities exchange (our CER
+    /// answered, or the peer's CER received) before it is closed (Tw unless
+    /// set): a peer that connects and says nothing does not hold a
+    /// connection for long.
+    pub fn set_cer_timeout(&mut self, timeout: Duration) {
+        self.cer_timeout = timeout;
     }
 
     /// The peer's Origin-Host, once its CER/CEA was received.
@@ -289,6 +308,7 @@ impl Peer {
     fn down(&mut self, now: Instant, why: impl Into<String>) {
         let reconnect = self.was_open && self.cfg_initiator();
         self.state = State::Closed;
+        self.dpr_received = false;
         self.fail_over();
         self.dwr_outstanding = false;
         self.watchdog_deadline = None;
@@ -372,7 +392,7 @@ impl Peer {
                     let cer = messages::cer(&self.cfg, h, e);
                     self.send_built(cer);
                     self.state = State::WaitICea;
-                    self.arm(now + self.cfg.tw);
+                    self.arm(now + self.cer_timeout);
                 }
             }
             Input::ConnectFailed => {
@@ -387,7 +407,7 @@ impl Peer {
                 if self.state == State::Closed {
                     self.initiator = false;
                     self.state = State::WaitCer;
-                    self.arm(now + self.cfg.tw);
+                    self.arm(now + self.cer_timeout);
                 }
             }
             Input::Disconnected => {
@@ -444,8 +464,9 @@ impl Peer {
                     self.out.push_back(Output::Connect);
                 }
             }
-            State::WaitICea | State::WaitCer => {
-                self.down(now, "no capabilities exchange within Tw")
+            State::WaitICea | State::WaitCer => self.down(now, "no capabilities exchange in time"),
+            State::Closing if self.dpr_received => {
+                self.down(now, "peer did not close within Tw after our DPA");
             }
             State::Closing => {
                 self.was_open = false;
@@ -503,11 +524,22 @@ impl Peer {
                 self.send_built(dwa);
             }
             (_, cmd::DEVICE_WATCHDOG, false) => self.on_dwa(now),
+            (State::Closing, cmd::DISCONNECT_PEER, true) => {
+                // Both sides sent DPR: answer, keep waiting for the close.
+                let dpa = messages::base_answer(&self.cfg, &h);
+                self.send_built(dpa);
+            }
             (_, cmd::DISCONNECT_PEER, true) => {
+                // RFC 6733 §5.4, §5.6 (R-Rcv-DPR → R-Snd-DPA, Closing): the
+                // sender of DPR closes the transport once it has our DPA;
+                // closing first could reset the connection under the DPA.
                 let dpa = messages::base_answer(&self.cfg, &h);
                 self.send_built(dpa);
                 self.was_open = false;
-                self.down(now, "peer sent DPR");
+                self.dpr_received = true;
+                self.state = State::Closing;
+                self.out.push_back(Output::Event(PeerEvent::Disconnecting));
+                self.arm(now + self.cfg.tw);
             }
             (State::Closing, cmd::DISCONNECT_PEER, false) => {
                 self.was_open = false;

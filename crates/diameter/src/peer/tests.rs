@@ -242,6 +242,19 @@ fn dwr_is_answered_with_dwa_2001_and_same_identifiers() {
 }
 
 #[test]
+fn silent_responder_connection_is_closed_after_the_cer_timeout() {
+    let t0 = Instant::now();
+    let cer_timeout = Duration::from_secs(5);
+    let mut p = Peer::new(cfg("vdra.visited.example"), 1);
+    p.set_cer_timeout(cer_timeout);
+    p.handle(t0, Input::Accepted);
+    assert_eq!(drain(&mut p), vec![Output::ArmTimer(t0 + cer_timeout)]);
+    p.handle(t0 + cer_timeout, Input::Timeout);
+    assert!(drain(&mut p).contains(&Output::Disconnect));
+    assert_eq!(p.state(), State::Closed);
+}
+
+#[test]
 fn stop_sends_dpr_and_dpa_closes() {
     let t0 = Instant::now();
     let mut p = open_initiator(t0);
@@ -265,7 +278,7 @@ fn stop_sends_dpr_and_dpa_closes() {
 }
 
 #[test]
-fn peer_dpr_is_answered_then_connection_closed_without_reconnect() {
+fn peer_dpr_is_answered_then_closing_waits_for_the_peer_to_disconnect_without_reconnect() {
     let t0 = Instant::now();
     let mut p = open_initiator(t0);
     let dpr = messages::dpr(&cfg("vdra.visited.example"), 5, 6, 0)
@@ -276,8 +289,38 @@ fn peer_dpr_is_answered_then_connection_closed_without_reconnect() {
     let dpa_bytes = sent(&out).remove(0);
     let dpa = Message::decode(&dpa_bytes).unwrap();
     assert_eq!(dpa.header().command_code, cmd::DISCONNECT_PEER);
+    assert_eq!(dpa.header().hop_by_hop, 5);
+    // RFC 6733 §5.6: Closing; the DPR sender closes the transport.
+    assert!(!out.contains(&Output::Disconnect));
+    assert_eq!(events(&out), vec![PeerEvent::Disconnecting]);
+    assert_eq!(p.state(), State::Closing);
+    assert!(!p.can_send_requests());
+    let dwr = messages::dwr(&cfg("vdra.visited.example"), 9, 9)
+        .encode()
+        .unwrap();
+    p.handle(t0, Input::Received(&dwr));
+    assert_eq!(sent(&drain(&mut p)).len(), 1, "DWA while closing");
+    p.handle(t0, Input::Disconnected);
+    let out = drain(&mut p);
     assert!(out.contains(&Output::Disconnect));
-    assert!(!out.iter().any(|o| matches!(o, Output::ArmTimer(_))));
+    assert!(matches!(events(&out).last(), Some(PeerEvent::Down(_))));
+    assert_eq!(p.state(), State::Closed);
+    assert!(!p.reconnect_pending());
+}
+
+#[test]
+fn peer_that_keeps_the_connection_after_our_dpa_is_closed_after_tw() {
+    let t0 = Instant::now();
+    let mut p = open_initiator(t0);
+    let dpr = messages::dpr(&cfg("vdra.visited.example"), 5, 6, 0)
+        .encode()
+        .unwrap();
+    p.handle(t0, Input::Received(&dpr));
+    drain(&mut p);
+    p.handle(t0 + TW, Input::Timeout);
+    assert!(drain(&mut p).contains(&Output::Disconnect));
+    assert_eq!(p.state(), State::Closed);
+    assert!(!p.reconnect_pending());
 }
 
 #[test]
