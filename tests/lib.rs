@@ -102,10 +102,20 @@ impl Lab {
     }
 
     pub async fn start_server(&mut self) -> anyhow::Result<()> {
-        let cfg = self.dir.path().join("presence.toml");
-        std::fs::write(&cfg, &self.config)?;
-        let node = Node::start(
-            "presence-server",
+        let node = self
+            .start_replica("presence-server", &self.config.clone())
+            .await?;
+        self.server = Some(node);
+        Ok(())
+    }
+
+    /// Another presence-server process named `name` on the lab's store, with `config` (e.g.
+    /// [`config`] with another SIP port): a replica.
+    pub async fn start_replica(&self, name: &str, config: &str) -> anyhow::Result<Node> {
+        let cfg = self.dir.path().join(format!("{name}.toml"));
+        std::fs::write(&cfg, config)?;
+        Node::start(
+            name,
             &bin_path("presence-server")?,
             &[
                 "--config".into(),
@@ -116,9 +126,7 @@ impl Lab {
             self.dir.path(),
             false,
         )
-        .await?;
-        self.server = Some(node);
-        Ok(())
+        .await
     }
 
     pub fn server(&self) -> &Node {
@@ -130,16 +138,17 @@ impl Lab {
     }
 
     /// Start a UE (`ue-emulator`) registering directly with the server.
-    pub async fn ue(
-        &mut self,
-        user: &str,
-        args: &[&str],
-    ) -> anyhow::Result<UeControlClient<Channel>> {
+    pub async fn ue(&mut self, user: &str, args: &[&str]) -> anyhow::Result<Ue> {
+        self.ue_via(user, self.sip_port, args).await
+    }
+
+    /// Start a UE whose proxy is the presence-server (or replica) on SIP port `port`.
+    pub async fn ue_via(&mut self, user: &str, port: u16, args: &[&str]) -> anyhow::Result<Ue> {
         let mut all: Vec<String> = vec![
             "--aor".into(),
             format!("sip:{user}@lab.example"),
             "--proxy".into(),
-            format!("sip:127.0.0.1:{}", self.sip_port),
+            format!("sip:127.0.0.1:{port}"),
             "--t1-ms".into(),
             "50".into(),
         ];
@@ -165,6 +174,26 @@ impl Lab {
     pub fn server_log(&self) -> PathBuf {
         self.dir.path().join("presence-server.log")
     }
+}
+
+/// A UE's control client.
+pub type Ue = UeControlClient<Channel>;
+
+/// What a UE sees now (its gRPC `GetView`).
+pub async fn view(ue: &mut Ue) -> corelab_proto::ue::v1::View {
+    ue.get_view(corelab_proto::ue::v1::Empty {})
+        .await
+        .expect("GetView")
+        .into_inner()
+}
+
+/// The basic status a view shows for buddy `uri` (`""` when it has none).
+pub fn buddy(view: &corelab_proto::ue::v1::View, uri: &str) -> String {
+    view.buddies
+        .iter()
+        .find(|b| b.uri == uri)
+        .map(|b| b.basic.clone())
+        .unwrap_or_default()
 }
 
 /// Send one raw SIP request over UDP from `from` to `to` and return the first response's text.

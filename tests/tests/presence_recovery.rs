@@ -5,28 +5,9 @@ use std::time::Duration;
 
 use corelab_proto::presence::v1 as ppb;
 use corelab_proto::ue::v1 as upb;
-use corelab_proto::ue::v1::ue_control_client::UeControlClient;
-use corelab_tests::{Backend, Lab, on_both_backends, until};
-use tonic::transport::Channel;
+use corelab_tests::{Backend, Lab, Ue, buddy, on_both_backends, until, view};
 
 const LIMIT: Duration = Duration::from_secs(25);
-
-type Ue = UeControlClient<Channel>;
-
-async fn view(ue: &mut Ue) -> upb::View {
-    ue.get_view(upb::Empty {})
-        .await
-        .expect("GetView")
-        .into_inner()
-}
-
-fn buddy(view: &upb::View, uri: &str) -> String {
-    view.buddies
-        .iter()
-        .find(|b| b.uri == uri)
-        .map(|b| b.basic.clone())
-        .unwrap_or_default()
-}
 
 fn active(view: &upb::View, event: &str, resource: &str) -> Option<String> {
     view.subscriptions

@@ -6,25 +6,14 @@ use std::time::Duration;
 
 use corelab_proto::presence::v1 as ppb;
 use corelab_proto::ue::v1 as upb;
-use corelab_proto::ue::v1::ue_control_client::UeControlClient;
-use corelab_tests::{Backend, Lab, on_both_backends, until};
+use corelab_tests::{Backend, Lab, Ue, on_both_backends, until, view};
 use sqlx::Connection;
-use tonic::transport::Channel;
 
 const LIMIT: Duration = Duration::from_secs(25);
 const ALICE: &str = "sip:alice@lab.example";
 const BOB: &str = "sip:bob@lab.example";
 /// Never publishes: its publications are read from the store at the first NOTIFY about it.
 const CAROL: &str = "sip:carol@lab.example";
-
-type Ue = UeControlClient<Channel>;
-
-async fn view(ue: &mut Ue) -> upb::View {
-    ue.get_view(upb::Empty {})
-        .await
-        .expect("GetView")
-        .into_inner()
-}
 
 fn dialog_state(view: &upb::View, event: &str, resource: &str) -> Option<(String, String)> {
     view.subscriptions
@@ -67,6 +56,23 @@ async fn registered_alice(lab: &mut Lab) -> anyhow::Result<Ue> {
     Ok(alice)
 }
 
+/// The store fault: hide the publications table from the server, then let alice subscribe to
+/// carol, whose publications the first NOTIFY must read.
+async fn subscribe_while_publications_are_hidden(lab: &Lab, alice: &mut Ue) -> anyhow::Result<()> {
+    sql(
+        lab,
+        "ALTER TABLE presence_publications RENAME TO presence_publications_hidden",
+    )
+    .await?;
+    alice
+        .subscribe(upb::SubscribeRequest {
+            resource: CAROL.into(),
+            event: "presence".into(),
+        })
+        .await?;
+    Ok(())
+}
+
 async fn server_state(lab: &Lab) -> anyhow::Result<(Vec<ppb::Subscription>, i64, Vec<ppb::Alarm>)> {
     let mut ctl = lab.control().await?;
     let subs = ctl
@@ -96,17 +102,7 @@ async fn store_fault_keeps_subscription_and_retries(backend: Backend) -> anyhow:
     let extra = "[recovery]\nlocal_retries = 6\nlocal_retry_ms = 300\n";
     let mut lab = Lab::start(backend, extra).await?;
     let mut alice = registered_alice(&mut lab).await?;
-    sql(
-        &lab,
-        "ALTER TABLE presence_publications RENAME TO presence_publications_hidden",
-    )
-    .await?;
-    alice
-        .subscribe(upb::SubscribeRequest {
-            resource: CAROL.into(),
-            event: "presence".into(),
-        })
-        .await?;
+    subscribe_while_publications_are_hidden(&lab, &mut alice).await?;
     until(LIMIT, "a local NOTIFY failure in the server's log", || {
         let lab = &lab;
         async move {
@@ -155,17 +151,7 @@ async fn lasting_store_fault_raises_server_fault_alarm(backend: Backend) -> anyh
     let extra = "[recovery]\nlocal_retries = 2\nlocal_retry_ms = 100\n";
     let mut lab = Lab::start(backend, extra).await?;
     let mut alice = registered_alice(&mut lab).await?;
-    sql(
-        &lab,
-        "ALTER TABLE presence_publications RENAME TO presence_publications_hidden",
-    )
-    .await?;
-    alice
-        .subscribe(upb::SubscribeRequest {
-            resource: CAROL.into(),
-            event: "presence".into(),
-        })
-        .await?;
+    subscribe_while_publications_are_hidden(&lab, &mut alice).await?;
     let alarms = until(LIMIT, "a server_fault alarm", || {
         let lab = &lab;
         async move {

@@ -5,70 +5,17 @@
 use std::time::Duration;
 
 use corelab_proto::ue::v1 as upb;
-use corelab_proto::ue::v1::ue_control_client::UeControlClient;
-use corelab_tests::{Backend, Lab, config, sip_udp_exchange, until};
-use labctl::{Node, bin_path, free_port};
-use tonic::transport::Channel;
+use corelab_tests::{Backend, Lab, Ue, buddy, config, sip_udp_exchange, until, view};
+use labctl::{Node, free_port};
 
 const LIMIT: Duration = Duration::from_secs(25);
 const BOB: &str = "sip:bob@lab.example";
 
-type Ue = UeControlClient<Channel>;
-
 /// A second presence-server on the lab's store, SIP on its own port.
 async fn second_replica(lab: &Lab) -> anyhow::Result<(Node, u16)> {
     let port = free_port()?;
-    let path = lab.dir.path().join("presence-b.toml");
-    std::fs::write(&path, config(port, ""))?;
-    let node = Node::start(
-        "presence-b",
-        &bin_path("presence-server")?,
-        &[
-            "--config".into(),
-            path.display().to_string(),
-            "--store-url".into(),
-            lab.store_url.clone(),
-        ],
-        lab.dir.path(),
-        false,
-    )
-    .await?;
+    let node = lab.start_replica("presence-b", &config(port, "")).await?;
     Ok((node, port))
-}
-
-/// A UE whose proxy is the replica on `port`.
-async fn ue_via(lab: &mut Lab, user: &str, port: u16, args: &[&str]) -> anyhow::Result<Ue> {
-    let mut all: Vec<String> = [
-        "--aor",
-        &format!("sip:{user}@lab.example"),
-        "--proxy",
-        &format!("sip:127.0.0.1:{port}"),
-        "--t1-ms",
-        "50",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    all.extend(args.iter().map(|s| s.to_string()));
-    let node = Node::start(user, &bin_path("ue-emulator")?, &all, lab.dir.path(), false).await?;
-    let client = UeControlClient::connect(node.grpc_uri()).await?;
-    lab.ues.push(node);
-    Ok(client)
-}
-
-async fn view(ue: &mut Ue) -> upb::View {
-    ue.get_view(upb::Empty {})
-        .await
-        .expect("GetView")
-        .into_inner()
-}
-
-fn buddy(view: &upb::View, uri: &str) -> String {
-    view.buddies
-        .iter()
-        .find(|b| b.uri == uri)
-        .map(|b| b.basic.clone())
-        .unwrap_or_default()
 }
 
 async fn sees(ue: &Ue, who: &str, basic: &str) -> anyhow::Result<()> {
@@ -111,8 +58,8 @@ async fn publish_through_one_replica_reaches_watchers_of_the_other() -> anyhow::
     let mut lab = pg_lab().await?;
     let (_b, b_port) = second_replica(&lab).await?;
     let a_port = lab.sip_port;
-    let mut bob = ue_via(&mut lab, "bob", b_port, &["--publish", "open"]).await?;
-    let alice = ue_via(&mut lab, "alice", a_port, &["--buddy", BOB]).await?;
+    let mut bob = lab.ue_via("bob", b_port, &["--publish", "open"]).await?;
+    let alice = lab.ue_via("alice", a_port, &["--buddy", BOB]).await?;
     sees(&alice, BOB, "open").await?;
 
     bob.publish(upb::PublishRequest {
@@ -124,7 +71,7 @@ async fn publish_through_one_replica_reaches_watchers_of_the_other() -> anyhow::
         .await
         .map_err(|e| anyhow::anyhow!("{e}\nalice:\n{}", lab.transcript("alice")))?;
     // carol subscribes through A, which had cached bob's publications when they said "open".
-    let carol = ue_via(&mut lab, "carol", a_port, &["--buddy", BOB]).await?;
+    let carol = lab.ue_via("carol", a_port, &["--buddy", BOB]).await?;
     sees(&carol, BOB, "closed")
         .await
         .map_err(|e| anyhow::anyhow!("{e}\ncarol:\n{}", lab.transcript("carol")))?;
@@ -172,7 +119,7 @@ async fn reg_watchers_of_one_replica_hear_a_registration_made_through_the_other(
     let mut lab = pg_lab().await?;
     let (b, _) = second_replica(&lab).await?;
     let a_port = lab.sip_port;
-    let alice = ue_via(&mut lab, "alice", a_port, &["--watch-reg"]).await?;
+    let alice = lab.ue_via("alice", a_port, &["--watch-reg"]).await?;
     let before = until(LIMIT, "alice's reg subscription active", || {
         let mut a = alice.clone();
         async move {

@@ -10,23 +10,12 @@ use std::time::{Duration, Instant};
 
 use corelab_proto::presence::v1 as ppb;
 use corelab_proto::ue::v1 as upb;
-use corelab_proto::ue::v1::ue_control_client::UeControlClient;
-use corelab_tests::{Backend, Lab, on_both_backends, sip_udp_exchange, until};
+use corelab_tests::{Backend, Lab, Ue, on_both_backends, sip_udp_exchange, until, view};
 use labctl::{Node, bin_path};
-use tonic::transport::Channel;
 
 const LIMIT: Duration = Duration::from_secs(25);
 const BOB: &str = "sip:bob@lab.example";
 const ALICE: &str = "sip:alice@lab.example";
-
-type Ue = UeControlClient<Channel>;
-
-async fn view(ue: &mut Ue) -> upb::View {
-    ue.get_view(upb::Empty {})
-        .await
-        .expect("GetView")
-        .into_inner()
-}
 
 fn active(view: &upb::View, resource: &str) -> Option<String> {
     view.subscriptions
@@ -301,7 +290,7 @@ async fn reports_from_the_proxy_about_our_dialog_resubscribe_once() -> anyhow::R
     )
     .await?;
     let ue = node.sip_addr();
-    let mut frank = UeControlClient::connect(node.grpc_uri()).await?;
+    let mut frank = Ue::connect(node.grpc_uri()).await?;
     frank
         .subscribe(upb::SubscribeRequest {
             resource: BOB.into(),
