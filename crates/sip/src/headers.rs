@@ -117,14 +117,21 @@ pub fn from_uri_and_tag(req: &Request) -> Result<(String, String), BadRequest> {
     let from = value(req, "From").ok_or_else(|| BadRequest("Missing From header".into()))?;
     let uri = uri_of(&from).ok_or_else(|| BadRequest(format!("Bad From header {from:?}")))?;
     let tag = param(&from, "tag").ok_or_else(|| BadRequest("Missing From tag".into()))?;
+    // tag = token, one character at least (RFC 3261 §25.1).
+    if tag.is_empty() {
+        return Err(BadRequest("Empty From tag".into()));
+    }
     Ok((uri, tag))
 }
 
-/// A request's To URI and optional tag.
+/// A request's To URI and optional tag; a `tag` parameter without a value is a bad request.
 pub fn to_uri_and_tag(req: &Request) -> Result<(String, Option<String>), BadRequest> {
     let to = value(req, "To").ok_or_else(|| BadRequest("Missing To header".into()))?;
     let uri = uri_of(&to).ok_or_else(|| BadRequest(format!("Bad To header {to:?}")))?;
-    Ok((uri, param(&to, "tag").filter(|t| !t.is_empty())))
+    match param(&to, "tag") {
+        Some(tag) if tag.is_empty() => Err(BadRequest("Empty To tag".into())),
+        tag => Ok((uri, tag)),
+    }
 }
 
 /// Call-ID of a message.

@@ -4,8 +4,8 @@
 //! the UDP/TCP transports. What this crate adds, and every corelab SIP node shares:
 //! - [`headers`]: reading the headers the event framework needs (Event, Expires, name-addr URIs
 //!   and tags, Subscription-State), each failure a [`headers::BadRequest`] that becomes a 400.
-//! - [`validate`]: the check that turns a malformed request into `400` with a reason before the
-//!   transaction layer drops it silently.
+//! - [`validate`]: the one decision on every received message — deliver it, answer it `400`
+//!   with a reason (or `505`), or drop it — so that nothing after it drops a request silently.
 //! - [`node`]: the endpoint shell — listen on UDP and TCP, hand out incoming transactions, send a
 //!   request and wait for its final response or Timer F; [`advertise`]: the address we put in
 //!   Via, Contact and Record-Route.
@@ -21,6 +21,8 @@ pub mod advertise;
 pub mod body;
 pub mod build;
 pub mod framing;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod headers;
 pub mod node;
 pub mod serve;

@@ -192,7 +192,6 @@ impl SipNode {
             .with_user_agent(&config.user_agent)
             .with_option(option)
             .with_timer_interval(Duration::from_millis(10))
-            .with_transport_inspector(Box::new(crate::validate::RejectMalformed))
             .build();
         let incoming = endpoint
             .incoming_transactions()

@@ -30,10 +30,10 @@ use tokio::io::{AsyncReadExt, ReadHalf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 
-use super::head_of;
 use crate::build;
 use crate::framing::{Frame, StreamFramer};
 use crate::transport::throttle::Throttle;
+use crate::validate::{self, Inbound};
 
 /// Limits on TCP connections (config `sip.max_connections`, `sip.tcp_idle_timeout_ms`,
 /// `sip.tcp_message_timeout_ms`).
@@ -269,14 +269,21 @@ impl Streams {
                         let _ = conn.send_raw(b"\r\n").await;
                     }
                     Frame::Message(bytes) => {
-                        if let Err(reason) = self.deliver(&bytes, remote, &sip_conn) {
-                            self.answer_bad(&conn, remote, head_of(&bytes), reason)
-                                .await;
+                        match validate::inbound(&bytes, remote, Transport::Tcp) {
+                            Inbound::Deliver(msg) => self.deliver(msg, remote, &sip_conn),
+                            Inbound::Answer { reason, bytes, .. } => {
+                                self.refused(remote, &reason);
+                                let _ = conn.send_raw(&bytes).await;
+                            }
+                            Inbound::Drop { reason } => self.refused(remote, &reason),
                         }
                     }
                     Frame::Lost { reason, head } => {
-                        if let Some(head) = head {
-                            self.answer_bad(&conn, remote, &head, &reason).await;
+                        self.refused(remote, &reason);
+                        if let Some(bytes) =
+                            head.and_then(|head| build::raw_response(&head, 400, &reason))
+                        {
+                            let _ = conn.send_raw(&bytes).await;
                         }
                         lost = Some(reason);
                     }
@@ -313,15 +320,8 @@ impl Streams {
         });
     }
 
-    /// Parse one framed message and hand it to the endpoint; the reason of a 400 when it does
-    /// not parse.
-    fn deliver(
-        &self,
-        bytes: &[u8],
-        remote: SocketAddr,
-        conn: &SipConnection,
-    ) -> Result<(), &'static str> {
-        let msg = super::parse(bytes, remote, Transport::Tcp)?;
+    /// Hand one message to the endpoint, to be answered on `conn`.
+    fn deliver(&self, msg: rsipstack::sip::SipMessage, remote: SocketAddr, conn: &SipConnection) {
         let from = SipAddr {
             r#type: Some(Transport::Tcp),
             addr: remote.into(),
@@ -329,21 +329,12 @@ impl Streams {
         let _ = self
             .inject
             .send(TransportEvent::Incoming(msg, conn.clone(), from));
-        Ok(())
     }
 
-    async fn answer_bad(
-        &self,
-        conn: &TcpConnection,
-        remote: SocketAddr,
-        head: &[u8],
-        reason: &str,
-    ) {
+    /// Log a refused message, once per interval with the count.
+    fn refused(&self, remote: SocketAddr, reason: &str) {
         if let Some(count) = self.malformed.hit(Instant::now()) {
             tracing::warn!(%remote, %reason, count, "malformed message over TCP (count: since the last such line)");
-        }
-        if let Some(bytes) = build::raw_response(head, 400, reason) {
-            let _ = conn.send_raw(&bytes).await;
         }
     }
 

@@ -1,6 +1,6 @@
 //! The UDP listener: whole datagrams (up to 65,535 bytes; rsipstack's own loop reads 8 KiB and
-//! cuts the rest), `Content-Length` applied (RFC 3261 §18.3), and a 400 for a request that is
-//! too broken for the parser but still says where to answer.
+//! cuts the rest), `Content-Length` applied (RFC 3261 §18.3), and what
+//! [`crate::validate::inbound`] decides: deliver, answer (400/505), or drop.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -13,10 +13,10 @@ use rsipstack::transport::{SipAddr, SipConnection, TransportEvent};
 use tokio::net::UdpSocket;
 use tokio_util::sync::CancellationToken;
 
-use super::head_of;
 use crate::build;
 use crate::framing::{self, Datagram, MAX_DATAGRAM_BYTES};
 use crate::transport::throttle::Throttle;
+use crate::validate::{self, Inbound};
 
 /// Read datagrams until `cancel`, handing each message to the endpoint through `inject` with
 /// `connection` (the same socket) to answer on.
@@ -42,19 +42,31 @@ pub async fn serve(
                 }
             }
         };
-        let bad = |reason: &str, head: &[u8]| {
+        let refused = |reason: &str| {
             if let Some(count) = refused.hit(Instant::now()) {
                 tracing::warn!(%src, %reason, count, "malformed datagram (count: since the last such line)");
             }
-            build::raw_response(head, 400, reason)
         };
         let answer = match framing::datagram(&buf[..n]) {
             Datagram::Ping => Some(b"\r\n".to_vec()),
             Datagram::Empty => None,
-            Datagram::BadLength { reason, head } => bad(&reason, head),
-            Datagram::Message(bytes) => match deliver(bytes, src, &connection, &inject) {
-                Ok(()) => None,
-                Err(reason) => bad(reason, head_of(bytes)),
+            Datagram::BadLength { reason, head } => {
+                refused(&reason);
+                build::raw_response(head, 400, &reason)
+            }
+            Datagram::Message(bytes) => match validate::inbound(bytes, src, Transport::Udp) {
+                Inbound::Deliver(msg) => {
+                    deliver(msg, src, &connection, &inject);
+                    None
+                }
+                Inbound::Answer { reason, bytes, .. } => {
+                    refused(&reason);
+                    Some(bytes)
+                }
+                Inbound::Drop { reason } => {
+                    refused(&reason);
+                    None
+                }
             },
         };
         if let Some(bytes) = answer {
@@ -63,14 +75,13 @@ pub async fn serve(
     }
 }
 
-/// Parse one message and hand it to the endpoint; the reason of a 400 when it does not parse.
+/// Hand one message to the endpoint, to be answered on `connection`.
 fn deliver(
-    bytes: &[u8],
+    msg: rsipstack::sip::SipMessage,
     src: SocketAddr,
     connection: &UdpConnection,
     inject: &TransportSender,
-) -> Result<(), &'static str> {
-    let msg = super::parse(bytes, src, Transport::Udp)?;
+) {
     let from = SipAddr {
         r#type: Some(Transport::Udp),
         addr: src.into(),
@@ -81,5 +92,4 @@ fn deliver(
         SipConnection::Udp(connection.clone()),
         from,
     ));
-    Ok(())
 }
