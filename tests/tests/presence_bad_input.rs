@@ -152,7 +152,48 @@ async fn third_party_register_only_from_trusted_core(backend: Backend) -> anyhow
     Ok(())
 }
 
+/// Issue 9 (item 9 of issue 13): a REGISTER with several Contacts is refused 403 "one Contact
+/// per registration", whether they come as a list in one header or as several headers, and the
+/// binding stored before stays as it was (no Contact of the refused request is stored).
+async fn register_with_several_contacts_is_refused(backend: Backend) -> anyhow::Result<()> {
+    let lab = Lab::start(backend, "").await?;
+    let server = lab.server().sip_addr();
+    let from = "127.0.0.1:0";
+    let ok = sip_udp_exchange(from, &server, &register("carol", ""))?;
+    assert_eq!(status_line(&ok), "SIP/2.0 200 OK", "{ok}");
+    let list = register("carol", "").replace(
+        "Contact: <sip:carol@{local}>",
+        "Contact: <sip:carol@127.0.0.9:5060>, <sip:carol@127.0.0.8:5060>",
+    );
+    let headers = register("carol", "").replace(
+        "Contact: <sip:carol@{local}>",
+        "Contact: <sip:carol@127.0.0.9:5060>\r\nContact: <sip:carol@127.0.0.8:5060>",
+    );
+    for two in [list, headers] {
+        let resp = sip_udp_exchange(from, &server, &two)?;
+        assert_eq!(
+            status_line(&resp),
+            "SIP/2.0 403 Forbidden (one Contact per registration)",
+            "{two}\n-> {resp}"
+        );
+    }
+    let regs = lab
+        .control()
+        .await?
+        .list_registrations(ppb::Empty {})
+        .await?
+        .into_inner()
+        .registrations;
+    assert_eq!(regs.len(), 1, "{regs:?}");
+    assert!(
+        regs[0].contact.starts_with("sip:carol@127.0.0.1:"),
+        "{regs:?}"
+    );
+    Ok(())
+}
+
 on_both_backends! {
     bad_requests_get_their_sip_errors_and_the_store_survives => bad_requests_get_their_sip_errors;
+    register_with_several_contacts_is_refused_and_nothing_stored => register_with_several_contacts_is_refused;
     third_party_register_only_from_the_trusted_core => third_party_register_only_from_trusted_core;
 }

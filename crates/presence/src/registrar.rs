@@ -42,6 +42,16 @@ impl Presence {
             return Ok(Reply::error(403, "Forbidden (not a user of this domain)"));
         }
         let call_id = headers::call_id(req)?;
+        // One binding per AoR (docs/presence.md "Registrations"): a REGISTER that asks for
+        // several is refused as a whole rather than stored in part (RFC 3261 §10.3 lets a
+        // registrar refuse a request it will not carry out).
+        if headers::all_values(req, "Contact").len() > 1 {
+            metrics::refused("several_contacts");
+            return Ok(Reply::error(
+                403,
+                "Forbidden (one Contact per registration)",
+            ));
+        }
         let contact_value = headers::value(req, "Contact");
 
         // Expires: the Contact's parameter wins over the header (RFC 3261 §10.3 step 6).
