@@ -116,6 +116,16 @@ impl Node {
         )
     }
 
+    /// The process id (for `/proc/<pid>/status`), while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
+    /// Whether the process is still running (it has not exited or crashed).
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
     pub fn sip_addr(&self) -> String {
         self.addrs.get("sip").cloned().unwrap_or_default()
     }
