@@ -88,9 +88,27 @@ pub fn inbound(bytes: &[u8], src: SocketAddr, transport: Transport) -> Inbound {
             bytes: resp.to_string().into_bytes(),
         };
     }
-    match rsipstack::transport::SipConnection::update_msg_received(msg.into(), src, transport) {
-        Ok(msg) => Inbound::Deliver(msg),
-        Err(_) => refuse_raw(400, "Bad Via header"),
+    let received = rsipstack::transport::SipConnection::update_msg_received(
+        msg.clone().into(),
+        src,
+        transport,
+    );
+    match received {
+        // The top Via as rsipstack rewrote it (received, rport) must still read: its parser
+        // accepts some parameters it cannot write back (`;branch,=z9hG4bK1`, found by fuzzing),
+        // and the transaction layer reads the rewritten one.
+        Ok(SipMessage::Request(updated)) if check_request(&updated).is_ok() => {
+            Inbound::Deliver(SipMessage::Request(updated))
+        }
+        _ => {
+            let reason = "Bad Via header".to_string();
+            let resp = build::response(&msg, 400, Some(&reason), None, &[], None);
+            Inbound::Answer {
+                code: 400,
+                reason,
+                bytes: resp.to_string().into_bytes(),
+            }
+        }
     }
 }
 
@@ -230,6 +248,12 @@ mod tests {
             ),
             ("<sip:x@lab>", "<sip:>", "Bad To header"),
             ("<sip:a@127.0.0.1:5070>", "<sip:>", "Bad Contact header"),
+            // Found by fuzzing: read, but unreadable once `received` is added.
+            (
+                "127.0.0.1:5070;branch=z9hG4bK1",
+                "127.0.0.1:5060;branch,=z9hG4bK1",
+                "Bad Via header",
+            ),
         ] {
             let msg = options().replacen(from, to, 1);
             assert_eq!(status(&msg), format!("SIP/2.0 400 {reason}"), "{msg}");
