@@ -7,6 +7,11 @@
 //! in the store and served; and the log grows by at most [`LOG_BYTES_PER_INPUT_BYTE`] bytes
 //! per byte of input (issue 13 §5). The numbers are printed (docs/robustness.md records them).
 //!
+//! A third test sends mutants one by one and asks `corelab_sip::validate::inbound` (the node's
+//! own decision, free of IO) what each deserves: every one it answers, and every request it
+//! delivers whose answer comes back to us (RFC 3261 §18.2.2: `rport`, or the sent-by port),
+//! must be answered by the running server, with the very status line when it is a 400/505.
+//!
 //! Default: 3,000 mutants (about half a minute). `CORELAB_MUTANTS=N` sends N instead (the
 //! heavy variant), `CORELAB_MUTATION_SEED=S` picks another deterministic sequence.
 
@@ -451,5 +456,93 @@ async fn malformed_requests_log_less_than_they_weigh() -> anyhow::Result<()> {
         "log grew {grown} bytes for {} bytes of input",
         tally.bytes
     );
+    Ok(())
+}
+
+/// What the node's own decision says a mutant sent from `src` deserves: `Some(status line)` for
+/// a 400/505, `Some("")` for a request delivered to the transaction layer whose answer comes back
+/// to `src`, `None` when no answer reaches us (dropped, an ACK, or an answer sent to the port
+/// the Via names).
+fn expected_answer(m: &[u8], src: std::net::SocketAddr) -> Option<String> {
+    use corelab_sip::framing::{Datagram, datagram};
+    use corelab_sip::rsipstack::sip::prelude::*;
+    use corelab_sip::rsipstack::sip::{Method, Param, SipMessage, Transport};
+    use corelab_sip::validate::{Inbound, inbound};
+    let first_line = |b: &[u8]| {
+        String::from_utf8_lossy(b)
+            .split("\r\n")
+            .next()
+            .unwrap_or("")
+            .to_string()
+    };
+    match datagram(m) {
+        Datagram::BadLength { reason, head } => {
+            corelab_sip::build::raw_response(head, 400, &reason).map(|b| first_line(&b))
+        }
+        Datagram::Message(bytes) => match inbound(bytes, src, Transport::Udp) {
+            Inbound::Answer { bytes, .. } => Some(first_line(&bytes)),
+            Inbound::Deliver(SipMessage::Request(req)) if req.method != Method::Ack => {
+                let via = req.via_header().ok()?.typed().ok()?;
+                let rport = via
+                    .params
+                    .iter()
+                    .any(|p| matches!(p, Param::Rport(Some(port)) if *port == src.port()));
+                let port = via.uri.host_with_port.port.map(u16::from);
+                (rport || port == Some(src.port())).then(String::new)
+            }
+            _ => None,
+        },
+        Datagram::Ping | Datagram::Empty => None,
+    }
+}
+
+/// Issue 13 §10 over the wire: no mutant that the decision answers, or delivers with an answer
+/// coming back to us, goes unanswered by the running presence-server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_mutant_that_can_be_answered_is_answered() -> anyhow::Result<()> {
+    let lab = Lab::start(Backend::Sqlite, "").await?;
+    let to = format!("127.0.0.1:{}", lab.sip_port);
+    let count = env_number("CORELAB_MUTANTS", 3000) as usize / 5;
+    let seed = env_number("CORELAB_MUTATION_SEED", 13) + 7;
+    let (expected, exact) =
+        tokio::task::spawn_blocking(move || -> anyhow::Result<(usize, usize)> {
+            let udp = Udp::bind()?;
+            let src = udp.socket.local_addr()?;
+            let bases = server_bases(&udp.local(), "UDP");
+            let mut rng = Rng::new(seed);
+            let (mut expected, mut exact) = (0, 0);
+            let mut buf = vec![0u8; 65_535];
+            for i in 0..count {
+                let m = mutant(&mut rng, &bases, i, true);
+                let want = expected_answer(&m, src);
+                // Late answers to earlier mutants are not this one's.
+                udp.socket.set_nonblocking(true)?;
+                while udp.socket.recv_from(&mut buf).is_ok() {}
+                udp.socket.set_nonblocking(false)?;
+                udp.send(&to, &m)?;
+                let Some(want) = want else { continue };
+                expected += 1;
+                let got = udp.message(Duration::from_secs(3)).map_err(|e| {
+                    anyhow::anyhow!(
+                        "mutant {i} unanswered ({e}), expected {want:?}:\n{}",
+                        String::from_utf8_lossy(&m)
+                    )
+                })?;
+                if !want.is_empty() {
+                    exact += 1;
+                    anyhow::ensure!(
+                        raw_sip::status_line(&got) == want,
+                        "mutant {i}: expected {want:?}, got {got:?} for\n{}",
+                        String::from_utf8_lossy(&m)
+                    );
+                }
+            }
+            Ok((expected, exact))
+        })
+        .await??;
+    println!(
+        "{count} mutants one by one: {expected} answered as expected ({exact} with the exact 400/505)"
+    );
+    assert!(expected > count / 2, "{expected} of {count}");
     Ok(())
 }
