@@ -25,11 +25,9 @@ use std::time::{Duration, Instant};
 
 use corelab_proto::presence::v1 as ppb;
 use corelab_proto::ue::v1 as upb;
-use corelab_proto::ue::v1::ue_control_client::UeControlClient;
-use corelab_tests::{Backend, Lab, until};
+use corelab_tests::{Backend, Lab, Ue, until, view};
 use mutants::{Rng, mutate, mutate_small};
 use raw_sip::{Tcp, Udp};
-use tonic::transport::Channel;
 
 const LIMIT: Duration = Duration::from_secs(30);
 const BOB: &str = "sip:bob@lab.example";
@@ -45,8 +43,6 @@ const SMALL_LOG_PER_INPUT: (u64, u64) = (2, 5);
 
 /// Peak resident memory allowed to each process (debug build; measured: docs/robustness.md).
 const MAX_RSS_KIB: u64 = 256 * 1024;
-
-type Ue = UeControlClient<Channel>;
 
 /// What one stream of mutants did.
 #[derive(Default, Debug)]
@@ -258,17 +254,9 @@ fn peak_rss_kib(pid: u32) -> anyhow::Result<u64> {
         .ok_or_else(|| anyhow::anyhow!("no VmHWM for {pid}"))
 }
 
-async fn view(ue: &Ue) -> upb::View {
-    ue.clone()
-        .get_view(upb::Empty {})
-        .await
-        .map(|r| r.into_inner())
-        .unwrap_or_default()
-}
-
 async fn sees(lab: &Lab, ue: &Ue, who: &str, note: &str) -> anyhow::Result<()> {
     until(LIMIT, &format!("{who} with note {note:?}"), || async {
-        view(ue)
+        view(&mut ue.clone())
             .await
             .buddies
             .iter()
