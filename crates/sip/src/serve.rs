@@ -27,8 +27,8 @@ use rsipstack::sip::{Method, Request};
 use rsipstack::transaction::{Transaction, TransactionReceiver};
 use tokio_util::sync::CancellationToken;
 
-use crate::transport::throttle::Throttle;
 use crate::{build, headers};
+use corelab_log_throttle::Throttle;
 use order::{Admission, Limits, OrderKey, Sequencer, Ticket};
 
 /// Work a handler leaves for after its answer is sent.

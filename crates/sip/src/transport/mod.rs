@@ -12,5 +12,4 @@
 //! rsipstack's own connection lookup and listeners are never used.
 
 pub mod tcp;
-pub mod throttle;
 pub mod udp;

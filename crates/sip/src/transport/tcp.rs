@@ -12,7 +12,7 @@
 //!   after a 400 when there is a header section to answer, and after a grace period so that the
 //!   answers to earlier requests still go out.
 //!
-//! Refusals and failures are logged once per [`LOG_INTERVAL`](super::throttle::LOG_INTERVAL)
+//! Refusals and failures are logged once per [`LOG_INTERVAL`](corelab_log_throttle::LOG_INTERVAL)
 //! with their count.
 
 use std::collections::HashMap;
@@ -32,8 +32,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::build;
 use crate::framing::{Frame, StreamFramer};
-use crate::transport::throttle::Throttle;
 use crate::validate::{self, Inbound};
+use corelab_log_throttle::Throttle;
 
 /// Limits on TCP connections (config `sip.max_connections`, `sip.tcp_idle_timeout_ms`,
 /// `sip.tcp_message_timeout_ms`).

@@ -15,8 +15,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::build;
 use crate::framing::{self, Datagram, MAX_DATAGRAM_BYTES};
-use crate::transport::throttle::Throttle;
 use crate::validate::{self, Inbound};
+use corelab_log_throttle::Throttle;
 
 /// Read datagrams until `cancel`, handing each message to the endpoint through `inject` with
 /// `connection` (the same socket) to answer on.

@@ -11,6 +11,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
+use corelab_log_throttle::Throttle;
 use corelab_sip::body::failure_report::{self, FailureReport};
 use corelab_sip::body::pidf::Presence;
 use corelab_sip::body::reginfo::RegInfo;
@@ -21,7 +22,6 @@ use corelab_sip::rsipstack::sip::{Method, Request};
 use corelab_sip::rsipstack::transaction::{Transaction, TransactionReceiver};
 use corelab_sip::rsipstack::transport::connection::SipConnection;
 use corelab_sip::serve::{self, FollowUp, ServeConfig};
-use corelab_sip::transport::throttle::Throttle;
 use tokio_util::sync::CancellationToken;
 
 use super::ImsClient;

@@ -1,5 +1,6 @@
 //! "Log such an event once per interval, not per occurrence" (issue 13 §4, §5): a counter that
-//! says when to log and how many events the line stands for.
+//! says when to log and how many events the line stands for. Shared by the SIP transport and serve
+//! loop, the ue-emulator and the Diameter node, so that no transport keeps a copy of its own.
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
