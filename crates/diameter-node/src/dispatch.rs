@@ -10,6 +10,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use corelab_diameter::duplicates::Seen;
+use corelab_diameter::header::Header;
 use corelab_diameter::relay::forward_request;
 use corelab_diameter::{AvpBuf, DiameterError, Message, ResultCode, RoutingView};
 use tracing::{debug, info, warn};
@@ -170,7 +171,12 @@ fn local(inner: &Arc<Inner>, from: &PeerHandle, bytes: Vec<u8>) {
             }
         }
         if let Some(answer) = answer {
-            from.send_raw(answer);
+            let header = Header::parse(&answer).ok();
+            if from.send_raw(answer)
+                && let Some(h) = header
+            {
+                handler.answer_queued(&h, &from);
+            }
         }
         drop(in_flight);
     });

@@ -166,12 +166,14 @@ impl PeerHandle {
 
     /// Writes an answer (or any message) as is. A full write queue means
     /// the peer stopped reading: the connection task drops the connection.
-    pub(crate) fn send_raw(&self, bytes: Vec<u8>) {
+    /// True when queued: anything written on this connection later follows it.
+    pub(crate) fn send_raw(&self, bytes: Vec<u8>) -> bool {
         let sent = crate::node::lock(&self.shared.writer).try_send(WriteCmd::Bytes(bytes));
-        if let Err(mpsc::error::TrySendError::Full(_)) = sent {
+        if let Err(mpsc::error::TrySendError::Full(_)) = &sent {
             let _ = self.shared.cmd.send(Cmd::WriteQueueFull);
         }
         // Closed: the connection is gone; the answer is moot.
+        sent.is_ok()
     }
 
     /// Sends DPR and waits until the connection is closed.

@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use corelab_diameter::MessageBuilder;
 use corelab_diameter::codes::app;
+use corelab_diameter::header::Header;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::oneshot;
+use tokio::sync::{Notify, oneshot};
 use tokio::task::JoinHandle;
 use tracing::{Instrument, debug, info, warn};
 
@@ -29,8 +30,17 @@ pub trait RequestHandler: Send + Sync + 'static {
     /// agent's local requests). Return the answer's bytes (build them with
     /// `corelab_diameter::answer` helpers / `MessageBuilder::answer_to`);
     /// `None` sends nothing. `from` can send requests back over the same
-    /// connection (RAR/ASR).
+    /// connection (RAR/ASR): send them from [`RequestHandler::answer_queued`]
+    /// to have them follow the answer on the wire.
     async fn handle(&self, request: Vec<u8>, from: PeerHandle) -> Option<Vec<u8>>;
+
+    /// Called once the answer `handle` returned is in `from`'s write queue
+    /// (not for a duplicate's repeated answer). Whatever is sent on that
+    /// connection from here on follows it on the wire: a request sent back
+    /// (a RAR after the CCA, TS 29.212 §4.5.2), or the DPR of
+    /// [`Node::shutdown`]. `answer` is its header: the Hop-by-Hop id is the
+    /// request's (RFC 6733 §6.2), which ties the two together.
+    fn answer_queued(&self, _answer: &Header, _from: &PeerHandle) {}
 }
 
 /// Disconnect-Cause REBOOTING (RFC 6733 §5.4.3).
@@ -65,6 +75,8 @@ pub(crate) struct Inner {
     shutting_down: AtomicBool,
     /// Requests being answered by the handler or forwarded (agents).
     in_flight: AtomicUsize,
+    /// Woken when `in_flight` drops to zero.
+    idle: Notify,
     /// Connections at once (accepted, in TLS handshake, initiated).
     connections: AtomicUsize,
     /// Accepted connections closed at once for the cap (logged once per interval).
@@ -90,7 +102,9 @@ pub(crate) struct InFlight(Arc<Inner>);
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
+        if self.0.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.idle.notify_waiters();
+        }
     }
 }
 
@@ -251,6 +265,7 @@ impl Node {
                 conn_ids: AtomicU64::new(1),
                 shutting_down: AtomicBool::new(false),
                 in_flight: AtomicUsize::new(0),
+                idle: Notify::new(),
                 connections: AtomicUsize::new(0),
                 refused: Throttle::default(),
                 accept_failed: Throttle::default(),
@@ -373,11 +388,17 @@ impl Node {
         for l in lock(&self.inner.listeners).drain(..) {
             l.abort();
         }
-        let until = tokio::time::Instant::now() + SHUTDOWN_WAIT;
-        while self.inner.in_flight.load(Ordering::Acquire) > 0
-            && tokio::time::Instant::now() < until
-        {
-            tokio::time::sleep(Duration::from_millis(5)).await;
+        let idle = async {
+            loop {
+                let woken = self.inner.idle.notified();
+                if self.inner.in_flight.load(Ordering::Acquire) == 0 {
+                    return;
+                }
+                woken.await;
+            }
+        };
+        if tokio::time::timeout(SHUTDOWN_WAIT, idle).await.is_err() {
+            warn!("shutdown: requests still being answered; DPR sent anyway");
         }
         let waits: Vec<_> = self
             .inner

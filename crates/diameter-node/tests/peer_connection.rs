@@ -402,6 +402,80 @@ async fn shutdown_sends_answers_being_prepared_before_the_dpr() {
     eventually("client saw the DPR", || client.peers().is_empty()).await;
 }
 
+/// Answers 2001 and, once the answer is queued, sends a RAR for the same
+/// session back over the connection (what a PCRF does after a CCA).
+struct RarAfterAnswer;
+
+#[async_trait::async_trait]
+impl corelab_diameter_node::RequestHandler for RarAfterAnswer {
+    async fn handle(
+        &self,
+        request: Vec<u8>,
+        _from: corelab_diameter_node::PeerHandle,
+    ) -> Option<Vec<u8>> {
+        Some(answer_2001(&request, "server.example", "server.realm"))
+    }
+
+    fn answer_queued(
+        &self,
+        answer: &corelab_diameter::Header,
+        from: &corelab_diameter_node::PeerHandle,
+    ) {
+        let rar = MessageBuilder::request(cmd::RE_AUTH, app::GX)
+            .proxiable()
+            .avp(AvpBuf::utf8(avp::SESSION_ID, &format!("rar;{}", answer.hop_by_hop)).mandatory())
+            .avp(AvpBuf::identity(avp::ORIGIN_HOST, "server.example").mandatory())
+            .avp(AvpBuf::identity(avp::ORIGIN_REALM, "server.realm").mandatory())
+            .avp(AvpBuf::identity(avp::DESTINATION_REALM, from.origin_realm()).mandatory())
+            .avp(AvpBuf::identity(avp::DESTINATION_HOST, from.origin_host()).mandatory())
+            .avp(AvpBuf::u32(avp::AUTH_APPLICATION_ID, app::GX).mandatory())
+            .avp(AvpBuf::enumerated(285, 0).mandatory());
+        let from = from.clone();
+        tokio::spawn(async move {
+            let _ = from.request(rar).await;
+        });
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_sent_once_the_answer_is_queued_follows_it_on_the_wire() {
+    init_tracing();
+    let srv = Node::new(
+        config("server.example", "server.realm"),
+        Arc::new(RarAfterAnswer),
+    );
+    let addr = srv.listen(any_port()).await.unwrap();
+    let mut raw = RawPeer::connect(addr).await;
+    raw.cer("raw.example", &[app::GX]).await;
+    for i in 0..20u32 {
+        let ccr = ccr(&format!("raw.example;2;{i}"), "server.realm")
+            .ids(100 + i, 200 + i)
+            .encode()
+            .unwrap();
+        raw.send(&ccr).await;
+        let first = raw.recv().await.expect("CCA");
+        let h = header(&first);
+        assert!(!h.is_request(), "request {i}: the CCA comes first");
+        assert_eq!(
+            (h.command_code, h.hop_by_hop),
+            (cmd::CREDIT_CONTROL, 100 + i)
+        );
+        let second = raw.recv().await.expect("RAR");
+        let h = header(&second);
+        assert!(
+            h.is_request() && h.command_code == cmd::RE_AUTH,
+            "request {i}: then the RAR"
+        );
+        let sid = format!("rar;{}", 100 + i);
+        assert_eq!(
+            Message::decode(&second).unwrap().session_id(),
+            Some(sid.as_str())
+        );
+        raw.answer(&second, "raw.example", &[app::GX]).await;
+    }
+    srv.shutdown().await;
+}
+
 #[tokio::test]
 async fn a_duplicate_request_gets_the_first_answer_again_without_the_handler() {
     init_tracing();

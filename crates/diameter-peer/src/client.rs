@@ -15,7 +15,7 @@ use crate::answers::{is_expected, outcome};
 use crate::cli::{Common, Exit, resolve};
 use crate::files::{self, SessionIds, Vars};
 use crate::print;
-use crate::responder::{ANSWER_FLUSH, Handler, Output, Responder};
+use crate::responder::{Handler, Output, Responder};
 
 /// Send the requests of a file and print the answers.
 #[derive(Args, Debug)]
@@ -174,10 +174,7 @@ pub async fn run(args: ClientArgs) -> anyhow::Result<Exit> {
             all_ok = false;
         }
     }
-    if args.wait_requests > 0 {
-        // The last answer is written after its handler returned (see ANSWER_FLUSH).
-        tokio::time::sleep(ANSWER_FLUSH).await;
-    }
+    // Answers counted are queued; the DPR follows them.
     node.shutdown().await;
     print::out("-- DPR sent, disconnected");
     Ok(if all_ok { Exit::Ok } else { Exit::Failed })

@@ -3,16 +3,17 @@
 //! sends, and for `--send-after-answer` sends a request of its own (RAR, ASR)
 //! back over the same connection once the answer is out.
 
+use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use corelab_diameter::codes::avp;
 use corelab_diameter::{DiameterError, ResultCode};
-use corelab_diameter::{Dictionary, Message, error_answer};
-use corelab_diameter_node::{PeerHandle, RequestHandler};
+use corelab_diameter::{Dictionary, Header, Message, error_answer};
+use corelab_diameter_node::{PeerHandle, PeerId, RequestHandler};
 use tokio::sync::Notify;
 use tracing::{info, warn};
 
@@ -92,12 +93,6 @@ impl AfterAnswer {
     }
 }
 
-/// How long to wait, after the handler counted a request as answered, before
-/// sending DPR. Workaround: `RequestHandler::handle` returns the answer and the
-/// node writes it afterwards, with no signal when it is out; a DPR sent at once
-/// can overtake the last answer. Only used when the process is about to exit.
-pub const ANSWER_FLUSH: Duration = Duration::from_millis(200);
-
 /// How much the responder prints per message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Output {
@@ -119,6 +114,9 @@ impl Output {
     }
 }
 
+/// The `--send-after-answer` rules (by index) one answered request matched.
+type FollowUps = Vec<(usize, RequestOrigin)>;
+
 /// Answers application requests; counts them.
 pub struct Responder {
     answers: Vec<AnswerTemplate>,
@@ -130,6 +128,10 @@ pub struct Responder {
     answered: AtomicU64,
     pending_after: AtomicU64,
     after_failed: AtomicU64,
+    /// `--send-after-answer` rules matched by a request whose answer is not
+    /// yet queued, by connection and Hop-by-Hop id; sent from
+    /// [`RequestHandler::answer_queued`] so they follow the answer.
+    follow_ups: Mutex<HashMap<(PeerId, u32), FollowUps>>,
     /// Woken after every answer sent and every after-answer exchange done.
     pub changed: Notify,
 }
@@ -155,6 +157,7 @@ impl Responder {
             answered: AtomicU64::new(0),
             pending_after: AtomicU64::new(0),
             after_failed: AtomicU64::new(0),
+            follow_ups: Mutex::new(HashMap::new()),
             changed: Notify::new(),
         })
     }
@@ -228,10 +231,9 @@ impl Responder {
     /// Sends rule `rule`'s requests back over `from`. `${peer_host}`/`${peer_realm}` are the
     /// answered request's Origin-Host/Realm (the client, even behind a relay), not the
     /// connection's peer.
+    /// Runs once the answer is queued ([`RequestHandler::answer_queued`]),
+    /// so the requests follow it on the wire.
     async fn send_after(self: Arc<Self>, rule: usize, origin: RequestOrigin, from: PeerHandle) {
-        // Let the answer reach the connection's writer first: the handler's
-        // answer is queued when `handle` returns, this runs in another task.
-        tokio::time::sleep(Duration::from_millis(10)).await;
         let vars = Vars {
             session: &origin.session,
             origin_host: &self.origin_host,
@@ -310,18 +312,40 @@ impl RequestHandler for Handler {
         r.output.message(">> sent", &answer);
         if valid && let Ok(msg) = Message::decode(&request) {
             let origin = RequestOrigin::of(&msg, &from);
-            for (i, rule) in r.after.iter().enumerate() {
-                if rule.when.matches(&msg) {
-                    info!(session = %origin.session, "--send-after-answer: sending {}", rule.requests[0].name);
-                    r.pending_after.fetch_add(1, Ordering::SeqCst);
-                    tokio::spawn(r.clone().send_after(i, origin.clone(), from.clone()));
-                }
+            let rules: FollowUps = r
+                .after
+                .iter()
+                .enumerate()
+                .filter(|(_, rule)| rule.when.matches(&msg))
+                .map(|(i, _)| (i, origin.clone()))
+                .collect();
+            if !rules.is_empty() {
+                let key = (from.peer_id(), msg.header().hop_by_hop);
+                r.pending_after
+                    .fetch_add(rules.len() as u64, Ordering::SeqCst);
+                lock(&r.follow_ups).insert(key, rules);
+            }
+        }
+        Some(answer)
+    }
+
+    fn answer_queued(&self, answer: &Header, from: &PeerHandle) {
+        let r = &self.0;
+        let key = (from.peer_id(), answer.hop_by_hop);
+        if let Some(rules) = lock(&r.follow_ups).remove(&key) {
+            for (i, origin) in rules {
+                info!(session = %origin.session, "--send-after-answer: sending {}", r.after[i].requests[0].name);
+                tokio::spawn(r.clone().send_after(i, origin, from.clone()));
             }
         }
         r.answered.fetch_add(1, Ordering::SeqCst);
         r.changed.notify_waiters();
-        Some(answer)
     }
+}
+
+/// The follow-ups table, even after a panic elsewhere poisoned its lock.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use tracing::{info, warn};
 use crate::cli::{Common, Exit, SERVER_APPS, resolve, terminated};
 use crate::files;
 use crate::print;
-use crate::responder::{ANSWER_FLUSH, AfterAnswer, Handler, Output, Responder};
+use crate::responder::{AfterAnswer, Handler, Output, Responder};
 
 /// Answer requests with configured answers.
 #[derive(Args, Debug)]
@@ -110,8 +110,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<Exit> {
         _ = done => {}
         _ = terminated() => info!("signal: stopping"),
     }
-    // The last answer is written after its handler returned (see ANSWER_FLUSH).
-    tokio::time::sleep(ANSWER_FLUSH).await;
+    // Answers counted are queued; the DPR follows them.
     node.shutdown().await;
     print::out(&format!(
         "-- stopped after {} answered requests",

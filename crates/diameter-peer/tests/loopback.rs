@@ -529,9 +529,14 @@ fn server_sends_asr_after_an_rx_aar() {
 }
 
 #[test]
-fn client_that_does_not_answer_the_rar_makes_the_server_exit_1() {
-    // The client waits for no request: it disconnects after its CCA, so the
-    // server's RAR gets no answer.
+fn client_that_refuses_the_rar_makes_the_server_exit_1() {
+    // The client answers the server's RAR with 5012: the exchange the
+    // server started failed. (The RAR follows the CCA on the wire, so a
+    // client still connected always gets it before its own DPR.)
+    let refuse = write_file(
+        "refuse-rar.toml",
+        "[[answer]]\ncommand = \"Re-Auth\"\nresult_code = 5012\n",
+    );
     let mut srv = server(&[
         "--send-after-answer",
         &format!("CCR-I={}", example("rar.toml")),
@@ -540,7 +545,12 @@ fn client_that_does_not_answer_the_rar_makes_the_server_exit_1() {
         "--request-timeout-secs",
         "2",
     ]);
-    let o = client(&srv.addr, &example("gx-ccr-i.toml"), &[]);
+    let refuse = refuse.to_string_lossy();
+    let o = client(
+        &srv.addr,
+        &example("gx-ccr-i.toml"),
+        &["--wait-requests", "1", "--answers", &refuse],
+    );
     assert_eq!(o.status.code(), Some(0), "{}", stdout_of(&o));
     assert_eq!(
         srv.wait_exit(Duration::from_secs(30)),
