@@ -3,10 +3,12 @@
 //! task per connection driving [`corelab_diameter::peer::Peer`], matches
 //! answers to requests by Hop-by-Hop id, answers application requests with a
 //! [`RequestHandler`], routes requests ([`RoutingTable`]), and acts as a
-//! relay, proxy or redirect agent ([`AgentMode`]). See `docs/diameter.md`.
+//! relay, proxy or redirect agent ([`AgentMode`]). An [`Application`] behind
+//! [`Validated`] gets requests already validated against the dictionary. See `docs/diameter.md`.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod application;
 pub mod avps;
 mod clock;
 mod config;
@@ -21,6 +23,7 @@ pub mod routing;
 mod throttle;
 mod tls;
 
+pub use application::{Application, Refusal, Request, Validated};
 pub use config::{AgentMode, Limits, NodeConfig, TlsConfig};
 pub use corelab_diameter::peer::PeerConfig;
 pub use error::NodeError;
