@@ -4,7 +4,9 @@
 //! The connection task feeds the state machine with framed messages
 //! (`frame_length`), commands from [`PeerHandle`]s and its one timer, and
 //! carries out what `poll()` returns: bytes go to the writer, `ArmTimer`
-//! resets the timer, events go to the node (handler, agent, waiters). The
+//! resets the timer, answers go to their waiters, and requests and failovers
+//! go up the connection's event queue ([`crate::events`]; the connection never
+//! calls routing or the application). The
 //! writer batches: it copies every queued message into a buffered writer and
 //! flushes only when the queue is empty.
 
@@ -24,6 +26,7 @@ use tokio::time::Sleep;
 use tracing::{Instrument, debug, info, warn};
 
 use crate::error::NodeError;
+use crate::events::{Event, Events};
 use crate::handle::{Cmd, PeerHandle, Shared, Waiter, WriteCmd};
 use crate::node::{ConnSlot, Inner};
 
@@ -37,16 +40,17 @@ const CMD_BATCH: usize = 128;
 pub(crate) type Redial<R, W> =
     Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<(R, W), NodeError>> + Send>> + Send + Sync>;
 
-/// Starts the tasks for a connected transport. `up` gets the handle once the
-/// capabilities exchange succeeds (or the error when it fails).
+/// Starts the tasks for a connected transport (read and write halves). `up`
+/// gets the handle once the capabilities exchange succeeds (or the error when
+/// it fails); requests and failovers go up `events`.
 pub(crate) fn start<R, W>(
     inner: Arc<Inner>,
     slot: ConnSlot,
-    rd: R,
-    wr: W,
+    (rd, wr): (R, W),
     remote: SocketAddr,
     redial: Option<Redial<R, W>>,
     up: Option<oneshot::Sender<Result<PeerHandle, NodeError>>>,
+    events: Events,
 ) where
     R: AsyncRead + Unpin + Send + 'static,
     W: AsyncWrite + Unpin + Send + 'static,
@@ -92,6 +96,8 @@ pub(crate) fn start<R, W>(
         closing: false,
         stop_waiters: Vec::new(),
         span: span.clone(),
+        events,
+        outbox: Vec::new(),
     };
     tokio::spawn(conn.run().instrument(span));
 }
@@ -127,6 +133,10 @@ struct Conn<R, W> {
     closing: bool,
     stop_waiters: Vec<oneshot::Sender<()>>,
     span: tracing::Span,
+    /// Up to the node ([`crate::events`]).
+    events: Events,
+    /// Events the state machine produced, sent before the socket is read again.
+    outbox: Vec<Event>,
 }
 
 impl<R, W> Conn<R, W>
@@ -147,6 +157,7 @@ where
         // The `Connect` that `Start` asked for is the transport we were given.
         self.want_connect = false;
         while !self.done {
+            self.send_events().await;
             if std::mem::take(&mut self.write_queue_full) {
                 self.input(Input::Disconnected);
                 continue;
@@ -200,6 +211,18 @@ where
             }
         }
         self.finish("connection closed");
+        self.send_events().await;
+    }
+
+    /// Sends the queued events up, waiting while the queue is full: until it
+    /// has room, this connection reads nothing more (backpressure).
+    async fn send_events(&mut self) {
+        for e in std::mem::take(&mut self.outbox) {
+            if self.events.send(e).await.is_err() {
+                // The node is gone (its dispatch task ended): nothing to do.
+                debug!("event queue closed; event dropped");
+            }
+        }
     }
 
     /// Opens the transport again and tells the state machine how it went.
@@ -402,7 +425,11 @@ where
             }
             PeerEvent::Down(reason) => self.on_down(reason),
             PeerEvent::Request(bytes) => match &self.handle {
-                Some(from) => crate::dispatch::on_request(&self.inner, from, bytes),
+                Some(from) => self.outbox.push(Event::Request {
+                    from: from.clone(),
+                    bytes,
+                    in_flight: self.inner.in_flight(),
+                }),
                 None => warn!("request before the peer is up; dropped"),
             },
             PeerEvent::Answer(bytes) => {
@@ -460,7 +487,7 @@ where
     }
 
     fn on_failover(&mut self, requests: Vec<Vec<u8>>) {
-        let from = self.handle.as_ref().map(PeerHandle::peer_id);
+        let failed = self.handle.as_ref().map(PeerHandle::peer_id);
         for req in requests {
             let Some(waiter) = self.waiters.remove(&hop_by_hop(&req)) else {
                 continue;
@@ -469,7 +496,11 @@ where
                 session_id = session_id(&req).unwrap_or(""),
                 "failover: re-sending pending request with the T flag"
             );
-            crate::dispatch::failover(&self.inner, from, req, waiter);
+            self.outbox.push(Event::Failover {
+                failed,
+                request: req,
+                waiter,
+            });
         }
     }
 

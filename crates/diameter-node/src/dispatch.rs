@@ -18,8 +18,9 @@ use tracing::{debug, info, warn};
 use crate::avps;
 use crate::conn::session_id;
 use crate::error::NodeError;
+use crate::events::Event;
 use crate::handle::{PeerHandle, Waiter};
-use crate::node::Inner;
+use crate::node::{InFlight, Inner};
 use crate::redirect::RouteKey;
 use crate::routing::{Decision, PeerEntry, PeerId, Source, Tables, decide};
 
@@ -98,8 +99,28 @@ pub(crate) async fn next_peer(
     }
 }
 
+/// One connection's dispatch task: takes its events in order until the
+/// connection task ends.
+pub(crate) async fn run(inner: Arc<Inner>, mut events: tokio::sync::mpsc::Receiver<Event>) {
+    while let Some(e) = events.recv().await {
+        match e {
+            Event::Request {
+                from,
+                bytes,
+                in_flight,
+            } => on_request(&inner, &from, bytes, in_flight),
+            Event::Failover {
+                failed,
+                request,
+                waiter,
+            } => failover(&inner, failed, request, waiter),
+        }
+    }
+}
+
 /// Dispatches one request received from `from`.
-pub(crate) fn on_request(inner: &Arc<Inner>, from: &PeerHandle, bytes: Vec<u8>) {
+/// `in_flight` is released once its answer is queued.
+fn on_request(inner: &Arc<Inner>, from: &PeerHandle, bytes: Vec<u8>, in_flight: InFlight) {
     let source = Source::Peer(from.peer_id());
     let Some((decision, peers)) = decide_now(inner, &bytes, source, &[]) else {
         // The state machine framed it; a decode failure here is an AVP
@@ -107,7 +128,7 @@ pub(crate) fn on_request(inner: &Arc<Inner>, from: &PeerHandle, bytes: Vec<u8>) 
         return;
     };
     match decision {
-        Decision::Local => local(inner, from, bytes),
+        Decision::Local => local(inner, from, bytes, in_flight),
         Decision::Reject(code) => {
             let reason = match code {
                 ResultCode::DIAMETER_LOOP_DETECTED => "loop detected",
@@ -127,7 +148,7 @@ pub(crate) fn on_request(inner: &Arc<Inner>, from: &PeerHandle, bytes: Vec<u8>) 
         }
         Decision::Redirect(uris) => redirect(inner, from, bytes, &uris),
         d @ (Decision::Forward(_) | Decision::Connect(_)) => {
-            forward(inner, from, bytes, (d, peers));
+            forward(inner, from, bytes, (d, peers), in_flight);
         }
     }
 }
@@ -135,7 +156,7 @@ pub(crate) fn on_request(inner: &Arc<Inner>, from: &PeerHandle, bytes: Vec<u8>) 
 /// Hands the request to the application handler, in its own task, unless it
 /// is a duplicate (same Origin-Host and End-to-End id, RFC 6733 §3): then the
 /// first answer is sent again and the application is not involved.
-fn local(inner: &Arc<Inner>, from: &PeerHandle, bytes: Vec<u8>) {
+fn local(inner: &Arc<Inner>, from: &PeerHandle, bytes: Vec<u8>, in_flight: InFlight) {
     let seen = match inner.duplicates.lock() {
         Ok(mut d) => d.check(crate::clock::now(), &bytes),
         Err(_) => Seen::New(None),
@@ -160,7 +181,6 @@ fn local(inner: &Arc<Inner>, from: &PeerHandle, bytes: Vec<u8>) {
     };
     let handler = inner.handler.clone();
     let from = from.clone();
-    let in_flight = inner.in_flight();
     let inner = inner.clone();
     tokio::spawn(async move {
         let answer = handler.handle(bytes, from.clone()).await;
@@ -208,6 +228,7 @@ fn forward(
     from: &PeerHandle,
     bytes: Vec<u8>,
     decision: (Decision, Vec<PeerHandle>),
+    in_flight: InFlight,
 ) {
     let fwd = match Message::decode(&bytes) {
         Ok(msg) => forward_request(&msg, 0, from.origin_host()),
@@ -215,7 +236,6 @@ fn forward(
     };
     let inner = inner.clone();
     let from = from.clone();
-    let in_flight = inner.in_flight();
     tokio::spawn(async move {
         let _in_flight = in_flight;
         let fwd = match fwd {
@@ -285,12 +305,7 @@ fn redirect(inner: &Arc<Inner>, from: &PeerHandle, bytes: Vec<u8>, uris: &[Strin
 
 /// Re-sends a request (T flag already set) that was pending on a peer gone
 /// SUSPECT or DOWN to an alternate peer for its realm/application (§5.5.4).
-pub(crate) fn failover(
-    inner: &Arc<Inner>,
-    failed: Option<PeerId>,
-    request: Vec<u8>,
-    waiter: Waiter,
-) {
+fn failover(inner: &Arc<Inner>, failed: Option<PeerId>, request: Vec<u8>, waiter: Waiter) {
     let inner = inner.clone();
     tokio::spawn(async move {
         let source = match failed {

@@ -115,6 +115,14 @@ impl Inner {
         self.seed.fetch_add(0x0101_0000, Ordering::Relaxed)
     }
 
+    /// A new connection's event queue, taken in order by its own dispatch
+    /// task ([`crate::events`]).
+    pub(crate) fn events(self: &Arc<Self>) -> crate::events::Events {
+        let (tx, rx) = tokio::sync::mpsc::channel(crate::events::EVENT_QUEUE);
+        tokio::spawn(crate::dispatch::run(self.clone(), rx));
+        tx
+    }
+
     /// Marks a request in flight (its answer not yet queued).
     pub(crate) fn in_flight(self: &Arc<Self>) -> InFlight {
         self.in_flight.fetch_add(1, Ordering::AcqRel);
@@ -323,7 +331,15 @@ impl Node {
                     match &acceptor {
                         None => {
                             let (rd, wr) = stream.into_split();
-                            crate::conn::start(inner.clone(), slot, rd, wr, remote, None, None);
+                            crate::conn::start(
+                                inner.clone(),
+                                slot,
+                                (rd, wr),
+                                remote,
+                                None,
+                                None,
+                                inner.events(),
+                            );
                         }
                         Some(acc) => {
                             let acc = acc.clone();
@@ -333,7 +349,16 @@ impl Node {
                                 match tokio::time::timeout(limit, acc.accept(stream)).await {
                                     Ok(Ok(tls)) => {
                                         let (rd, wr) = tokio::io::split(tls);
-                                        crate::conn::start(inner, slot, rd, wr, remote, None, None);
+                                        let events = inner.events();
+                                        crate::conn::start(
+                                            inner,
+                                            slot,
+                                            (rd, wr),
+                                            remote,
+                                            None,
+                                            None,
+                                            events,
+                                        );
                                     }
                                     Ok(Err(e)) => {
                                         warn!(%remote, error = %e, "TLS handshake failed")
@@ -434,7 +459,16 @@ pub(crate) async fn connect(inner: &Arc<Inner>, addr: SocketAddr) -> Result<Peer
                 .await
                 .map_err(|_| NodeError::Timeout)??;
             let slot = inner.slot();
-            crate::conn::start(inner.clone(), slot, rd, wr, addr, Some(redial), Some(up_tx));
+            let events = inner.events();
+            crate::conn::start(
+                inner.clone(),
+                slot,
+                (rd, wr),
+                addr,
+                Some(redial),
+                Some(up_tx),
+                events,
+            );
         }
         Some(c) => {
             let redial: crate::conn::Redial<_, _> =
@@ -443,7 +477,16 @@ pub(crate) async fn connect(inner: &Arc<Inner>, addr: SocketAddr) -> Result<Peer
                 .await
                 .map_err(|_| NodeError::Timeout)??;
             let slot = inner.slot();
-            crate::conn::start(inner.clone(), slot, rd, wr, addr, Some(redial), Some(up_tx));
+            let events = inner.events();
+            crate::conn::start(
+                inner.clone(),
+                slot,
+                (rd, wr),
+                addr,
+                Some(redial),
+                Some(up_tx),
+                events,
+            );
         }
     }
     up_rx
