@@ -16,13 +16,14 @@ use corelab_diameter::{AvpBuf, DiameterError, Message, ResultCode, RoutingView};
 use tracing::{debug, info, warn};
 
 use crate::avps;
+use crate::config::AgentMode;
 use crate::conn::session_id;
 use crate::error::NodeError;
 use crate::events::Event;
 use crate::handle::{PeerHandle, Waiter};
 use crate::node::{InFlight, Inner};
 use crate::redirect::RouteKey;
-use crate::routing::{Decision, PeerEntry, PeerId, Source, Tables, decide};
+use crate::routing::{Decision, PeerEntry, PeerId, Prepared, Source, Tables, decide};
 
 /// The decision for `request` with the node's tables as they are now, and
 /// the open peers it was taken on. `None` when the request does not decode.
@@ -31,6 +32,7 @@ fn decide_now(
     request: &[u8],
     source: Source,
     unreachable: &[SocketAddr],
+    prepared: Option<&Prepared>,
 ) -> Option<(Decision, Vec<PeerHandle>)> {
     let view = RoutingView::decode(request).ok()?;
     let peers = inner.open_peers();
@@ -52,6 +54,7 @@ fn decide_now(
         cached_redirect: cached.as_ref(),
         unreachable,
         tls: inner.cfg.tls.is_some(),
+        prepared: prepared.map(|p| &**p as &(dyn std::any::Any + Send + Sync)),
     };
     let decision = decide(&view, source, &tables, inner.policy.as_ref());
     drop(entries);
@@ -67,13 +70,14 @@ pub(crate) async fn next_peer(
     request: &[u8],
     source: Source,
     first: Option<(Decision, Vec<PeerHandle>)>,
+    prepared: Option<&Prepared>,
 ) -> Result<PeerHandle, ResultCode> {
     let mut unreachable = Vec::new();
     let mut next = first;
     loop {
         let (decision, peers) = match next.take() {
             Some(d) => d,
-            None => decide_now(inner, request, source, &unreachable)
+            None => decide_now(inner, request, source, &unreachable, prepared)
                 .ok_or(ResultCode::DIAMETER_UNABLE_TO_COMPLY)?,
         };
         match decision {
@@ -118,11 +122,35 @@ pub(crate) async fn run(inner: Arc<Inner>, mut events: tokio::sync::mpsc::Receiv
     }
 }
 
-/// Dispatches one request received from `from`.
-/// `in_flight` is released once its answer is queued.
+/// Dispatches one request received from `from`: at once, or, when an
+/// agent's [`crate::Policy`] prepares (does IO before deciding), in a task of
+/// its own. `in_flight` is released once its answer is queued.
 fn on_request(inner: &Arc<Inner>, from: &PeerHandle, bytes: Vec<u8>, in_flight: InFlight) {
+    if inner.cfg.mode != AgentMode::Endpoint && inner.policy.prepares() {
+        let inner = inner.clone();
+        let from = from.clone();
+        tokio::spawn(async move {
+            let prepared = match RoutingView::decode(&bytes) {
+                Ok(view) => inner.policy.prepare(&view).await,
+                Err(_) => None,
+            };
+            decided(&inner, &from, bytes, in_flight, prepared);
+        });
+    } else {
+        decided(inner, from, bytes, in_flight, None);
+    }
+}
+
+/// Decides for a request from `from` and acts on the decision.
+fn decided(
+    inner: &Arc<Inner>,
+    from: &PeerHandle,
+    bytes: Vec<u8>,
+    in_flight: InFlight,
+    prepared: Option<Prepared>,
+) {
     let source = Source::Peer(from.peer_id());
-    let Some((decision, peers)) = decide_now(inner, &bytes, source, &[]) else {
+    let Some((decision, peers)) = decide_now(inner, &bytes, source, &[], prepared.as_ref()) else {
         // The state machine framed it; a decode failure here is an AVP
         // framing error it already answered.
         return;
@@ -148,7 +176,7 @@ fn on_request(inner: &Arc<Inner>, from: &PeerHandle, bytes: Vec<u8>, in_flight: 
         }
         Decision::Redirect(uris) => redirect(inner, from, bytes, &uris),
         d @ (Decision::Forward(_) | Decision::Connect(_)) => {
-            forward(inner, from, bytes, (d, peers), in_flight);
+            forward(inner, from, bytes, (d, peers), in_flight, prepared);
         }
     }
 }
@@ -229,6 +257,7 @@ fn forward(
     bytes: Vec<u8>,
     decision: (Decision, Vec<PeerHandle>),
     in_flight: InFlight,
+    prepared: Option<Prepared>,
 ) {
     let fwd = match Message::decode(&bytes) {
         Ok(msg) => forward_request(&msg, 0, from.origin_host()),
@@ -247,7 +276,8 @@ fn forward(
             }
         };
         let source = Source::Peer(from.peer_id());
-        let peer = match next_peer(&inner, &bytes, source, Some(decision)).await {
+        let next = next_peer(&inner, &bytes, source, Some(decision), prepared.as_ref());
+        let peer = match next.await {
             Ok(p) => p,
             Err(code) => {
                 info!(
@@ -312,7 +342,7 @@ fn failover(inner: &Arc<Inner>, failed: Option<PeerId>, request: Vec<u8>, waiter
             Some(id) => Source::Failover(id),
             None => Source::Local,
         };
-        match next_peer(&inner, &request, source, None).await {
+        match next_peer(&inner, &request, source, None, None).await {
             Ok(alt) => {
                 info!(alternate = alt.origin_host(), "failover to alternate peer");
                 if let Err(e) = alt.request_with(request, waiter) {

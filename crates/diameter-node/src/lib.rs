@@ -31,4 +31,4 @@ pub use error::NodeError;
 pub use handle::PeerHandle;
 pub use node::{DISCONNECT_REBOOTING, Node, RequestHandler};
 pub use redirect::{RedirectHostUsage, RedirectPolicy, parse_diameter_uri};
-pub use routing::{Decision, NoPolicy, PeerId, PeerTarget, Policy, RoutingTable};
+pub use routing::{Decision, NoPolicy, PeerId, PeerTarget, Policy, Prepared, RoutingTable};

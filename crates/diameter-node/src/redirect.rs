@@ -316,7 +316,7 @@ pub(crate) async fn request_following_redirects(
 ) -> Result<Vec<u8>, NodeError> {
     let key = RouteKey::of(&request)
         .ok_or_else(|| NodeError::Encode("request does not decode".into()))?;
-    let mut peer = crate::dispatch::next_peer(inner, &request, Source::Local, None)
+    let mut peer = crate::dispatch::next_peer(inner, &request, Source::Local, None, None)
         .await
         .map_err(|code| NodeError::Answer(code.0))?;
     for _ in 0..MAX_REDIRECTS {

@@ -17,7 +17,7 @@ use std::net::SocketAddr;
 
 mod decide;
 
-pub use decide::{Decision, NoPolicy, PeerEntry, PeerId, Policy, Source, Tables, decide};
+pub use decide::{Decision, NoPolicy, PeerEntry, PeerId, Policy, Prepared, Source, Tables, decide};
 
 /// A next hop: the address to connect to, and the Origin-Host expected there
 /// (used to find it among connected peers and in Redirect-Host URIs).

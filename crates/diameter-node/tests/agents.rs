@@ -12,7 +12,8 @@ use corelab_diameter::{AvpBuf, Message, RoutingView};
 use corelab_diameter_node::avps::{ERROR_REPORTING_HOST, REDIRECT_HOST, REDIRECT_HOST_USAGE};
 use corelab_diameter_node::routing::Tables;
 use corelab_diameter_node::{
-    AgentMode, Decision, Node, NodeError, PeerTarget, Policy, RedirectHostUsage, RoutingTable,
+    AgentMode, Decision, Node, NodeError, PeerTarget, Policy, Prepared, RedirectHostUsage,
+    RoutingTable,
 };
 
 const HOME: &str = "home.realm";
@@ -429,4 +430,80 @@ async fn proxy_policy_steers_a_bound_session_and_sees_the_answer_passing_back() 
             (Some("client.example;1;other".to_string()), Some(2001)),
         ]
     );
+}
+
+/// A DRA-like policy whose bindings live behind an async lookup (a store):
+/// `prepare` reads the binding, `route` (pure) turns it into a decision.
+struct StoredBindings {
+    store: tokio::sync::Mutex<std::collections::HashMap<String, PeerTarget>>,
+    lookups: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl Policy for StoredBindings {
+    fn prepares(&self) -> bool {
+        true
+    }
+
+    async fn prepare(&self, view: &RoutingView<'_>) -> Option<Prepared> {
+        let sid = view.session_id_str()?.to_string();
+        self.lookups
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        tokio::task::yield_now().await;
+        let target = self.store.lock().await.get(&sid).cloned()?;
+        Some(Arc::new(target))
+    }
+
+    fn route(&self, _: &RoutingView<'_>, tables: &Tables<'_>) -> Option<Decision> {
+        let target = tables.prepared?.downcast_ref::<PeerTarget>()?;
+        let host = target.host.as_deref()?;
+        Some(match tables.peers.iter().find(|p| p.origin_host == host) {
+            Some(p) => Decision::Forward(p.id),
+            None => Decision::Connect(target.clone()),
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_policy_prepares_a_binding_by_async_lookup_then_routes_on_it() {
+    init_tracing();
+    let (_p1, p1_addr, p1_rec) = start(config("pcrf1.home.example", HOME)).await;
+    let (_p2, p2_addr, p2_rec) = start(config("pcrf2.home.example", HOME)).await;
+    let mut cfg = config("dra.example", "agent.realm");
+    cfg.mode = AgentMode::Proxy;
+    cfg.routes = RoutingTable::new().route(HOME, None, PeerTarget::addr(p1_addr));
+    let policy = Arc::new(StoredBindings {
+        store: tokio::sync::Mutex::new(
+            [(
+                "client.example;2;bound".to_string(),
+                PeerTarget::host("pcrf2.home.example", p2_addr),
+            )]
+            .into(),
+        ),
+        lookups: std::sync::atomic::AtomicUsize::new(0),
+    });
+    let dra = Node::with_policy(
+        cfg,
+        Recorder::new("dra.example", "agent.realm"),
+        policy.clone(),
+    );
+    let dra_addr = dra.listen(any_port()).await.unwrap();
+    let c = client();
+    let p = c.connect(dra_addr).await.unwrap();
+
+    for (sid, host) in [
+        ("client.example;2;bound", "pcrf2.home.example"),
+        ("client.example;2;other", "pcrf1.home.example"),
+        ("client.example;2;bound", "pcrf2.home.example"),
+    ] {
+        let ans = p.request(ccr(sid, HOME)).await.unwrap();
+        assert_eq!(
+            identity_of(&ans, avp::ORIGIN_HOST).as_deref(),
+            Some(host),
+            "{sid}"
+        );
+    }
+    assert_eq!(p2_rec.seen().len(), 2);
+    assert_eq!(p1_rec.seen().len(), 1);
+    assert_eq!(policy.lookups.load(std::sync::atomic::Ordering::SeqCst), 3);
 }

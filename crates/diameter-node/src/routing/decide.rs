@@ -8,14 +8,17 @@
 //! 1. for us (§6.1.4) → [`Decision::Local`] (an endpoint takes every request);
 //! 2. P bit clear (§3: "MUST be locally processed") → 3002;
 //! 3. Route-Record naming us, relay or proxy (§6.1.3) → 3005;
-//! 4. the [`Policy`] (a DRA's binding lookup), if it decides;
+//! 4. the [`Policy`] (a DRA's binding lookup), if it decides, reading what its
+//!    asynchronous [`Policy::prepare`] step looked up ([`Tables::prepared`]);
 //! 5. redirect agent: the route's (or default route's) peers as Redirect-Host
 //!    URIs, 3003 without one (§6.1.8);
 //! 6. relay or proxy, and every request this node sends or fails over: the next
 //!    hop, in the order of [`crate::routing`] (Destination-Host, cached
 //!    redirect, realm routes, connected peers of the realm, default route).
 
+use std::any::Any;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use corelab_diameter::{ResultCode, RoutingView};
 
@@ -72,6 +75,9 @@ pub struct Tables<'a> {
     pub unreachable: &'a [SocketAddr],
     /// Connections use TLS (`aaas://` in Redirect-Host).
     pub tls: bool,
+    /// What [`Policy::prepare`] looked up for this request (the policy's own
+    /// type: downcast it with `downcast_ref`).
+    pub prepared: Option<&'a (dyn Any + Send + Sync)>,
 }
 
 /// Where the request comes from.
@@ -101,14 +107,39 @@ pub enum Decision {
     Reject(ResultCode),
 }
 
+/// What [`Policy::prepare`] found (a binding, say), read back by
+/// [`Policy::route`] through [`Tables::prepared`].
+pub type Prepared = Arc<dyn Any + Send + Sync>;
+
 /// Where a network function steers an agent: a DRA's binding lookup (TS
 /// 29.213 §7) and its proxy-mode hook on answers passing back.
+///
+/// The IO and the decision are two steps: [`Policy::prepare`] (async, may
+/// read a store) runs first, then the pure [`decide`] calls [`Policy::route`]
+/// with the prepared value in [`Tables::prepared`].
 #[async_trait::async_trait]
 pub trait Policy: Send + Sync + 'static {
+    /// Whether [`Policy::prepare`] is to be called. False (the default): no
+    /// task of its own per request, no lookup.
+    fn prepares(&self) -> bool {
+        false
+    }
+
+    /// The IO step before the decision, for every request an agent receives
+    /// from a peer (return `None` at once for those it does not steer): e.g.
+    /// the binding of the request's keys (UE NAI, IP, APN) read from the
+    /// store. Requests of one connection are prepared concurrently, each in
+    /// a task of its own.
+    async fn prepare(&self, view: &RoutingView<'_>) -> Option<Prepared> {
+        let _ = view;
+        None
+    }
+
     /// Consulted for a request an agent received that is not for it, after
     /// the local, P-bit and loop checks and before the tables. `None` leaves
-    /// it to the tables. Synchronous and free of IO: it reads what the policy
-    /// holds in memory.
+    /// it to the tables. Synchronous and free of IO: it reads what
+    /// [`Policy::prepare`] left in `tables.prepared`, or what the policy holds
+    /// in memory.
     fn route(&self, view: &RoutingView<'_>, tables: &Tables<'_>) -> Option<Decision> {
         let _ = (view, tables);
         None

@@ -49,6 +49,7 @@ fn tables<'a>(mode: AgentMode, routes: &'a RoutingTable, peers: &'a [PeerEntry<'
         cached_redirect: None,
         unreachable: &[],
         tls: false,
+        prepared: None,
     }
 }
 
