@@ -134,15 +134,15 @@ fn on_request(inner: &Arc<Inner>, from: &PeerHandle, bytes: Vec<u8>, in_flight: 
                 Ok(view) => inner.policy.prepare(&view).await,
                 Err(_) => None,
             };
-            decided(&inner, &from, bytes, in_flight, prepared);
+            decide_and_act(&inner, &from, bytes, in_flight, prepared);
         });
     } else {
-        decided(inner, from, bytes, in_flight, None);
+        decide_and_act(inner, from, bytes, in_flight, None);
     }
 }
 
 /// Decides for a request from `from` and acts on the decision.
-fn decided(
+fn decide_and_act(
     inner: &Arc<Inner>,
     from: &PeerHandle,
     bytes: Vec<u8>,
