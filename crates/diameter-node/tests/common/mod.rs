@@ -75,7 +75,7 @@ pub fn identity_of(bytes: &[u8], code: u32) -> Option<String> {
 
 /// Answers every request with 2001 from `host`, copying Session-Id; keeps
 /// the requests it saw. With `reverse`, also sends a RAR back to the peer
-/// after answering and keeps that RAA.
+/// once the answer is queued (`answer_queued`) and keeps that RAA.
 pub struct Recorder {
     pub host: String,
     pub realm: String,
@@ -83,6 +83,8 @@ pub struct Recorder {
     pub reverse_answers: Arc<Mutex<Vec<Vec<u8>>>>,
     pub reverse: bool,
     pub silent: bool,
+    /// RARs to send once their CCA is queued, by the CCR's Hop-by-Hop id.
+    pub rars: Mutex<std::collections::HashMap<u32, MessageBuilder>>,
 }
 
 impl Recorder {
@@ -94,6 +96,7 @@ impl Recorder {
             reverse_answers: Arc::new(Mutex::new(Vec::new())),
             reverse: false,
             silent: false,
+            rars: Mutex::new(std::collections::HashMap::new()),
         })
     }
 
@@ -137,15 +140,24 @@ impl RequestHandler for Recorder {
                 .avp(AvpBuf::identity(avp::DESTINATION_HOST, from.origin_host()).mandatory())
                 .avp(AvpBuf::u32(avp::AUTH_APPLICATION_ID, app::GX).mandatory())
                 .avp(AvpBuf::enumerated(285, 0).mandatory());
-            // Sent over the same connection while the CCA goes back.
-            let answers = self.reverse_answers.clone();
-            tokio::spawn(async move {
-                if let Ok(raa) = from.request(rar).await {
-                    answers.lock().unwrap().push(raa);
-                }
-            });
+            let hbh = header(&request).hop_by_hop;
+            self.rars.lock().unwrap().insert(hbh, rar);
         }
         Some(answer)
+    }
+
+    fn answer_queued(&self, answer: &Header, from: &PeerHandle) {
+        let Some(rar) = self.rars.lock().unwrap().remove(&answer.hop_by_hop) else {
+            return;
+        };
+        // Follows the CCA on the same connection.
+        let answers = self.reverse_answers.clone();
+        let from = from.clone();
+        tokio::spawn(async move {
+            if let Ok(raa) = from.request(rar).await {
+                answers.lock().unwrap().push(raa);
+            }
+        });
     }
 }
 
