@@ -21,7 +21,6 @@ mod handle;
 mod node;
 mod redirect;
 pub mod routing;
-mod throttle;
 mod tls;
 
 pub use application::{Application, Refusal, Request, Validated};

@@ -19,9 +19,9 @@ use crate::error::NodeError;
 use crate::handle::PeerHandle;
 use crate::redirect::RedirectCache;
 use crate::routing::{NoPolicy, Policy};
-use crate::throttle::Throttle;
 use crate::tls::TlsState;
 use corelab_diameter::duplicates::DuplicateCache;
+use corelab_log_throttle::Throttle;
 
 /// An application's request handler.
 #[async_trait::async_trait]
