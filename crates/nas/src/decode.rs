@@ -1,0 +1,293 @@
+//! Reading a plain NAS-5GS PDU with the error handling of TS 24.501 clause 7.
+//!
+//! The codec (`oxirush-nas`) does the octet-level part: an unknown message type is refused
+//! (§7.4), a missing or syntactically incorrect mandatory IE is refused (§7.5), an unknown IE is
+//! kept aside (§7.6.1), a repeated IE keeps its first occurrence and an out-of-sequence IE is
+//! ignored (§7.6.2, §7.6.3), an optional IE that is not one of its type is ignored (§7.7.1).
+//! This module adds what a receiver decides: an unknown IE encoded as "comprehension required"
+//! is an invalid mandatory IE (§7.5.1, cause #96), an unassigned PDU session identity or PTI in a
+//! request is rejected (§7.3), a security-protected PDU is refused (plain NAS only), and it
+//! turns each refusal into the cause and the answer to send.
+
+use oxirush_nas::nas_5gs::{
+    self as codec, Direction, Nas5gmmMessage, Nas5gsMessage, Nas5gsmMessage, NasFGsMobileIdentity,
+    NasFGsmCause, NasPduSessionModificationReject, RequestedMbsSessionId,
+};
+
+use crate::message::{
+    FiveGmmStatus, FiveGsMobileIdentity, FiveGsmStatus, NasMessage, PduSessionModificationCommand,
+    PduSessionModificationRequest, RegistrationAccept, RegistrationRequest, RegistrationType,
+};
+use crate::qfi_lists::{PduSessionQfiLists, QFI_LISTS_IEI};
+use crate::types::{
+    FiveGmmCause, FiveGsmCause, MbsDecision, MbsDecisionRecord, MbsOperation, MbsRequest,
+    PduSessionId, Pti, Tmgi,
+};
+
+/// A PDU the receiver does not process: why (for the log line), the cause, and the answer that
+/// TS 24.501 clause 7 asks for (`None`: the message is ignored without an answer, e.g. one too
+/// short to have a message type, §7.2).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rejection {
+    /// What is wrong, for the log line.
+    pub reason: String,
+    /// The answer to send: 5GMM STATUS, 5GSM STATUS, or the reject of the request.
+    pub answer: Option<NasMessage>,
+}
+
+impl Rejection {
+    /// The 5GMM cause of the answer, when it is a 5GMM message.
+    pub fn five_gmm_cause(&self) -> Option<FiveGmmCause> {
+        match &self.answer {
+            Some(NasMessage::FiveGmmStatus(status)) => Some(status.cause),
+            _ => None,
+        }
+    }
+
+    /// The 5GSM cause of the answer, when it is a 5GSM message.
+    pub fn five_gsm_cause(&self) -> Option<FiveGsmCause> {
+        match &self.answer {
+            Some(NasMessage::FiveGsmStatus(status)) => Some(status.cause),
+            Some(NasMessage::Other(message)) => gsm_cause_of(message),
+            _ => None,
+        }
+    }
+}
+
+fn gsm_cause_of(message: &Nas5gsMessage) -> Option<FiveGsmCause> {
+    let Nas5gsMessage::Gsm(_, message) = message else {
+        return None;
+    };
+    let cause = match message {
+        Nas5gsmMessage::FiveGsmStatus(m) => &m.fgsm_cause,
+        Nas5gsmMessage::PduSessionModificationReject(m) => &m.fgsm_cause,
+        Nas5gsmMessage::PduSessionEstablishmentReject(m) => &m.fgsm_cause,
+        Nas5gsmMessage::PduSessionReleaseReject(m) => &m.fgsm_cause,
+        _ => return None,
+    };
+    Some(FiveGsmCause(cause.cause_raw()))
+}
+
+/// Decode the plain NAS PDU `octets`, received in `direction` (the network receives
+/// [`Direction::Uplink`]). A refusal carries the cause and the answer of TS 24.501 clause 7.
+pub fn decode(octets: &[u8], direction: Direction) -> Result<NasMessage, Rejection> {
+    let received = Nas5gsMessage::decode(octets);
+    let answer = Nas5gsMessage::answer_to(octets, &received, direction);
+    let message = match received {
+        Err(error) => {
+            return Err(Rejection {
+                reason: error.to_string(),
+                answer: answer.map(wrap),
+            });
+        }
+        Ok(message) => message,
+    };
+    if let Some(answer) = answer {
+        let iei = (message.unknown_ies().iter())
+            .find(|ie| ie.is_comprehension_required())
+            .map_or(0, |ie| ie.iei);
+        return Err(Rejection {
+            reason: format!(
+                "unknown IE {iei:#04x} encoded as \"comprehension required\" (TS 24.501 §7.5.1)"
+            ),
+            answer: Some(wrap(answer)),
+        });
+    }
+    match message {
+        Nas5gsMessage::Gmm(_, message) => Ok(from_gmm(message)),
+        Nas5gsMessage::Gsm(header, message) => from_gsm(header, message, direction),
+        _ => Err(Rejection {
+            reason: "a security-protected NAS message: corelab-nas reads plain NAS only".into(),
+            answer: None,
+        }),
+    }
+}
+
+/// The codec's message as ours: the messages this crate wraps by their type, any other as
+/// [`NasMessage::Other`].
+fn wrap(message: Nas5gsMessage) -> NasMessage {
+    match message {
+        Nas5gsMessage::Gmm(_, message) => from_gmm(message),
+        Nas5gsMessage::Gsm(header, message) => {
+            from_gsm(header.clone(), message.clone(), Direction::Downlink).unwrap_or_else(|_| {
+                NasMessage::Other(Box::new(Nas5gsMessage::Gsm(header, message)))
+            })
+        }
+        other => NasMessage::Other(Box::new(other)),
+    }
+}
+
+fn sessions(ids: Vec<u8>) -> Vec<PduSessionId> {
+    ids.into_iter()
+        .filter_map(|id| PduSessionId::new(id).ok())
+        .collect()
+}
+
+fn identity(ie: &NasFGsMobileIdentity) -> FiveGsMobileIdentity {
+    if let Some(guti) = ie.as_guti() {
+        FiveGsMobileIdentity::Guti(guti)
+    } else if let Some(suci) = ie.as_suci() {
+        FiveGsMobileIdentity::Suci(suci)
+    } else {
+        FiveGsMobileIdentity::Other(ie.value.to_vec())
+    }
+}
+
+fn from_gmm(message: Nas5gmmMessage) -> NasMessage {
+    match message {
+        Nas5gmmMessage::RegistrationRequest(request) => {
+            // §9.11.3.7: an unused value received by the network means initial registration.
+            let registration_type = match request.fgs_registration_type.registration_type() {
+                Some(codec::RegistrationType::MobilityRegistrationUpdating) => {
+                    RegistrationType::MobilityUpdating
+                }
+                Some(codec::RegistrationType::PeriodicRegistrationUpdating) => {
+                    RegistrationType::PeriodicUpdating
+                }
+                Some(codec::RegistrationType::EmergencyRegistration) => RegistrationType::Emergency,
+                _ => RegistrationType::Initial,
+            };
+            let ksi = request.ngksi.value & 0x07;
+            // The first well-formed occurrence only (§7.6.3); a malformed one is ignored (§7.7.1).
+            let qfi_lists = (request.unknown_ies.iter())
+                .find(|ie| ie.iei == QFI_LISTS_IEI)
+                .and_then(|ie| {
+                    let contents = ie.data.get(2..)?;
+                    let length = u16::from_be_bytes([*ie.data.first()?, *ie.data.get(1)?]);
+                    (usize::from(length) == contents.len()).then_some(contents)
+                })
+                .and_then(|contents| PduSessionQfiLists::decode_contents(contents).ok());
+            NasMessage::RegistrationRequest(RegistrationRequest {
+                registration_type,
+                follow_on_request: request.fgs_registration_type.follow_on_request(),
+                ngksi: (ksi != 7).then_some(ksi),
+                identity: identity(&request.fgs_mobile_identity),
+                pdu_session_status: (request.pdu_session_status.as_ref())
+                    .map(|ie| sessions(ie.active_sessions())),
+                uplink_data_status: (request.uplink_data_status.as_ref())
+                    .map(|ie| sessions(ie.sessions_with_data())),
+                qfi_lists,
+            })
+        }
+        Nas5gmmMessage::RegistrationAccept(accept) => {
+            NasMessage::RegistrationAccept(RegistrationAccept {
+                guti: accept.fg_guti.as_ref().and_then(|ie| ie.as_guti()),
+                pdu_session_status: (accept.pdu_session_status.as_ref())
+                    .map(|ie| sessions(ie.active_sessions())),
+            })
+        }
+        Nas5gmmMessage::RegistrationComplete(_) => NasMessage::RegistrationComplete,
+        Nas5gmmMessage::FiveGmmStatus(status) => NasMessage::FiveGmmStatus(FiveGmmStatus {
+            cause: FiveGmmCause(status.fgmm_cause.cause_raw()),
+        }),
+        other => NasMessage::Other(Box::new(Nas5gsMessage::new_5gmm(other))),
+    }
+}
+
+fn from_gsm(
+    header: codec::Nas5gsmHeader,
+    message: Nas5gsmMessage,
+    direction: Direction,
+) -> Result<NasMessage, Rejection> {
+    let psi = header.pdu_session_identity;
+    let pti = Pti(header.procedure_transaction_identity);
+    match message {
+        Nas5gsmMessage::PduSessionModificationRequest(request) => {
+            // §7.3.1 / §7.3.2: a request from the UE with an unassigned or reserved PTI is
+            // rejected with #81, one without a PDU session identity with #43.
+            let reject = |cause: FiveGsmCause, reason: String| Rejection {
+                reason,
+                answer: Some(NasMessage::Other(Box::new(Nas5gsMessage::new_5gsm(
+                    NasPduSessionModificationReject::new(NasFGsmCause::new(cause.0)),
+                    psi,
+                    pti.0,
+                )))),
+            };
+            if direction == Direction::Uplink && !(1..=127).contains(&pti.0) {
+                return Err(reject(
+                    FiveGsmCause(81),
+                    format!("PTI {} is not one of the UE's (TS 24.501 §7.3.1)", pti.0),
+                ));
+            }
+            let Ok(pdu_session_id) = PduSessionId::new(psi) else {
+                return Err(reject(
+                    FiveGsmCause::INVALID_PDU_SESSION_IDENTITY,
+                    format!("PDU session identity {psi} is unassigned (TS 24.501 §7.3.2)"),
+                ));
+            };
+            let requested_mbs = (request.requested_mbs_container.as_ref())
+                .and_then(|ie| ie.try_sessions())
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|entry| {
+                    let RequestedMbsSessionId::Tmgi(tmgi) = entry.session_id else {
+                        return None;
+                    };
+                    let operation = match entry.operation {
+                        codec::RequestedMbsOperation::Join => MbsOperation::Join,
+                        _ => MbsOperation::Leave,
+                    };
+                    Some(MbsRequest {
+                        operation,
+                        tmgi: Tmgi::from_codec(&tmgi),
+                    })
+                })
+                .collect();
+            Ok(NasMessage::PduSessionModificationRequest(
+                PduSessionModificationRequest {
+                    pdu_session_id,
+                    pti,
+                    cause: (request.fgsm_cause.as_ref()).map(|c| FiveGsmCause(c.cause_raw())),
+                    requested_mbs,
+                },
+            ))
+        }
+        Nas5gsmMessage::PduSessionModificationCommand(command) => {
+            let Ok(pdu_session_id) = PduSessionId::new(psi) else {
+                // §7.3.2: the UE ignores a command without a PDU session identity.
+                return Err(Rejection {
+                    reason: format!("PDU session identity {psi} is unassigned (TS 24.501 §7.3.2)"),
+                    answer: None,
+                });
+            };
+            let received_mbs = (command.received_mbs_container.as_ref())
+                .and_then(|ie| ie.try_sessions())
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|entry| {
+                    let decision = match entry.decision {
+                        codec::MbsDecision::JoinAccepted => MbsDecision::JoinAccepted,
+                        codec::MbsDecision::JoinRejected => MbsDecision::JoinRejected,
+                        codec::MbsDecision::RemoveUe => MbsDecision::RemoveUe,
+                        codec::MbsDecision::ServiceAreaUpdate => MbsDecision::ServiceAreaUpdate,
+                        codec::MbsDecision::SecurityInformationUpdate => {
+                            MbsDecision::SecurityInformationUpdate
+                        }
+                        _ => return None,
+                    };
+                    Some(MbsDecisionRecord {
+                        tmgi: Tmgi::from_codec(&entry.tmgi),
+                        decision,
+                        cause: entry.rejection_cause,
+                    })
+                })
+                .collect();
+            Ok(NasMessage::PduSessionModificationCommand(
+                PduSessionModificationCommand {
+                    pdu_session_id,
+                    pti,
+                    cause: (command.fgsm_cause.as_ref()).map(|c| FiveGsmCause(c.cause_raw())),
+                    received_mbs,
+                },
+            ))
+        }
+        Nas5gsmMessage::FiveGsmStatus(status) => Ok(NasMessage::FiveGsmStatus(FiveGsmStatus {
+            pdu_session_identity: psi,
+            pti,
+            cause: FiveGsmCause(status.fgsm_cause.cause_raw()),
+        })),
+        other => Ok(NasMessage::Other(Box::new(Nas5gsMessage::Gsm(
+            header, other,
+        )))),
+    }
+}
