@@ -20,6 +20,16 @@ fn every_sample_round_trips_through_its_octets() {
 }
 
 #[test]
+fn reserved_pti_255_is_not_encoded() {
+    let status = NasMessage::FiveGsmStatus(FiveGsmStatus {
+        pdu_session_identity: 5,
+        pti: Pti(255),
+        cause: FiveGsmCause::PROTOCOL_ERROR_UNSPECIFIED,
+    });
+    assert!(status.encode().is_err());
+}
+
+#[test]
 fn qfi_lists_ie_is_placed_last_in_the_registration_request() {
     let octets = mobility_registration().encode().unwrap();
     let tail = [0x7c, 0x00, 0x07, 0x05, 0x01, 0x01, 0x06, 0x02, 0x01, 0x03];
@@ -134,7 +144,7 @@ fn arb_decision() -> impl Strategy<Value = MbsDecisionRecord> {
 fn arb_modification_command() -> impl Strategy<Value = NasMessage> {
     (
         arb_psi(),
-        any::<u8>(),
+        0u8..=254,
         proptest::option::of(any::<u8>().prop_map(FiveGsmCause)),
         proptest::collection::vec(arb_decision(), 0..4),
     )
@@ -153,7 +163,7 @@ fn arb_status() -> impl Strategy<Value = NasMessage> {
         any::<u8>().prop_map(|c| NasMessage::FiveGmmStatus(FiveGmmStatus {
             cause: FiveGmmCause(c)
         })),
-        (0u8..=15, any::<u8>(), any::<u8>()).prop_map(|(psi, pti, c)| {
+        (0u8..=15, 0u8..=254, any::<u8>()).prop_map(|(psi, pti, c)| {
             NasMessage::FiveGsmStatus(FiveGsmStatus {
                 pdu_session_identity: psi,
                 pti: Pti(pti),
