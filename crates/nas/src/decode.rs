@@ -77,7 +77,9 @@ pub fn decode(octets: &[u8], direction: Direction) -> Result<NasMessage, Rejecti
         Err(error) => {
             return Err(Rejection {
                 reason: error.to_string(),
-                answer: answer.map(wrap),
+                answer: answer
+                    .map(wrap)
+                    .or_else(|| reserved_pti_reject(octets, direction)),
             });
         }
         Ok(message) => message,
@@ -101,6 +103,28 @@ pub fn decode(octets: &[u8], direction: Direction) -> Result<NasMessage, Rejecti
             answer: None,
         }),
     }
+}
+
+/// §7.3.1: a PDU SESSION ESTABLISHMENT, MODIFICATION or RELEASE REQUEST from the UE with the
+/// reserved PTI 255 is rejected with #81 "invalid PTI value". The codec refuses the header and
+/// gives no answer (docs/nas.md, gap 2), so the reject is built here from the raw header.
+fn reserved_pti_reject(octets: &[u8], direction: Direction) -> Option<NasMessage> {
+    let &[0x2e, psi, 255, kind, ..] = octets else {
+        return None;
+    };
+    if direction != Direction::Uplink || psi > 15 {
+        return None;
+    }
+    let cause = NasFGsmCause::new(81);
+    let reject: Nas5gsmMessage = match kind {
+        0xc1 => codec::NasPduSessionEstablishmentReject::new(cause).into(),
+        0xc9 => NasPduSessionModificationReject::new(cause).into(),
+        0xd1 => codec::NasPduSessionReleaseReject::new(cause).into(),
+        _ => return None,
+    };
+    Some(NasMessage::Other(Box::new(Nas5gsMessage::new_5gsm(
+        reject, psi, 255,
+    ))))
 }
 
 /// The codec's message as ours: the messages this crate wraps by their type, any other as

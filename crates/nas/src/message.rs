@@ -323,18 +323,14 @@ impl NasMessage {
         })
     }
 
-    /// The octets of the plain NAS message (TS 24.501 §8, §9).
+    /// The octets of the plain NAS message (TS 24.501 §8, §9). Like the codec, it writes any
+    /// value its types hold, reserved ones included (PTI 255, a 5GSM STATUS without a PDU
+    /// session), so that the UE emulator can send the bad messages of negative tests; [`decode`]
+    /// refuses them.
+    ///
+    /// [`decode`]: crate::decode
     pub fn encode(&self) -> Result<Vec<u8>, EncodeError> {
         let message = self.to_codec()?;
-        // TS 24.007 §11.2.3.1a: PTI 255 is reserved, and a receiver refuses it.
-        if let Nas5gsMessage::Gsm(header, _) = &message
-            && header.procedure_transaction_identity == 255
-        {
-            return Err(EncodeError {
-                message: self.name(),
-                reason: "PTI 255 is reserved (TS 24.007 §11.2.3.1a)".into(),
-            });
-        }
         message.encode().map_err(|error| EncodeError {
             message: self.name(),
             reason: error.to_string(),

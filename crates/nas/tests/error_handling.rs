@@ -67,12 +67,19 @@ fn missing_mandatory_ie_is_answered_with_5gmm_status_96() {
 #[test]
 fn malformed_mandatory_ie_is_answered_with_5gmm_status_96() {
     // REGISTRATION REQUEST whose 5G-GUTI is one octet short.
-    let rejection = refused(&hex("7e004179000af202f839cafe001122332e02a020"), Direction::Uplink);
+    let rejection = refused(
+        &hex("7e004179000af202f839cafe001122332e02a020"),
+        Direction::Uplink,
+    );
     assert_eq!(
         rejection.five_gmm_cause(),
         Some(FiveGmmCause::INVALID_MANDATORY_INFORMATION)
     );
-    assert!(rejection.reason.contains("5gs-mobile-identity"), "{}", rejection.reason);
+    assert!(
+        rejection.reason.contains("5gs-mobile-identity"),
+        "{}",
+        rejection.reason
+    );
 }
 
 #[test]
@@ -151,7 +158,27 @@ fn modification_request_without_a_ue_pti_is_rejected_81() {
     let rejection = refused(&request.encode().unwrap(), Direction::Uplink);
     assert_eq!(rejection.five_gsm_cause(), Some(FiveGsmCause(81)));
     // The reject goes back on the session, with the PTI it came with.
-    assert_eq!(rejection.answer.unwrap().encode().unwrap(), hex("2e0500ca51"));
+    assert_eq!(
+        rejection.answer.unwrap().encode().unwrap(),
+        hex("2e0500ca51")
+    );
+}
+
+#[test]
+fn modification_request_with_the_reserved_pti_255_is_rejected_81() {
+    // The codec refuses the header; the wrapper still answers (§7.3.1).
+    let rejection = refused(&hex("2e05ffc9"), Direction::Uplink);
+    assert_eq!(
+        rejection.five_gsm_cause(),
+        Some(FiveGsmCause(81)),
+        "{rejection:?}"
+    );
+    assert_eq!(
+        rejection.answer.unwrap().encode().unwrap(),
+        hex("2e05ffca51")
+    );
+    // A command to the UE with PTI 255 is ignored.
+    assert_eq!(refused(&hex("2e05ffcb"), Direction::Downlink).answer, None);
 }
 
 #[test]

@@ -75,7 +75,10 @@ fn pycrate_parses_every_message_we_encode_to_the_same_octets() {
 fn pycrate_check_refuses_trailing_octets_and_unknown_ies() {
     if !pycrate_present() {
         let required = std::env::var("CORELAB_REQUIRE_PEERS").is_ok_and(|v| v == "1");
-        assert!(!required, "CORELAB_REQUIRE_PEERS=1 and python3 with pycrate is missing");
+        assert!(
+            !required,
+            "CORELAB_REQUIRE_PEERS=1 and python3 with pycrate is missing"
+        );
         eprintln!("SKIPPED: python3 with pycrate is missing");
         return;
     }
@@ -98,5 +101,9 @@ fn pycrate_check_refuses_trailing_octets_and_unknown_ies() {
     let output = child.wait_with_output().expect("pycrate_check.py ends");
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(!output.status.success(), "{stdout}");
-    assert_eq!(stdout.lines().filter(|l| l.starts_with("FAIL")).count(), 2, "{stdout}");
+    assert_eq!(
+        stdout.lines().filter(|l| l.starts_with("FAIL")).count(),
+        2,
+        "{stdout}"
+    );
 }

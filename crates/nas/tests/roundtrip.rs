@@ -20,13 +20,15 @@ fn every_sample_round_trips_through_its_octets() {
 }
 
 #[test]
-fn reserved_pti_255_is_not_encoded() {
+fn reserved_pti_255_is_written_for_negative_tests_and_refused_on_receipt() {
     let status = NasMessage::FiveGsmStatus(FiveGsmStatus {
         pdu_session_identity: 5,
         pti: Pti(255),
         cause: FiveGsmCause::PROTOCOL_ERROR_UNSPECIFIED,
     });
-    assert!(status.encode().is_err());
+    let octets = status.encode().unwrap();
+    assert_eq!(octets, [0x2e, 0x05, 0xff, 0xd6, 0x6f]);
+    assert!(decode(&octets, Direction::Uplink).is_err());
 }
 
 #[test]
@@ -41,8 +43,11 @@ fn arb_psi() -> impl Strategy<Value = PduSessionId> {
 }
 
 fn arb_sessions() -> impl Strategy<Value = Vec<PduSessionId>> {
-    proptest::collection::btree_set(1u8..=15, 0..=15)
-        .prop_map(|set| set.into_iter().map(|v| PduSessionId::new(v).unwrap()).collect())
+    proptest::collection::btree_set(1u8..=15, 0..=15).prop_map(|set| {
+        set.into_iter()
+            .map(|v| PduSessionId::new(v).unwrap())
+            .collect()
+    })
 }
 
 fn arb_tmgi() -> impl Strategy<Value = Tmgi> {
@@ -86,9 +91,7 @@ fn arb_registration() -> impl Strategy<Value = NasMessage> {
                 registration_type: kind,
                 follow_on_request: fr,
                 ngksi: ksi,
-                identity: FiveGsMobileIdentity::Guti(
-                    Guti::new(plmn(), 1, 2, 3, tmsi).unwrap(),
-                ),
+                identity: FiveGsMobileIdentity::Guti(Guti::new(plmn(), 1, 2, 3, tmsi).unwrap()),
                 pdu_session_status: status,
                 uplink_data_status: uplink,
                 qfi_lists: lists,
@@ -103,7 +106,11 @@ fn arb_modification_request() -> impl Strategy<Value = NasMessage> {
         proptest::option::of(any::<u8>().prop_map(FiveGsmCause)),
         proptest::collection::vec(
             (any::<bool>(), arb_tmgi()).prop_map(|(join, tmgi)| MbsRequest {
-                operation: if join { MbsOperation::Join } else { MbsOperation::Leave },
+                operation: if join {
+                    MbsOperation::Join
+                } else {
+                    MbsOperation::Leave
+                },
                 tmgi,
             }),
             0..4,
@@ -137,7 +144,11 @@ fn arb_decision() -> impl Strategy<Value = MbsDecisionRecord> {
             3 => (MbsDecision::ServiceAreaUpdate, None),
             _ => (MbsDecision::SecurityInformationUpdate, None),
         };
-        MbsDecisionRecord { tmgi, decision, cause }
+        MbsDecisionRecord {
+            tmgi,
+            decision,
+            cause,
+        }
     })
 }
 

@@ -18,7 +18,9 @@ pub fn nas_decode(data: &[u8]) {
             Ok(message) => {
                 let octets = match message.encode() {
                     Ok(octets) => octets,
-                    Err(error) => panic!("{data:02x?} decodes as {message:?}, which fails: {error}"),
+                    Err(error) => {
+                        panic!("{data:02x?} decodes as {message:?}, which fails: {error}")
+                    }
                 };
                 let again = decode(&octets, direction);
                 assert_eq!(

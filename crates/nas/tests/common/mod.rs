@@ -45,12 +45,18 @@ pub fn mobility_registration() -> NasMessage {
 /// container (whose inside pycrate lays out differently from TS 24.501, specs/mbs-mobility.md).
 pub fn samples() -> Vec<(&'static str, NasMessage, bool)> {
     let suci = {
-        let octets = [0x01, 0x02, 0xf8, 0x39, 0xf0, 0xff, 0x00, 0x00, 0x00, 0x00, 0x10, 0x32];
+        let octets = [
+            0x01, 0x02, 0xf8, 0x39, 0xf0, 0xff, 0x00, 0x00, 0x00, 0x00, 0x10, 0x32,
+        ];
         let ie = oxirush_nas_identity(&octets);
         FiveGsMobileIdentity::Suci(ie)
     };
     vec![
-        ("mobility registration with QFI lists", mobility_registration(), false),
+        (
+            "mobility registration with QFI lists",
+            mobility_registration(),
+            false,
+        ),
         (
             "mobility registration, capability off",
             NasMessage::RegistrationRequest(RegistrationRequest {
@@ -85,7 +91,11 @@ pub fn samples() -> Vec<(&'static str, NasMessage, bool)> {
             }),
             false,
         ),
-        ("registration complete", NasMessage::RegistrationComplete, false),
+        (
+            "registration complete",
+            NasMessage::RegistrationComplete,
+            false,
+        ),
         (
             "MBS join request",
             NasMessage::PduSessionModificationRequest(PduSessionModificationRequest {
@@ -176,7 +186,11 @@ pub fn samples() -> Vec<(&'static str, NasMessage, bool)> {
 /// A SUCI from its octets of TS 24.501 figure 9.11.3.4.3 (IMSI, null scheme).
 fn oxirush_nas_identity(octets: &[u8]) -> Suci {
     match corelab_nas::decode(
-        &[&[0x7e, 0x00, 0x41, 0x09, 0x00, octets.len() as u8][..], octets].concat(),
+        &[
+            &[0x7e, 0x00, 0x41, 0x09, 0x00, octets.len() as u8][..],
+            octets,
+        ]
+        .concat(),
         Direction::Uplink,
     ) {
         Ok(NasMessage::RegistrationRequest(RegistrationRequest {
