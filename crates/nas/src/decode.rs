@@ -15,6 +15,11 @@ use oxirush_nas::nas_5gs::{
 };
 
 use crate::message::{
+    DlNasTransport, PduSessionModificationComplete, PduSessionModificationReject,
+    PduSessionReleaseCommand, PduSessionReleaseComplete, PduSessionReleaseRequest,
+    RegistrationReject, UlNasTransport,
+};
+use crate::message::{
     FiveGmmStatus, FiveGsMobileIdentity, FiveGsmStatus, NasMessage, PduSessionModificationCommand,
     PduSessionModificationRequest, RegistrationAccept, RegistrationRequest, RegistrationType,
 };
@@ -32,13 +37,13 @@ pub struct Rejection {
     /// What is wrong, for the log line.
     pub reason: String,
     /// The answer to send: 5GMM STATUS, 5GSM STATUS, or the reject of the request.
-    pub answer: Option<NasMessage>,
+    pub answer: Option<Box<NasMessage>>,
 }
 
 impl Rejection {
     /// The 5GMM cause of the answer, when it is a 5GMM message.
     pub fn five_gmm_cause(&self) -> Option<FiveGmmCause> {
-        match &self.answer {
+        match self.answer.as_deref() {
             Some(NasMessage::FiveGmmStatus(status)) => Some(status.cause),
             _ => None,
         }
@@ -46,11 +51,18 @@ impl Rejection {
 
     /// The 5GSM cause of the answer, when it is a 5GSM message.
     pub fn five_gsm_cause(&self) -> Option<FiveGsmCause> {
-        match &self.answer {
-            Some(NasMessage::FiveGsmStatus(status)) => Some(status.cause),
-            Some(NasMessage::Other(message)) => gsm_cause_of(message),
-            _ => None,
-        }
+        self.answer.as_deref().and_then(gsm_cause_of_answer)
+    }
+}
+
+fn gsm_cause_of_answer(answer: &NasMessage) -> Option<FiveGsmCause> {
+    match answer {
+        NasMessage::FiveGsmStatus(status) => Some(status.cause),
+        NasMessage::Other(message) => gsm_cause_of(message),
+        NasMessage::PduSessionModificationReject(reject) => Some(reject.cause),
+        NasMessage::DlNasTransport(DlNasTransport { n1_sm, .. })
+        | NasMessage::UlNasTransport(UlNasTransport { n1_sm, .. }) => gsm_cause_of_answer(n1_sm),
+        _ => None,
     }
 }
 
@@ -79,7 +91,8 @@ pub fn decode(octets: &[u8], direction: Direction) -> Result<NasMessage, Rejecti
                 reason: error.to_string(),
                 answer: answer
                     .map(wrap)
-                    .or_else(|| reserved_pti_reject(octets, direction)),
+                    .or_else(|| reserved_pti_reject(octets, direction))
+                    .map(Box::new),
             });
         }
         Ok(message) => message,
@@ -92,11 +105,11 @@ pub fn decode(octets: &[u8], direction: Direction) -> Result<NasMessage, Rejecti
             reason: format!(
                 "unknown IE {iei:#04x} encoded as \"comprehension required\" (TS 24.501 §7.5.1)"
             ),
-            answer: Some(wrap(answer)),
+            answer: Some(Box::new(wrap(answer))),
         });
     }
     match message {
-        Nas5gsMessage::Gmm(_, message) => Ok(from_gmm(message)),
+        Nas5gsMessage::Gmm(_, message) => from_gmm(message, direction),
         Nas5gsMessage::Gsm(header, message) => from_gsm(header, message, direction),
         _ => Err(Rejection {
             reason: "a security-protected NAS message: corelab-nas reads plain NAS only".into(),
@@ -131,9 +144,10 @@ fn reserved_pti_reject(octets: &[u8], direction: Direction) -> Option<NasMessage
 /// [`NasMessage::Other`].
 fn wrap(message: Nas5gsMessage) -> NasMessage {
     match message {
-        Nas5gsMessage::Gmm(_, message) => from_gmm(message),
+        Nas5gsMessage::Gmm(_, message) => from_gmm(message.clone(), Direction::Downlink)
+            .unwrap_or_else(|_| NasMessage::Other(Box::new(Nas5gsMessage::new_5gmm(message)))),
         Nas5gsMessage::Gsm(header, message) => {
-            from_gsm(header.clone(), message.clone(), Direction::Downlink).unwrap_or_else(|_| {
+            from_gsm(header, message.clone(), Direction::Downlink).unwrap_or_else(|_| {
                 NasMessage::Other(Box::new(Nas5gsMessage::Gsm(header, message)))
             })
         }
@@ -157,8 +171,84 @@ fn identity(ie: &NasFGsMobileIdentity) -> FiveGsMobileIdentity {
     }
 }
 
-fn from_gmm(message: Nas5gmmMessage) -> NasMessage {
-    match message {
+/// The 5GSM message of a UL or DL NAS TRANSPORT whose payload is N1 SM information of a PDU
+/// session: decoded with clause 7 like any message. Its refusal's answer goes back in the
+/// transport of the other direction, on the same PDU session (§5.4.5, §7). `None`: not a 5GSM
+/// payload of a PDU session, which stays `NasMessage::Other`.
+fn n1_sm_of(
+    kind: Option<codec::PayloadContainerKind>,
+    psi: Option<&codec::NasPduSessionIdentity2>,
+    payload: &[u8],
+    direction: Direction,
+) -> Option<Result<(PduSessionId, NasMessage), Rejection>> {
+    if kind != Some(codec::PayloadContainerKind::N1SmInformation) || payload.first() != Some(&0x2e)
+    {
+        return None;
+    }
+    let pdu_session_id = PduSessionId::new(psi?.pdu_session_id()).ok()?;
+    Some(match decode(payload, direction) {
+        Ok(inner) => Ok((pdu_session_id, inner)),
+        Err(rejection) => Err(Rejection {
+            reason: format!("the 5GSM message of a NAS transport: {}", rejection.reason),
+            answer: rejection.answer.map(|n1_sm| {
+                Box::new(match direction {
+                    Direction::Uplink => NasMessage::DlNasTransport(DlNasTransport {
+                        pdu_session_id,
+                        n1_sm,
+                    }),
+                    Direction::Downlink => NasMessage::UlNasTransport(UlNasTransport {
+                        pdu_session_id,
+                        n1_sm,
+                    }),
+                })
+            }),
+        }),
+    })
+}
+
+fn from_gmm(message: Nas5gmmMessage, direction: Direction) -> Result<NasMessage, Rejection> {
+    Ok(match message {
+        Nas5gmmMessage::UlNasTransport(transport) => {
+            let payload: &[u8] = &transport.payload_container.value;
+            match n1_sm_of(
+                transport.payload_container_type.kind(),
+                transport.pdu_session_id.as_ref(),
+                payload,
+                direction,
+            ) {
+                Some(Ok((pdu_session_id, inner))) => NasMessage::UlNasTransport(UlNasTransport {
+                    pdu_session_id,
+                    n1_sm: Box::new(inner),
+                }),
+                Some(Err(rejection)) => return Err(rejection),
+                None => NasMessage::Other(Box::new(Nas5gsMessage::new_5gmm(
+                    Nas5gmmMessage::UlNasTransport(transport),
+                ))),
+            }
+        }
+        Nas5gmmMessage::DlNasTransport(transport) => {
+            let payload: &[u8] = &transport.payload_container.value;
+            match n1_sm_of(
+                transport.payload_container_type.kind(),
+                transport.pdu_session_id.as_ref(),
+                payload,
+                direction,
+            ) {
+                Some(Ok((pdu_session_id, inner))) => NasMessage::DlNasTransport(DlNasTransport {
+                    pdu_session_id,
+                    n1_sm: Box::new(inner),
+                }),
+                Some(Err(rejection)) => return Err(rejection),
+                None => NasMessage::Other(Box::new(Nas5gsMessage::new_5gmm(
+                    Nas5gmmMessage::DlNasTransport(transport),
+                ))),
+            }
+        }
+        Nas5gmmMessage::RegistrationReject(reject) => {
+            NasMessage::RegistrationReject(RegistrationReject {
+                cause: FiveGmmCause(reject.fgmm_cause.cause_raw()),
+            })
+        }
         Nas5gmmMessage::RegistrationRequest(request) => {
             // §9.11.3.7: an unused value received by the network means initial registration.
             let registration_type = match request.fgs_registration_type.registration_type() {
@@ -205,7 +295,15 @@ fn from_gmm(message: Nas5gmmMessage) -> NasMessage {
             cause: FiveGmmCause(status.fgmm_cause.cause_raw()),
         }),
         other => NasMessage::Other(Box::new(Nas5gsMessage::new_5gmm(other))),
-    }
+    })
+}
+
+/// The PDU session of a 5GSM message that must have one; §7.3.2: one without is ignored.
+fn session_of(psi: u8, message: &str) -> Result<PduSessionId, Rejection> {
+    PduSessionId::new(psi).map_err(|_| Rejection {
+        reason: format!("{message} with unassigned PDU session identity {psi} (TS 24.501 §7.3.2)"),
+        answer: None,
+    })
 }
 
 fn from_gsm(
@@ -221,10 +319,12 @@ fn from_gsm(
             // rejected with #81, one without a PDU session identity with #43.
             let reject = |cause: FiveGsmCause, reason: String| Rejection {
                 reason,
-                answer: Some(NasMessage::Other(Box::new(Nas5gsMessage::new_5gsm(
-                    NasPduSessionModificationReject::new(NasFGsmCause::new(cause.0)),
-                    psi,
-                    pti.0,
+                answer: Some(Box::new(NasMessage::Other(Box::new(
+                    Nas5gsMessage::new_5gsm(
+                        NasPduSessionModificationReject::new(NasFGsmCause::new(cause.0)),
+                        psi,
+                        pti.0,
+                    ),
                 )))),
             };
             if direction == Direction::Uplink && !(1..=127).contains(&pti.0) {
@@ -302,6 +402,73 @@ fn from_gsm(
                     pti,
                     cause: (command.fgsm_cause.as_ref()).map(|c| FiveGsmCause(c.cause_raw())),
                     received_mbs,
+                },
+            ))
+        }
+        Nas5gsmMessage::PduSessionModificationReject(reject) => Ok(
+            NasMessage::PduSessionModificationReject(PduSessionModificationReject {
+                pdu_session_identity: psi,
+                pti,
+                cause: FiveGsmCause(reject.fgsm_cause.cause_raw()),
+            }),
+        ),
+        Nas5gsmMessage::PduSessionModificationComplete(_) => {
+            let pdu_session_id = session_of(psi, "PDU SESSION MODIFICATION COMPLETE")?;
+            Ok(NasMessage::PduSessionModificationComplete(
+                PduSessionModificationComplete {
+                    pdu_session_id,
+                    pti,
+                },
+            ))
+        }
+        Nas5gsmMessage::PduSessionReleaseRequest(request) => {
+            // §7.3.1 / §7.3.2 as for the modification request: #81, #43 in a RELEASE REJECT.
+            let reject = |cause: FiveGsmCause, reason: String| Rejection {
+                reason,
+                answer: Some(Box::new(NasMessage::Other(Box::new(
+                    Nas5gsMessage::new_5gsm(
+                        codec::NasPduSessionReleaseReject::new(NasFGsmCause::new(cause.0)),
+                        psi,
+                        pti.0,
+                    ),
+                )))),
+            };
+            if direction == Direction::Uplink && !(1..=127).contains(&pti.0) {
+                return Err(reject(
+                    FiveGsmCause(81),
+                    format!("PTI {} is not one of the UE's (TS 24.501 §7.3.1)", pti.0),
+                ));
+            }
+            let Ok(pdu_session_id) = PduSessionId::new(psi) else {
+                return Err(reject(
+                    FiveGsmCause::INVALID_PDU_SESSION_IDENTITY,
+                    format!("PDU session identity {psi} is unassigned (TS 24.501 §7.3.2)"),
+                ));
+            };
+            Ok(NasMessage::PduSessionReleaseRequest(
+                PduSessionReleaseRequest {
+                    pdu_session_id,
+                    pti,
+                    cause: (request.fgsm_cause.as_ref()).map(|c| FiveGsmCause(c.cause_raw())),
+                },
+            ))
+        }
+        Nas5gsmMessage::PduSessionReleaseCommand(command) => {
+            let pdu_session_id = session_of(psi, "PDU SESSION RELEASE COMMAND")?;
+            Ok(NasMessage::PduSessionReleaseCommand(
+                PduSessionReleaseCommand {
+                    pdu_session_id,
+                    pti,
+                    cause: FiveGsmCause(command.fgsm_cause.cause_raw()),
+                },
+            ))
+        }
+        Nas5gsmMessage::PduSessionReleaseComplete(_) => {
+            let pdu_session_id = session_of(psi, "PDU SESSION RELEASE COMPLETE")?;
+            Ok(NasMessage::PduSessionReleaseComplete(
+                PduSessionReleaseComplete {
+                    pdu_session_id,
+                    pti,
                 },
             ))
         }

@@ -21,9 +21,11 @@ mod types;
 
 pub use decode::{Rejection, decode};
 pub use message::{
-    EncodeError, FiveGmmStatus, FiveGsMobileIdentity, FiveGsmStatus, NasMessage,
-    PduSessionModificationCommand, PduSessionModificationRequest, RegistrationAccept,
-    RegistrationRequest, RegistrationType,
+    DlNasTransport, EncodeError, FiveGmmStatus, FiveGsMobileIdentity, FiveGsmStatus, NasMessage,
+    PduSessionModificationCommand, PduSessionModificationComplete, PduSessionModificationReject,
+    PduSessionModificationRequest, PduSessionReleaseCommand, PduSessionReleaseComplete,
+    PduSessionReleaseRequest, RegistrationAccept, RegistrationReject, RegistrationRequest,
+    RegistrationType, UlNasTransport,
 };
 pub use qfi_lists::{PduSessionQfiLists, QFI_LISTS_IEI, QfiListsError};
 pub use types::{

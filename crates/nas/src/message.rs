@@ -2,12 +2,16 @@
 //! `oxirush-nas` (TS 24.501 §8). Decoding is in `decode.rs`.
 
 use oxirush_nas::nas_5gs::{
-    self as codec, Nas5gsMessage, NasFGmmCause, NasFGmmStatus, NasFGsMobileIdentity,
-    NasFGsRegistrationResult, NasFGsRegistrationType, NasFGsmCause, NasFGsmStatus,
-    NasKeySetIdentifier, NasPduSessionModificationCommand, NasPduSessionModificationRequest,
-    NasPduSessionStatus, NasReceivedMbsContainer, NasRegistrationAccept, NasRegistrationComplete,
-    NasRegistrationRequest, NasRequestedMbsContainer, NasUplinkDataStatus, ReceivedMbsSession,
-    RegistrationResult, RequestedMbsSession, RequestedMbsSessionId,
+    self as codec, Nas5gsMessage, NasDlNasTransport, NasFGmmCause, NasFGmmStatus,
+    NasFGsMobileIdentity, NasFGsRegistrationResult, NasFGsRegistrationType, NasFGsmCause,
+    NasFGsmStatus, NasKeySetIdentifier, NasPayloadContainer, NasPayloadContainerType,
+    NasPduSessionIdentity2, NasPduSessionModificationCommand, NasPduSessionModificationComplete,
+    NasPduSessionModificationReject, NasPduSessionModificationRequest, NasPduSessionReleaseCommand,
+    NasPduSessionReleaseComplete, NasPduSessionReleaseRequest, NasPduSessionStatus,
+    NasReceivedMbsContainer, NasRegistrationAccept, NasRegistrationComplete, NasRegistrationReject,
+    NasRegistrationRequest, NasRequestedMbsContainer, NasUlNasTransport, NasUplinkDataStatus,
+    PayloadContainerKind, ReceivedMbsSession, RegistrationResult, RequestedMbsSession,
+    RequestedMbsSessionId,
 };
 
 use crate::qfi_lists::{PduSessionQfiLists, QFI_LISTS_IEI};
@@ -125,6 +129,85 @@ pub struct FiveGsmStatus {
     pub cause: FiveGsmCause,
 }
 
+/// REGISTRATION REJECT (TS 24.501 §8.2.9).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RegistrationReject {
+    /// Why.
+    pub cause: FiveGmmCause,
+}
+
+/// UL NAS TRANSPORT (TS 24.501 §8.2.10) carrying a 5GSM message (payload container type "N1 SM
+/// information") of a PDU session.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UlNasTransport {
+    /// The PDU session the AMF routes the 5GSM message by (IEI 0x12).
+    pub pdu_session_id: PduSessionId,
+    /// The 5GSM message.
+    pub n1_sm: Box<NasMessage>,
+}
+
+/// DL NAS TRANSPORT (TS 24.501 §8.2.11) carrying a 5GSM message of a PDU session.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DlNasTransport {
+    /// The PDU session (IEI 0x12).
+    pub pdu_session_id: PduSessionId,
+    /// The 5GSM message.
+    pub n1_sm: Box<NasMessage>,
+}
+
+/// PDU SESSION MODIFICATION REJECT (TS 24.501 §8.3.8): the network refuses a modification (an
+/// MBS leave it does not allow, a request it cannot read).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PduSessionModificationReject {
+    /// The PDU session identity of the request, as it came (0 when it had none, §7.3.2).
+    pub pdu_session_identity: u8,
+    /// The PTI of the request.
+    pub pti: Pti,
+    /// Why.
+    pub cause: FiveGsmCause,
+}
+
+/// PDU SESSION MODIFICATION COMPLETE (TS 24.501 §8.3.10).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PduSessionModificationComplete {
+    /// The PDU session.
+    pub pdu_session_id: PduSessionId,
+    /// The PTI of the command.
+    pub pti: Pti,
+}
+
+/// PDU SESSION RELEASE REQUEST (TS 24.501 §8.3.12): leave an MBS session joined on a new PDU
+/// session by releasing the session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PduSessionReleaseRequest {
+    /// The PDU session.
+    pub pdu_session_id: PduSessionId,
+    /// The UE's procedure transaction.
+    pub pti: Pti,
+    /// 5GSM cause (IEI 0x59), e.g. #36 regular deactivation.
+    pub cause: Option<FiveGsmCause>,
+}
+
+/// PDU SESSION RELEASE COMMAND (TS 24.501 §8.3.14).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PduSessionReleaseCommand {
+    /// The PDU session.
+    pub pdu_session_id: PduSessionId,
+    /// The PTI of the request, or 0 for a network-initiated release.
+    pub pti: Pti,
+    /// Why.
+    pub cause: FiveGsmCause,
+}
+
+/// PDU SESSION RELEASE COMPLETE (TS 24.501 §8.3.15).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PduSessionReleaseComplete {
+    /// The PDU session.
+    pub pdu_session_id: PduSessionId,
+    /// The PTI of the command.
+    pub pti: Pti,
+}
+
 /// A plain NAS-5GS message as the lab's nodes see it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum NasMessage {
@@ -134,10 +217,26 @@ pub enum NasMessage {
     RegistrationAccept(RegistrationAccept),
     /// REGISTRATION COMPLETE (TS 24.501 §8.2.8).
     RegistrationComplete,
+    /// REGISTRATION REJECT.
+    RegistrationReject(RegistrationReject),
+    /// UL NAS TRANSPORT with a 5GSM message.
+    UlNasTransport(UlNasTransport),
+    /// DL NAS TRANSPORT with a 5GSM message.
+    DlNasTransport(DlNasTransport),
     /// PDU SESSION MODIFICATION REQUEST.
     PduSessionModificationRequest(PduSessionModificationRequest),
     /// PDU SESSION MODIFICATION COMMAND.
     PduSessionModificationCommand(PduSessionModificationCommand),
+    /// PDU SESSION MODIFICATION REJECT.
+    PduSessionModificationReject(PduSessionModificationReject),
+    /// PDU SESSION MODIFICATION COMPLETE.
+    PduSessionModificationComplete(PduSessionModificationComplete),
+    /// PDU SESSION RELEASE REQUEST.
+    PduSessionReleaseRequest(PduSessionReleaseRequest),
+    /// PDU SESSION RELEASE COMMAND.
+    PduSessionReleaseCommand(PduSessionReleaseCommand),
+    /// PDU SESSION RELEASE COMPLETE.
+    PduSessionReleaseComplete(PduSessionReleaseComplete),
     /// 5GMM STATUS.
     FiveGmmStatus(FiveGmmStatus),
     /// 5GSM STATUS.
@@ -145,6 +244,10 @@ pub enum NasMessage {
     /// A message of TS 24.501 that this crate does not wrap yet, as the codec decoded it; it
     /// encodes back to its octets.
     Other(Box<Nas5gsMessage>),
+}
+
+fn n1_sm_information() -> NasPayloadContainerType {
+    NasPayloadContainerType::from_kind(PayloadContainerKind::N1SmInformation)
 }
 
 fn session_list(ids: &[PduSessionId]) -> Vec<u8> {
@@ -311,6 +414,52 @@ impl NasMessage {
             Self::RegistrationComplete => Nas5gsMessage::new_5gmm(NasRegistrationComplete::new()),
             Self::PduSessionModificationRequest(request) => request.to_codec()?,
             Self::PduSessionModificationCommand(command) => command.to_codec()?,
+            Self::RegistrationReject(reject) => Nas5gsMessage::new_5gmm(
+                NasRegistrationReject::new(NasFGmmCause::new(reject.cause.0)),
+            ),
+            Self::UlNasTransport(transport) => {
+                let container = self.n1_sm_container(&transport.n1_sm)?;
+                let transport = NasUlNasTransport::new(n1_sm_information(), container)
+                    .with_pdu_session_id(NasPduSessionIdentity2::from_pdu_session_id(
+                        transport.pdu_session_id.get(),
+                    ));
+                Nas5gsMessage::new_5gmm(transport)
+            }
+            Self::DlNasTransport(transport) => {
+                let container = self.n1_sm_container(&transport.n1_sm)?;
+                let transport = NasDlNasTransport::new(n1_sm_information(), container)
+                    .with_pdu_session_id(NasPduSessionIdentity2::from_pdu_session_id(
+                        transport.pdu_session_id.get(),
+                    ));
+                Nas5gsMessage::new_5gmm(transport)
+            }
+            Self::PduSessionModificationReject(reject) => Nas5gsMessage::new_5gsm(
+                NasPduSessionModificationReject::new(NasFGsmCause::new(reject.cause.0)),
+                reject.pdu_session_identity,
+                reject.pti.0,
+            ),
+            Self::PduSessionModificationComplete(complete) => Nas5gsMessage::new_5gsm(
+                NasPduSessionModificationComplete::new(),
+                complete.pdu_session_id.get(),
+                complete.pti.0,
+            ),
+            Self::PduSessionReleaseRequest(request) => {
+                let mut message = NasPduSessionReleaseRequest::new();
+                if let Some(cause) = request.cause {
+                    message.set_fgsm_cause(NasFGsmCause::new(cause.0));
+                }
+                Nas5gsMessage::new_5gsm(message, request.pdu_session_id.get(), request.pti.0)
+            }
+            Self::PduSessionReleaseCommand(command) => Nas5gsMessage::new_5gsm(
+                NasPduSessionReleaseCommand::new(NasFGsmCause::new(command.cause.0)),
+                command.pdu_session_id.get(),
+                command.pti.0,
+            ),
+            Self::PduSessionReleaseComplete(complete) => Nas5gsMessage::new_5gsm(
+                NasPduSessionReleaseComplete::new(),
+                complete.pdu_session_id.get(),
+                complete.pti.0,
+            ),
             Self::FiveGmmStatus(status) => {
                 Nas5gsMessage::new_5gmm(NasFGmmStatus::new(NasFGmmCause::new(status.cause.0)))
             }
@@ -337,6 +486,21 @@ impl NasMessage {
         })
     }
 
+    /// The payload container of a NAS transport: the 5GSM message `n1_sm`'s octets.
+    fn n1_sm_container(&self, n1_sm: &NasMessage) -> Result<NasPayloadContainer, EncodeError> {
+        let inner = n1_sm.to_codec()?;
+        if !matches!(inner, Nas5gsMessage::Gsm(..)) {
+            return Err(EncodeError {
+                message: self.name(),
+                reason: format!("{} is not a 5GSM message", n1_sm.name()),
+            });
+        }
+        NasPayloadContainer::from_n1_sm_message(&inner).map_err(|error| EncodeError {
+            message: self.name(),
+            reason: error.to_string(),
+        })
+    }
+
     /// The message's name in TS 24.501, for logs.
     pub fn name(&self) -> &'static str {
         match self {
@@ -345,6 +509,14 @@ impl NasMessage {
             Self::RegistrationComplete => "REGISTRATION COMPLETE",
             Self::PduSessionModificationRequest(_) => "PDU SESSION MODIFICATION REQUEST",
             Self::PduSessionModificationCommand(_) => "PDU SESSION MODIFICATION COMMAND",
+            Self::RegistrationReject(_) => "REGISTRATION REJECT",
+            Self::UlNasTransport(_) => "UL NAS TRANSPORT",
+            Self::DlNasTransport(_) => "DL NAS TRANSPORT",
+            Self::PduSessionModificationReject(_) => "PDU SESSION MODIFICATION REJECT",
+            Self::PduSessionModificationComplete(_) => "PDU SESSION MODIFICATION COMPLETE",
+            Self::PduSessionReleaseRequest(_) => "PDU SESSION RELEASE REQUEST",
+            Self::PduSessionReleaseCommand(_) => "PDU SESSION RELEASE COMMAND",
+            Self::PduSessionReleaseComplete(_) => "PDU SESSION RELEASE COMPLETE",
             Self::FiveGmmStatus(_) => "5GMM STATUS",
             Self::FiveGsmStatus(_) => "5GSM STATUS",
             Self::Other(_) => "another NAS message",

@@ -106,8 +106,8 @@ fn unknown_5gmm_message_type_is_answered_with_5gmm_status_97() {
 fn unknown_5gsm_message_type_is_answered_with_5gsm_status_97_of_its_session() {
     let rejection = refused(&hex("2e0507ff"), Direction::Uplink);
     assert_eq!(
-        rejection.answer,
-        Some(NasMessage::FiveGsmStatus(FiveGsmStatus {
+        rejection.answer.as_deref(),
+        Some(&NasMessage::FiveGsmStatus(FiveGsmStatus {
             pdu_session_identity: 5,
             pti: Pti(7),
             cause: FiveGsmCause::MESSAGE_TYPE_NON_EXISTENT,
@@ -203,4 +203,40 @@ fn security_protected_message_is_refused_plain_nas_only() {
     // Integrity protected (security header type 1) 5GMM STATUS, MAC and SQN zero.
     let rejection = refused(&hex("7e0100000000007e006460"), Direction::Uplink);
     assert_eq!(rejection.answer, None, "{rejection:?}");
+}
+
+#[test]
+fn bad_5gsm_message_in_ul_nas_transport_is_answered_in_dl_nas_transport() {
+    // UL NAS TRANSPORT, N1 SM information, PDU session 5, carrying an unknown 5GSM type.
+    let rejection = refused(&hex("7e00670100042e0507ff1205"), Direction::Uplink);
+    assert_eq!(
+        rejection.answer.as_deref(),
+        Some(&NasMessage::DlNasTransport(DlNasTransport {
+            pdu_session_id: psi(5),
+            n1_sm: Box::new(NasMessage::FiveGsmStatus(FiveGsmStatus {
+                pdu_session_identity: 5,
+                pti: Pti(7),
+                cause: FiveGsmCause::MESSAGE_TYPE_NON_EXISTENT,
+            })),
+        }))
+    );
+    assert_eq!(
+        rejection.five_gsm_cause(),
+        Some(FiveGsmCause::MESSAGE_TYPE_NON_EXISTENT)
+    );
+}
+
+#[test]
+fn release_request_without_a_ue_pti_is_rejected_81() {
+    // PDU SESSION RELEASE REQUEST, PSI 7, PTI 200 (a network PTI).
+    let rejection = refused(&hex("2e07c8d1"), Direction::Uplink);
+    assert_eq!(
+        rejection.five_gsm_cause(),
+        Some(FiveGsmCause(81)),
+        "{rejection:?}"
+    );
+    assert_eq!(
+        rejection.answer.unwrap().encode().unwrap(),
+        hex("2e07c8d251")
+    );
 }

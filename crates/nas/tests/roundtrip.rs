@@ -169,6 +169,72 @@ fn arb_modification_command() -> impl Strategy<Value = NasMessage> {
         })
 }
 
+fn arb_session_management() -> impl Strategy<Value = NasMessage> {
+    (arb_psi(), 1u8..=127, any::<u8>(), any::<bool>()).prop_flat_map(|(psi, pti, cause, with)| {
+        let (pti, cause5) = (Pti(pti), FiveGsmCause(cause));
+        prop_oneof![
+            Just(NasMessage::PduSessionModificationReject(
+                PduSessionModificationReject {
+                    pdu_session_identity: psi.get(),
+                    pti,
+                    cause: cause5,
+                }
+            )),
+            Just(NasMessage::PduSessionModificationComplete(
+                PduSessionModificationComplete {
+                    pdu_session_id: psi,
+                    pti,
+                }
+            )),
+            Just(NasMessage::PduSessionReleaseRequest(
+                PduSessionReleaseRequest {
+                    pdu_session_id: psi,
+                    pti,
+                    cause: with.then_some(cause5),
+                }
+            )),
+            Just(NasMessage::PduSessionReleaseCommand(
+                PduSessionReleaseCommand {
+                    pdu_session_id: psi,
+                    pti,
+                    cause: cause5,
+                }
+            )),
+            Just(NasMessage::PduSessionReleaseComplete(
+                PduSessionReleaseComplete {
+                    pdu_session_id: psi,
+                    pti,
+                }
+            )),
+            Just(NasMessage::RegistrationReject(RegistrationReject {
+                cause: FiveGmmCause(cause),
+            })),
+        ]
+    })
+}
+
+fn arb_transport() -> impl Strategy<Value = NasMessage> {
+    (
+        arb_psi(),
+        any::<bool>(),
+        arb_modification_request(),
+        arb_modification_command(),
+    )
+        .prop_map(|(psi, uplink, request, command)| {
+            if uplink {
+                NasMessage::UlNasTransport(UlNasTransport {
+                    pdu_session_id: psi,
+                    n1_sm: Box::new(request),
+                })
+            } else {
+                NasMessage::DlNasTransport(DlNasTransport {
+                    pdu_session_id: psi,
+                    n1_sm: Box::new(command),
+                })
+            }
+        })
+}
+
 fn arb_status() -> impl Strategy<Value = NasMessage> {
     prop_oneof![
         any::<u8>().prop_map(|c| NasMessage::FiveGmmStatus(FiveGmmStatus {
@@ -190,11 +256,15 @@ proptest! {
         arb_registration(),
         arb_modification_request(),
         arb_modification_command(),
+        arb_session_management(),
+        arb_transport(),
         arb_status(),
     ]) {
         let octets = message.encode().unwrap();
         let direction = match message {
-            NasMessage::PduSessionModificationCommand(_) => Direction::Downlink,
+            NasMessage::PduSessionModificationCommand(_)
+            | NasMessage::DlNasTransport(_)
+            | NasMessage::PduSessionReleaseCommand(_) => Direction::Downlink,
             _ => Direction::Uplink,
         };
         let back = decode(&octets, direction).unwrap();

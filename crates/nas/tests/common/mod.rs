@@ -41,6 +41,19 @@ pub fn mobility_registration() -> NasMessage {
     })
 }
 
+/// The UE joins the MBS session of [`tmgi`] on PDU session 5 (reused).
+pub fn join_request() -> NasMessage {
+    NasMessage::PduSessionModificationRequest(PduSessionModificationRequest {
+        pdu_session_id: psi(5),
+        pti: Pti(1),
+        cause: None,
+        requested_mbs: vec![MbsRequest {
+            operation: MbsOperation::Join,
+            tmgi: tmgi(),
+        }],
+    })
+}
+
 /// Every sample, by a name for the failure messages, and whether its octets carry an MBS
 /// container (whose inside pycrate lays out differently from TS 24.501, specs/mbs-mobility.md).
 pub fn samples() -> Vec<(&'static str, NasMessage, bool)> {
@@ -96,19 +109,7 @@ pub fn samples() -> Vec<(&'static str, NasMessage, bool)> {
             NasMessage::RegistrationComplete,
             false,
         ),
-        (
-            "MBS join request",
-            NasMessage::PduSessionModificationRequest(PduSessionModificationRequest {
-                pdu_session_id: psi(5),
-                pti: Pti(1),
-                cause: None,
-                requested_mbs: vec![MbsRequest {
-                    operation: MbsOperation::Join,
-                    tmgi: tmgi(),
-                }],
-            }),
-            true,
-        ),
+        ("MBS join request", join_request(), true),
         (
             "MBS leave request",
             NasMessage::PduSessionModificationRequest(PduSessionModificationRequest {
@@ -163,6 +164,83 @@ pub fn samples() -> Vec<(&'static str, NasMessage, bool)> {
                 }],
             }),
             true,
+        ),
+        (
+            "registration reject #111",
+            NasMessage::RegistrationReject(RegistrationReject {
+                cause: FiveGmmCause::PROTOCOL_ERROR_UNSPECIFIED,
+            }),
+            false,
+        ),
+        (
+            "MBS join request in UL NAS TRANSPORT",
+            NasMessage::UlNasTransport(UlNasTransport {
+                pdu_session_id: psi(5),
+                n1_sm: Box::new(join_request()),
+            }),
+            true,
+        ),
+        (
+            "MBS join accepted in DL NAS TRANSPORT",
+            NasMessage::DlNasTransport(DlNasTransport {
+                pdu_session_id: psi(5),
+                n1_sm: Box::new(NasMessage::PduSessionModificationCommand(
+                    PduSessionModificationCommand {
+                        pdu_session_id: psi(5),
+                        pti: Pti(1),
+                        cause: None,
+                        received_mbs: vec![MbsDecisionRecord {
+                            tmgi: tmgi(),
+                            decision: MbsDecision::JoinAccepted,
+                            cause: None,
+                        }],
+                    },
+                )),
+            }),
+            true,
+        ),
+        (
+            "MBS leave rejected",
+            NasMessage::PduSessionModificationReject(PduSessionModificationReject {
+                pdu_session_identity: 5,
+                pti: Pti(2),
+                cause: FiveGsmCause::SEMANTICALLY_INCORRECT_MESSAGE,
+            }),
+            false,
+        ),
+        (
+            "modification complete",
+            NasMessage::PduSessionModificationComplete(PduSessionModificationComplete {
+                pdu_session_id: psi(5),
+                pti: Pti(1),
+            }),
+            false,
+        ),
+        (
+            "leave by release request",
+            NasMessage::PduSessionReleaseRequest(PduSessionReleaseRequest {
+                pdu_session_id: psi(7),
+                pti: Pti(4),
+                cause: Some(FiveGsmCause::REGULAR_DEACTIVATION),
+            }),
+            false,
+        ),
+        (
+            "release command",
+            NasMessage::PduSessionReleaseCommand(PduSessionReleaseCommand {
+                pdu_session_id: psi(7),
+                pti: Pti(4),
+                cause: FiveGsmCause::REGULAR_DEACTIVATION,
+            }),
+            false,
+        ),
+        (
+            "release complete",
+            NasMessage::PduSessionReleaseComplete(PduSessionReleaseComplete {
+                pdu_session_id: psi(7),
+                pti: Pti(4),
+            }),
+            false,
         ),
         (
             "5GMM STATUS #96",
