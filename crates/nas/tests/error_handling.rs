@@ -5,13 +5,6 @@ mod common;
 use common::*;
 use corelab_nas::*;
 
-fn hex(text: &str) -> Vec<u8> {
-    (0..text.len())
-        .step_by(2)
-        .map(|at| u8::from_str_radix(&text[at..at + 2], 16).unwrap())
-        .collect()
-}
-
 fn refused(octets: &[u8], direction: Direction) -> Rejection {
     match decode(octets, direction) {
         Err(rejection) => rejection,

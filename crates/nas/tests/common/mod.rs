@@ -4,6 +4,13 @@
 
 use corelab_nas::*;
 
+pub fn hex(text: &str) -> Vec<u8> {
+    (0..text.len())
+        .step_by(2)
+        .map(|at| u8::from_str_radix(&text[at..at + 2], 16).unwrap())
+        .collect()
+}
+
 pub fn psi(value: u8) -> PduSessionId {
     PduSessionId::new(value).unwrap()
 }
