@@ -26,7 +26,7 @@ use crate::message::{
 use crate::qfi_lists::{PduSessionQfiLists, QFI_LISTS_IEI};
 use crate::types::{
     FiveGmmCause, FiveGsmCause, MbsDecision, MbsDecisionRecord, MbsOperation, MbsRequest,
-    PduSessionId, Pti, Tmgi,
+    PduSessionId, Pti, Qfi, QosFlowChange, Tmgi,
 };
 
 /// A PDU the receiver does not process: why (for the log line), the cause, and the answer that
@@ -298,6 +298,30 @@ fn from_gmm(message: Nas5gmmMessage, direction: Direction) -> Result<NasMessage,
     })
 }
 
+/// The creates (with a 5QI) and deletes of a QoS flow descriptions IE. A malformed IE is
+/// ignored as an optional IE is (§7.7.1).
+fn qos_flow_changes(ie: Option<&codec::NasQosFlowDescriptions>) -> Vec<QosFlowChange> {
+    let descriptions = ie.and_then(|ie| ie.try_descriptions()).unwrap_or_default();
+    descriptions
+        .into_iter()
+        .filter_map(|description| {
+            let qfi = Qfi::new(description.qfi).ok()?;
+            match description.op_code {
+                codec::QosFlowOpCode::Create => {
+                    let five_qi = description.params.iter().find_map(|param| match param {
+                        // 0 and 255 are reserved (TS 24.501 §9.11.4.12): not a 5QI.
+                        codec::QosFlowParameter::FiveQi(five_qi @ 1..=254) => Some(*five_qi),
+                        _ => None,
+                    })?;
+                    Some(QosFlowChange::Create { qfi, five_qi })
+                }
+                codec::QosFlowOpCode::Delete => Some(QosFlowChange::Delete { qfi }),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
 /// The PDU session of a 5GSM message that must have one; §7.3.2: one without is ignored.
 fn session_of(psi: u8, message: &str) -> Result<PduSessionId, Rejection> {
     PduSessionId::new(psi).map_err(|_| Rejection {
@@ -363,6 +387,9 @@ fn from_gsm(
                     pti,
                     cause: (request.fgsm_cause.as_ref()).map(|c| FiveGsmCause(c.cause_raw())),
                     requested_mbs,
+                    qos_flow_changes: qos_flow_changes(
+                        request.requested_qos_flow_descriptions.as_ref(),
+                    ),
                 },
             ))
         }
@@ -402,6 +429,9 @@ fn from_gsm(
                     pti,
                     cause: (command.fgsm_cause.as_ref()).map(|c| FiveGsmCause(c.cause_raw())),
                     received_mbs,
+                    qos_flow_changes: qos_flow_changes(
+                        command.authorized_qos_flow_descriptions.as_ref(),
+                    ),
                 },
             ))
         }

@@ -30,7 +30,7 @@ pub use message::{
 pub use qfi_lists::{PduSessionQfiLists, QFI_LISTS_IEI, QfiListsError};
 pub use types::{
     FiveGmmCause, FiveGsmCause, MbsDecision, MbsDecisionRecord, MbsOperation, MbsRejectionCause,
-    MbsRequest, PduSessionId, Pti, Qfi, Tmgi, TypeError,
+    MbsRequest, PduSessionId, Pti, Qfi, QosFlowChange, Tmgi, TypeError,
 };
 
 /// The identity types of the codec under this crate, re-exported: they are already in

@@ -17,7 +17,7 @@ use oxirush_nas::nas_5gs::{
 use crate::qfi_lists::{PduSessionQfiLists, QFI_LISTS_IEI};
 use crate::types::{
     FiveGmmCause, FiveGsmCause, MbsDecision, MbsDecisionRecord, MbsOperation, MbsRequest,
-    PduSessionId, Pti,
+    PduSessionId, Pti, QosFlowChange,
 };
 use crate::{Guti, Suci};
 
@@ -95,6 +95,8 @@ pub struct PduSessionModificationRequest {
     pub cause: Option<FiveGsmCause>,
     /// Requested MBS container (IEI 0x70): join or leave, by TMGI.
     pub requested_mbs: Vec<MbsRequest>,
+    /// Requested QoS flow descriptions (IEI 0x79), e.g. the MBS QoS flows to delete.
+    pub qos_flow_changes: Vec<QosFlowChange>,
 }
 
 /// PDU SESSION MODIFICATION COMMAND (TS 24.501 §8.3.9), network to UE: the MBS decision.
@@ -108,6 +110,8 @@ pub struct PduSessionModificationCommand {
     pub cause: Option<FiveGsmCause>,
     /// Received MBS container (IEI 0x71): the decision per TMGI.
     pub received_mbs: Vec<MbsDecisionRecord>,
+    /// Authorized QoS flow descriptions (IEI 0x79): the MBS QoS flows added or deleted.
+    pub qos_flow_changes: Vec<QosFlowChange>,
 }
 
 /// 5GMM STATUS (TS 24.501 §8.2.29).
@@ -246,6 +250,31 @@ pub enum NasMessage {
     Other(Box<Nas5gsMessage>),
 }
 
+/// QoS flow descriptions (TS 24.501 §9.11.4.12): a create carries the E bit and the 5QI, a
+/// delete neither.
+fn qos_flow_descriptions(
+    changes: &[QosFlowChange],
+) -> Result<codec::NasQosFlowDescriptions, codec::ValueError> {
+    let descriptions: Vec<codec::QosFlowDescription> = changes
+        .iter()
+        .map(|change| match *change {
+            QosFlowChange::Create { qfi, five_qi } => codec::QosFlowDescription::new(
+                qfi.get(),
+                codec::QosFlowOpCode::Create,
+                true,
+                vec![codec::QosFlowParameter::FiveQi(five_qi)],
+            ),
+            QosFlowChange::Delete { qfi } => codec::QosFlowDescription::new(
+                qfi.get(),
+                codec::QosFlowOpCode::Delete,
+                false,
+                Vec::new(),
+            ),
+        })
+        .collect();
+    codec::NasQosFlowDescriptions::from_descriptions(&descriptions)
+}
+
 fn n1_sm_information() -> NasPayloadContainerType {
     NasPayloadContainerType::from_kind(PayloadContainerKind::N1SmInformation)
 }
@@ -354,6 +383,11 @@ impl PduSessionModificationRequest {
                 .map_err(refused("PDU SESSION MODIFICATION REQUEST"))?;
             request.set_requested_mbs_container(container);
         }
+        if !self.qos_flow_changes.is_empty() {
+            let ie = qos_flow_descriptions(&self.qos_flow_changes)
+                .map_err(refused("PDU SESSION MODIFICATION REQUEST"))?;
+            request.set_requested_qos_flow_descriptions(ie);
+        }
         Ok(Nas5gsMessage::new_5gsm(
             request,
             self.pdu_session_id.get(),
@@ -396,6 +430,11 @@ impl PduSessionModificationCommand {
             let container = NasReceivedMbsContainer::try_from_sessions(&records)
                 .map_err(refused("PDU SESSION MODIFICATION COMMAND"))?;
             command.set_received_mbs_container(container);
+        }
+        if !self.qos_flow_changes.is_empty() {
+            let ie = qos_flow_descriptions(&self.qos_flow_changes)
+                .map_err(refused("PDU SESSION MODIFICATION COMMAND"))?;
+            command.set_authorized_qos_flow_descriptions(ie);
         }
         Ok(Nas5gsMessage::new_5gsm(
             command,

@@ -194,3 +194,23 @@ impl FiveGsmCause {
     /// #111 Protocol error, unspecified.
     pub const PROTOCOL_ERROR_UNSPECIFIED: Self = Self(111);
 }
+
+/// One QoS flow description of a PDU SESSION MODIFICATION REQUEST (requested, IEI 0x79) or
+/// COMMAND (authorized, IEI 0x79), TS 24.501 §9.11.4.12: the lab creates MBS QoS flows with
+/// their 5QI and deletes them by QFI. A "modify" description, or a create without a 5QI, is not
+/// surfaced (the codec reads it; docs/nas.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum QosFlowChange {
+    /// Create the QoS flow `qfi` with the 5QI `five_qi` (TS 23.501 §5.7.4).
+    Create {
+        /// The flow.
+        qfi: Qfi,
+        /// Its 5QI.
+        five_qi: u8,
+    },
+    /// Delete the QoS flow `qfi`.
+    Delete {
+        /// The flow.
+        qfi: Qfi,
+    },
+}

@@ -143,6 +143,7 @@ fn malformed_qfi_lists_ie_is_ignored_as_an_optional_ie() {
 #[test]
 fn modification_request_without_a_ue_pti_is_rejected_81() {
     let request = NasMessage::PduSessionModificationRequest(PduSessionModificationRequest {
+        qos_flow_changes: Vec::new(),
         pdu_session_id: psi(5),
         pti: Pti(0),
         cause: None,

@@ -99,6 +99,19 @@ fn arb_registration() -> impl Strategy<Value = NasMessage> {
         })
 }
 
+fn arb_qos_flow_changes() -> impl Strategy<Value = Vec<QosFlowChange>> {
+    proptest::collection::vec(
+        (1u8..=63, proptest::option::of(1u8..=254)).prop_map(|(q, five_qi)| {
+            let qfi = Qfi::new(q).unwrap();
+            match five_qi {
+                Some(five_qi) => QosFlowChange::Create { qfi, five_qi },
+                None => QosFlowChange::Delete { qfi },
+            }
+        }),
+        0..4,
+    )
+}
+
 fn arb_modification_request() -> impl Strategy<Value = NasMessage> {
     (
         arb_psi(),
@@ -115,9 +128,11 @@ fn arb_modification_request() -> impl Strategy<Value = NasMessage> {
             }),
             0..4,
         ),
+        arb_qos_flow_changes(),
     )
-        .prop_map(|(psi, pti, cause, requested_mbs)| {
+        .prop_map(|(psi, pti, cause, requested_mbs, qos_flow_changes)| {
             NasMessage::PduSessionModificationRequest(PduSessionModificationRequest {
+                qos_flow_changes,
                 pdu_session_id: psi,
                 pti: Pti(pti),
                 cause,
@@ -158,9 +173,11 @@ fn arb_modification_command() -> impl Strategy<Value = NasMessage> {
         0u8..=254,
         proptest::option::of(any::<u8>().prop_map(FiveGsmCause)),
         proptest::collection::vec(arb_decision(), 0..4),
+        arb_qos_flow_changes(),
     )
-        .prop_map(|(psi, pti, cause, received_mbs)| {
+        .prop_map(|(psi, pti, cause, received_mbs, qos_flow_changes)| {
             NasMessage::PduSessionModificationCommand(PduSessionModificationCommand {
+                qos_flow_changes,
                 pdu_session_id: psi,
                 pti: Pti(pti),
                 cause,

@@ -51,6 +51,7 @@ pub fn mobility_registration() -> NasMessage {
 /// The UE joins the MBS session of [`tmgi`] on PDU session 5 (reused).
 pub fn join_request() -> NasMessage {
     NasMessage::PduSessionModificationRequest(PduSessionModificationRequest {
+        qos_flow_changes: Vec::new(),
         pdu_session_id: psi(5),
         pti: Pti(1),
         cause: None,
@@ -120,6 +121,7 @@ pub fn samples() -> Vec<(&'static str, NasMessage, bool)> {
         (
             "MBS leave request",
             NasMessage::PduSessionModificationRequest(PduSessionModificationRequest {
+                qos_flow_changes: vec![QosFlowChange::Delete { qfi: qfi(2) }],
                 pdu_session_id: psi(5),
                 pti: Pti(2),
                 cause: Some(FiveGsmCause::REGULAR_DEACTIVATION),
@@ -133,6 +135,10 @@ pub fn samples() -> Vec<(&'static str, NasMessage, bool)> {
         (
             "MBS join accepted",
             NasMessage::PduSessionModificationCommand(PduSessionModificationCommand {
+                qos_flow_changes: vec![QosFlowChange::Create {
+                    qfi: qfi(2),
+                    five_qi: 79,
+                }],
                 pdu_session_id: psi(5),
                 pti: Pti(1),
                 cause: None,
@@ -147,6 +153,7 @@ pub fn samples() -> Vec<(&'static str, NasMessage, bool)> {
         (
             "MBS join rejected",
             NasMessage::PduSessionModificationCommand(PduSessionModificationCommand {
+                qos_flow_changes: Vec::new(),
                 pdu_session_id: psi(5),
                 pti: Pti(1),
                 cause: None,
@@ -161,6 +168,7 @@ pub fn samples() -> Vec<(&'static str, NasMessage, bool)> {
         (
             "network-initiated leave",
             NasMessage::PduSessionModificationCommand(PduSessionModificationCommand {
+                qos_flow_changes: Vec::new(),
                 pdu_session_id: psi(6),
                 pti: Pti(0),
                 cause: Some(FiveGsmCause::REGULAR_DEACTIVATION),
@@ -171,6 +179,17 @@ pub fn samples() -> Vec<(&'static str, NasMessage, bool)> {
                 }],
             }),
             true,
+        ),
+        (
+            "MBS QoS flow released by the network",
+            NasMessage::PduSessionModificationCommand(PduSessionModificationCommand {
+                qos_flow_changes: vec![QosFlowChange::Delete { qfi: qfi(2) }],
+                pdu_session_id: psi(5),
+                pti: Pti(0),
+                cause: Some(FiveGsmCause::REGULAR_DEACTIVATION),
+                received_mbs: vec![],
+            }),
+            false,
         ),
         (
             "registration reject #111",
@@ -193,6 +212,7 @@ pub fn samples() -> Vec<(&'static str, NasMessage, bool)> {
                 pdu_session_id: psi(5),
                 n1_sm: Box::new(NasMessage::PduSessionModificationCommand(
                     PduSessionModificationCommand {
+                        qos_flow_changes: Vec::new(),
                         pdu_session_id: psi(5),
                         pti: Pti(1),
                         cause: None,
