@@ -120,7 +120,7 @@ pub fn decode(octets: &[u8], direction: Direction) -> Result<NasMessage, Rejecti
 
 /// §7.3.1: a PDU SESSION ESTABLISHMENT, MODIFICATION or RELEASE REQUEST from the UE with the
 /// reserved PTI 255 is rejected with #81 "invalid PTI value". The codec refuses the header and
-/// gives no answer (docs/nas.md, gap 2), so the reject is built here from the raw header.
+/// gives no answer (docs/nas.md, gap 1), so the reject is built here from the raw header.
 fn reserved_pti_reject(octets: &[u8], direction: Direction) -> Option<NasMessage> {
     let &[0x2e, psi, 255, kind, ..] = octets else {
         return None;
