@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install the third-party peers the tests drive, when missing: SIPp, Kamailio (+ presence, SQLite
 # and PostgreSQL modules), baresip, PostgreSQL 15, freeDiameter (+ extensions), tshark (Debian
-# packages), python-diameter (PyPI). Idempotent and quiet.
+# packages), python-diameter and pycrate (PyPI). Idempotent and quiet.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
@@ -38,6 +38,11 @@ if ! python3 -c 'import diameter.node' >/dev/null 2>&1; then
   echo "install-peers: installing python-diameter (pip)"
   python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore 'python-diameter==0.9.*' >/dev/null
 fi
+# pycrate (PyPI, LGPL-2.1): an independent NAS-5GS decoder (crates/nas/tests/pycrate_check.py).
+if ! python3 -c 'import pycrate_mobile.NAS5G' >/dev/null 2>&1; then
+  echo "install-peers: installing pycrate (pip)"
+  python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore 'pycrate==0.8.*' >/dev/null
+fi
 # The Debian package may start a system Kamailio on 5060 when it is installed; the tests run their
 # own. Only a Kamailio this run just installed is stopped: never someone else's running one.
 if [[ " ${need[*]} " == *" kamailio "* ]]; then
@@ -47,4 +52,4 @@ if [[ " ${need[*]} " == *" kamailio "* ]]; then
   [ -s /run/kamailio/kamailio.pid ] && kill "$(cat /run/kamailio/kamailio.pid)" 2>/dev/null || true
 fi
 echo "install-peers: sipp $(sipp -v 2>/dev/null | grep -o 'v[0-9.]*' | head -1), kamailio $(kamailio -v 2>/dev/null | head -1 | awk '{print $3}'), baresip present: $(command -v baresip >/dev/null && echo yes)"
-echo "install-peers: $(freeDiameterd --version 2>/dev/null | head -1), $(tshark --version 2>/dev/null | head -1 | cut -d' ' -f1-3), python-diameter $(python3 -c 'import importlib.metadata as m; print(m.version("python-diameter"))' 2>/dev/null)"
+echo "install-peers: $(freeDiameterd --version 2>/dev/null | head -1), $(tshark --version 2>/dev/null | head -1 | cut -d' ' -f1-3), python-diameter $(python3 -c 'import importlib.metadata as m; print(m.version("python-diameter"))' 2>/dev/null), pycrate $(python3 -c 'import importlib.metadata as m; print(m.version("pycrate"))' 2>/dev/null)"
