@@ -15,6 +15,8 @@ stop_pg() { su postgres -s /bin/sh -c "/usr/lib/postgresql/15/bin/pg_ctl -D '$pg
 trap stop_pg EXIT
 CORELAB_TEST_PG_URL=$(bash scripts/pg-throwaway.sh "$pgdir" "$pgport")
 export CORELAB_TEST_PG_URL CORELAB_REQUIRE_PG=1
+# Tests that drive an independent decoder (pycrate, tshark) fail instead of skipping without it.
+export CORELAB_REQUIRE_PEERS=1
 echo "test: throwaway PostgreSQL at $CORELAB_TEST_PG_URL"
 
 # Every PostgreSQL test is #[ignore = "needs PostgreSQL: ..."] so that a plain `cargo test` says
