@@ -196,6 +196,23 @@ pub fn buddy(view: &corelab_proto::ue::v1::View, uri: &str) -> String {
         .unwrap_or_default()
 }
 
+/// A 200 OK to a request a node sent us (NOTIFY, MESSAGE): its Via, From, To, Call-ID and CSeq
+/// copied, compact forms included (RFC 3261 §8.2.6, §7.3.3).
+pub fn ok_for(request: &str) -> String {
+    let mut out = String::from("SIP/2.0 200 OK\r\n");
+    let head = request.split("\r\n\r\n").next().unwrap_or("");
+    for line in head.lines().skip(1) {
+        let name = line.split(':').next().unwrap_or("").trim();
+        let name = name.to_ascii_lowercase();
+        if ["via", "v", "from", "f", "to", "t", "call-id", "i", "cseq"].contains(&name.as_str()) {
+            out.push_str(line);
+            out.push_str("\r\n");
+        }
+    }
+    out.push_str("Content-Length: 0\r\n\r\n");
+    out
+}
+
 /// Send one raw SIP request over UDP from `from` to `to` and return the first response's text.
 pub fn sip_udp_exchange(from: &str, to: &str, request: &str) -> anyhow::Result<String> {
     let socket = std::net::UdpSocket::bind(from)?;

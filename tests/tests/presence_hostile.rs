@@ -8,7 +8,7 @@ use std::net::{TcpListener, UdpSocket};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use corelab_tests::{Backend, Lab, on_both_backends};
+use corelab_tests::{Backend, Lab, ok_for, on_both_backends};
 
 static SEQ: AtomicU32 = AtomicU32::new(0);
 
@@ -49,7 +49,7 @@ impl Ua {
             let (n, from) = self.socket.recv_from(&mut buf)?;
             let text = String::from_utf8_lossy(&buf[..n]).to_string();
             if !text.starts_with("SIP/2.0 ") {
-                self.socket.send_to(ok_to(&text).as_bytes(), from)?;
+                self.socket.send_to(ok_for(&text).as_bytes(), from)?;
                 continue;
             }
             let code: u16 = text[8..11].parse()?;
@@ -58,23 +58,6 @@ impl Ua {
             }
         }
     }
-}
-
-/// A 200 answering `request` (Via, From, To, Call-ID and CSeq copied).
-fn ok_to(request: &str) -> String {
-    let mut out = String::from("SIP/2.0 200 OK\r\n");
-    for line in request.split("\r\n").skip(1) {
-        if line.is_empty() {
-            break;
-        }
-        let name = line.split(':').next().unwrap_or("").to_ascii_lowercase();
-        if ["via", "from", "to", "call-id", "cseq"].contains(&name.as_str()) {
-            out.push_str(line);
-            out.push_str("\r\n");
-        }
-    }
-    out.push_str("Content-Length: 0\r\n\r\n");
-    out
 }
 
 fn register(user: &str, contact: &str, expires: u32) -> String {
@@ -263,7 +246,7 @@ async fn a_large_notify_goes_over_tcp(backend: Backend) -> anyhow::Result<()> {
                 got.extend_from_slice(&buf[..n]);
             }
             let text = String::from_utf8_lossy(&got).to_string();
-            stream.write_all(ok_to(&text).as_bytes())?;
+            stream.write_all(ok_for(&text).as_bytes())?;
             Ok(text)
         })();
         let _ = tx.send(result);

@@ -8,8 +8,9 @@ mod raw_sip;
 use std::time::Duration;
 
 use corelab_proto::ue::v1 as upb;
+use corelab_tests::ok_for;
 use corelab_tests::{Backend, Lab, store_url, until};
-use raw_sip::{Tcp, Udp, header, ok_for, request, status_line};
+use raw_sip::{Tcp, Udp, header, request, status_line};
 
 const WAIT: Duration = Duration::from_secs(5);
 

@@ -7,7 +7,7 @@ use std::io::{Read, Write};
 use std::net::{TcpStream, UdpSocket};
 use std::time::{Duration, Instant};
 
-use corelab_tests::{Backend, Lab, on_both_backends};
+use corelab_tests::{Backend, Lab, ok_for, on_both_backends};
 
 const LIMIT: Duration = Duration::from_secs(60);
 
@@ -63,32 +63,6 @@ fn status(msg: &str) -> u16 {
         .unwrap_or(0)
 }
 
-/// A 200 OK to a request the server sent us (NOTIFY, MESSAGE): its Via, From, To, Call-ID and
-/// CSeq copied (RFC 3261 §8.2.6).
-fn ok_to(request: &str) -> String {
-    let mut out = String::from("SIP/2.0 200 OK\r\n");
-    for line in request
-        .split("\r\n\r\n")
-        .next()
-        .unwrap_or("")
-        .lines()
-        .skip(1)
-    {
-        let name = line
-            .split(':')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase();
-        if ["via", "v", "from", "f", "to", "t", "call-id", "i", "cseq"].contains(&name.as_str()) {
-            out.push_str(line);
-            out.push_str("\r\n");
-        }
-    }
-    out.push_str("Content-Length: 0\r\n\r\n");
-    out
-}
-
 /// Receive on `socket` until `done(responses)` holds or [`LIMIT`] passes; requests from the
 /// server are answered 200. Responses are kept by (CSeq number, method), the last one wins.
 fn collect_udp(
@@ -114,7 +88,7 @@ fn collect_udp(
                 responses.insert(cseq(&text), text);
             }
         } else {
-            socket.send_to(ok_to(&text).as_bytes(), from)?;
+            socket.send_to(ok_for(&text).as_bytes(), from)?;
         }
     }
     Ok(())
@@ -223,7 +197,7 @@ impl Framer {
                     out.push(msg);
                 }
             } else {
-                self.stream.write_all(ok_to(&msg).as_bytes())?;
+                self.stream.write_all(ok_for(&msg).as_bytes())?;
             }
         }
         Ok(out)

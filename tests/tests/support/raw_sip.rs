@@ -141,25 +141,6 @@ pub fn status_line(msg: &str) -> &str {
     msg.split("\r\n").next().unwrap_or("")
 }
 
-/// A 200 to request `req` (Via, From, To, Call-ID and CSeq copied).
-pub fn ok_for(req: &str) -> String {
-    let mut out = String::from("SIP/2.0 200 OK\r\n");
-    for line in req.split("\r\n").skip(1).take_while(|l| !l.is_empty()) {
-        let name = line
-            .split(':')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase();
-        if ["via", "from", "to", "call-id", "cseq"].contains(&name.as_str()) {
-            out.push_str(line);
-            out.push_str("\r\n");
-        }
-    }
-    out.push_str("Content-Length: 0\r\n\r\n");
-    out
-}
-
 /// A request from `user` at `local` over `transport` ("UDP"/"TCP"), with a fresh branch.
 pub fn request(
     method: &str,
