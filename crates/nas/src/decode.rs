@@ -14,6 +14,10 @@ use oxirush_nas::nas_5gs::{
     NasFGsmCause, NasPduSessionModificationReject, RequestedMbsSessionId,
 };
 
+use crate::establishment::{
+    PduSessionEstablishmentAccept, PduSessionEstablishmentReject, PduSessionEstablishmentRequest,
+    QosRules, SessionAmbr, establishment_reject,
+};
 use crate::message::{
     DlNasTransport, PduSessionModificationComplete, PduSessionModificationReject,
     PduSessionReleaseCommand, PduSessionReleaseComplete, PduSessionReleaseRequest,
@@ -60,6 +64,7 @@ fn gsm_cause_of_answer(answer: &NasMessage) -> Option<FiveGsmCause> {
         NasMessage::FiveGsmStatus(status) => Some(status.cause),
         NasMessage::Other(message) => gsm_cause_of(message),
         NasMessage::PduSessionModificationReject(reject) => Some(reject.cause),
+        NasMessage::PduSessionEstablishmentReject(reject) => Some(reject.cause),
         NasMessage::DlNasTransport(DlNasTransport { n1_sm, .. })
         | NasMessage::UlNasTransport(UlNasTransport { n1_sm, .. }) => gsm_cause_of_answer(n1_sm),
         _ => None,
@@ -130,7 +135,7 @@ fn reserved_pti_reject(octets: &[u8], direction: Direction) -> Option<NasMessage
     }
     let cause = NasFGsmCause::new(81);
     let reject: Nas5gsmMessage = match kind {
-        0xc1 => codec::NasPduSessionEstablishmentReject::new(cause).into(),
+        0xc1 => establishment_reject(cause),
         0xc9 => NasPduSessionModificationReject::new(cause).into(),
         0xd1 => codec::NasPduSessionReleaseReject::new(cause).into(),
         _ => return None,
@@ -330,6 +335,48 @@ fn session_of(psi: u8, message: &str) -> Result<PduSessionId, Rejection> {
     })
 }
 
+/// §7.3.1 / §7.3.2: a PDU SESSION ESTABLISHMENT, MODIFICATION or RELEASE REQUEST from the UE
+/// with a PTI that is not one of the UE's (1 to 127) is rejected with #81 "invalid PTI value",
+/// one without a PDU session identity with #43, in the request's own reject (`reject`).
+fn ue_request_session(
+    psi: u8,
+    pti: Pti,
+    direction: Direction,
+    reject: fn(NasFGsmCause) -> Nas5gsmMessage,
+) -> Result<PduSessionId, Rejection> {
+    let refuse = |cause: FiveGsmCause, reason: String| Rejection {
+        reason,
+        answer: Some(Box::new(NasMessage::Other(Box::new(
+            Nas5gsMessage::new_5gsm(reject(NasFGsmCause::new(cause.0)), psi, pti.0),
+        )))),
+    };
+    if direction == Direction::Uplink && !(1..=127).contains(&pti.0) {
+        return Err(refuse(
+            FiveGsmCause(81),
+            format!("PTI {} is not one of the UE's (TS 24.501 §7.3.1)", pti.0),
+        ));
+    }
+    PduSessionId::new(psi).map_err(|_| {
+        refuse(
+            FiveGsmCause::INVALID_PDU_SESSION_IDENTITY,
+            format!("PDU session identity {psi} is unassigned (TS 24.501 §7.3.2)"),
+        )
+    })
+}
+
+/// §7.5.1: a mandatory IE whose value the receiver cannot take (a reserved PDU session type or
+/// SSC mode) is invalid mandatory information, answered by a 5GSM STATUS #96.
+fn invalid_mandatory(psi: u8, pti: Pti, what: &str) -> Rejection {
+    Rejection {
+        reason: format!("{what} (TS 24.501 §7.5.1)"),
+        answer: Some(Box::new(NasMessage::FiveGsmStatus(FiveGsmStatus {
+            pdu_session_identity: psi,
+            pti,
+            cause: FiveGsmCause::INVALID_MANDATORY_INFORMATION,
+        }))),
+    }
+}
+
 fn from_gsm(
     header: codec::Nas5gsmHeader,
     message: Nas5gsmMessage,
@@ -338,31 +385,60 @@ fn from_gsm(
     let psi = header.pdu_session_identity;
     let pti = Pti(header.procedure_transaction_identity);
     match message {
-        Nas5gsmMessage::PduSessionModificationRequest(request) => {
-            // §7.3.1 / §7.3.2: a request from the UE with an unassigned or reserved PTI is
-            // rejected with #81, one without a PDU session identity with #43.
-            let reject = |cause: FiveGsmCause, reason: String| Rejection {
-                reason,
-                answer: Some(Box::new(NasMessage::Other(Box::new(
-                    Nas5gsMessage::new_5gsm(
-                        NasPduSessionModificationReject::new(NasFGsmCause::new(cause.0)),
-                        psi,
-                        pti.0,
+        Nas5gsmMessage::PduSessionEstablishmentRequest(request) => {
+            let pdu_session_id = ue_request_session(psi, pti, direction, establishment_reject)?;
+            Ok(NasMessage::PduSessionEstablishmentRequest(
+                PduSessionEstablishmentRequest {
+                    pdu_session_id,
+                    pti,
+                    integrity_protection_maximum_data_rate: [
+                        request.integrity_protection_maximum_data_rate.ul_raw(),
+                        request.integrity_protection_maximum_data_rate.dl_raw(),
+                    ],
+                    // An optional IE with a value outside the type is ignored (§7.7.1).
+                    pdu_session_type: (request.pdu_session_type.as_ref())
+                        .and_then(|ie| ie.session_type()),
+                    ssc_mode: request.ssc_mode.as_ref().and_then(|ie| ie.mode()),
+                },
+            ))
+        }
+        Nas5gsmMessage::PduSessionEstablishmentAccept(accept) => {
+            let pdu_session_id = session_of(psi, "PDU SESSION ESTABLISHMENT ACCEPT")?;
+            // §9.11.4.11 / §9.11.4.16: unused values read as IPv4v6 and SSC modes 1 to 3; only
+            // the reserved ones are left, and the codec checks the lengths (§7.5).
+            let selected_pdu_session_type = (accept.selected_pdu_session_type.session_type())
+                .ok_or_else(|| invalid_mandatory(psi, pti, "reserved selected PDU session type"))?;
+            let selected_ssc_mode = (accept.selected_ssc_mode.mode())
+                .ok_or_else(|| invalid_mandatory(psi, pti, "reserved selected SSC mode"))?;
+            let authorized_qos_rules = QosRules::new(accept.authorized_qos_rules.value.to_vec())
+                .map_err(|error| invalid_mandatory(psi, pti, &error.to_string()))?;
+            let session_ambr = SessionAmbr::from_codec(&accept.session_ambr)
+                .ok_or_else(|| invalid_mandatory(psi, pti, "session-AMBR not of 6 octets"))?;
+            Ok(NasMessage::PduSessionEstablishmentAccept(
+                PduSessionEstablishmentAccept {
+                    pdu_session_id,
+                    pti,
+                    selected_pdu_session_type,
+                    selected_ssc_mode,
+                    authorized_qos_rules,
+                    session_ambr,
+                    qos_flow_changes: qos_flow_changes(
+                        accept.authorized_qos_flow_descriptions.as_ref(),
                     ),
-                )))),
-            };
-            if direction == Direction::Uplink && !(1..=127).contains(&pti.0) {
-                return Err(reject(
-                    FiveGsmCause(81),
-                    format!("PTI {} is not one of the UE's (TS 24.501 §7.3.1)", pti.0),
-                ));
-            }
-            let Ok(pdu_session_id) = PduSessionId::new(psi) else {
-                return Err(reject(
-                    FiveGsmCause::INVALID_PDU_SESSION_IDENTITY,
-                    format!("PDU session identity {psi} is unassigned (TS 24.501 §7.3.2)"),
-                ));
-            };
+                },
+            ))
+        }
+        Nas5gsmMessage::PduSessionEstablishmentReject(reject) => Ok(
+            NasMessage::PduSessionEstablishmentReject(PduSessionEstablishmentReject {
+                pdu_session_identity: psi,
+                pti,
+                cause: FiveGsmCause(reject.fgsm_cause.cause_raw()),
+            }),
+        ),
+        Nas5gsmMessage::PduSessionModificationRequest(request) => {
+            let pdu_session_id = ue_request_session(psi, pti, direction, |cause| {
+                NasPduSessionModificationReject::new(cause).into()
+            })?;
             let requested_mbs = (request.requested_mbs_container.as_ref())
                 .and_then(|ie| ie.try_sessions())
                 .unwrap_or_default()
@@ -452,29 +528,9 @@ fn from_gsm(
             ))
         }
         Nas5gsmMessage::PduSessionReleaseRequest(request) => {
-            // §7.3.1 / §7.3.2 as for the modification request: #81, #43 in a RELEASE REJECT.
-            let reject = |cause: FiveGsmCause, reason: String| Rejection {
-                reason,
-                answer: Some(Box::new(NasMessage::Other(Box::new(
-                    Nas5gsMessage::new_5gsm(
-                        codec::NasPduSessionReleaseReject::new(NasFGsmCause::new(cause.0)),
-                        psi,
-                        pti.0,
-                    ),
-                )))),
-            };
-            if direction == Direction::Uplink && !(1..=127).contains(&pti.0) {
-                return Err(reject(
-                    FiveGsmCause(81),
-                    format!("PTI {} is not one of the UE's (TS 24.501 §7.3.1)", pti.0),
-                ));
-            }
-            let Ok(pdu_session_id) = PduSessionId::new(psi) else {
-                return Err(reject(
-                    FiveGsmCause::INVALID_PDU_SESSION_IDENTITY,
-                    format!("PDU session identity {psi} is unassigned (TS 24.501 §7.3.2)"),
-                ));
-            };
+            let pdu_session_id = ue_request_session(psi, pti, direction, |cause| {
+                codec::NasPduSessionReleaseReject::new(cause).into()
+            })?;
             Ok(NasMessage::PduSessionReleaseRequest(
                 PduSessionReleaseRequest {
                     pdu_session_id,

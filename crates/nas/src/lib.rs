@@ -4,7 +4,7 @@
 //! - [`NasMessage`] is what the UE emulator and the session manager see: a REGISTRATION REQUEST
 //!   with its PDU session status and the lab's per-session QFI lists ([`PduSessionQfiLists`]), a
 //!   PDU SESSION MODIFICATION REQUEST / COMMAND with its MBS container ([`MbsRequest`],
-//!   [`MbsDecisionRecord`]), 5GMM and 5GSM STATUS, ...; [`NasMessage::encode`] writes its octets.
+//!   [`MbsDecisionRecord`]), PDU SESSION ESTABLISHMENT REQUEST / ACCEPT / REJECT, 5GMM and 5GSM STATUS, ...; [`NasMessage::encode`] writes its octets.
 //! - [`decode`] reads a plain NAS PDU and applies TS 24.501 clause 7: what it refuses comes back
 //!   as a [`Rejection`] carrying the cause (#96, #97, ...) and the STATUS (or reject) to answer.
 //!
@@ -13,6 +13,7 @@
 //! records the gap.
 
 mod decode;
+mod establishment;
 #[doc(hidden)]
 pub mod fuzzing;
 mod message;
@@ -20,6 +21,10 @@ mod qfi_lists;
 mod types;
 
 pub use decode::{Rejection, decode};
+pub use establishment::{
+    PduSessionEstablishmentAccept, PduSessionEstablishmentReject, PduSessionEstablishmentRequest,
+    PduSessionType, QosRules, QosRulesLength, SessionAmbr, SscMode,
+};
 pub use message::{
     DlNasTransport, EncodeError, FiveGmmStatus, FiveGsMobileIdentity, FiveGsmStatus, NasMessage,
     PduSessionModificationCommand, PduSessionModificationComplete, PduSessionModificationReject,

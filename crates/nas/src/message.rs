@@ -14,6 +14,9 @@ use oxirush_nas::nas_5gs::{
     RequestedMbsSessionId,
 };
 
+use crate::establishment::{
+    PduSessionEstablishmentAccept, PduSessionEstablishmentReject, PduSessionEstablishmentRequest,
+};
 use crate::qfi_lists::{PduSessionQfiLists, QFI_LISTS_IEI};
 use crate::types::{
     FiveGmmCause, FiveGsmCause, MbsDecision, MbsDecisionRecord, MbsOperation, MbsRequest,
@@ -227,6 +230,12 @@ pub enum NasMessage {
     UlNasTransport(UlNasTransport),
     /// DL NAS TRANSPORT with a 5GSM message.
     DlNasTransport(DlNasTransport),
+    /// PDU SESSION ESTABLISHMENT REQUEST.
+    PduSessionEstablishmentRequest(PduSessionEstablishmentRequest),
+    /// PDU SESSION ESTABLISHMENT ACCEPT.
+    PduSessionEstablishmentAccept(PduSessionEstablishmentAccept),
+    /// PDU SESSION ESTABLISHMENT REJECT.
+    PduSessionEstablishmentReject(PduSessionEstablishmentReject),
     /// PDU SESSION MODIFICATION REQUEST.
     PduSessionModificationRequest(PduSessionModificationRequest),
     /// PDU SESSION MODIFICATION COMMAND.
@@ -252,7 +261,7 @@ pub enum NasMessage {
 
 /// QoS flow descriptions (TS 24.501 §9.11.4.12): a create carries the E bit and the 5QI, a
 /// delete neither.
-fn qos_flow_descriptions(
+pub(crate) fn qos_flow_descriptions(
     changes: &[QosFlowChange],
 ) -> Result<codec::NasQosFlowDescriptions, codec::ValueError> {
     let descriptions: Vec<codec::QosFlowDescription> = changes
@@ -283,7 +292,7 @@ fn session_list(ids: &[PduSessionId]) -> Vec<u8> {
     ids.iter().map(|id| id.get()).collect()
 }
 
-fn refused(message: &'static str) -> impl Fn(codec::ValueError) -> EncodeError {
+pub(crate) fn refused(message: &'static str) -> impl Fn(codec::ValueError) -> EncodeError {
     move |error| EncodeError {
         message,
         reason: error.to_string(),
@@ -451,6 +460,9 @@ impl NasMessage {
             Self::RegistrationRequest(request) => request.to_codec()?,
             Self::RegistrationAccept(accept) => accept.to_codec()?,
             Self::RegistrationComplete => Nas5gsMessage::new_5gmm(NasRegistrationComplete::new()),
+            Self::PduSessionEstablishmentRequest(request) => request.to_codec(),
+            Self::PduSessionEstablishmentAccept(accept) => accept.to_codec()?,
+            Self::PduSessionEstablishmentReject(reject) => reject.to_codec(),
             Self::PduSessionModificationRequest(request) => request.to_codec()?,
             Self::PduSessionModificationCommand(command) => command.to_codec()?,
             Self::RegistrationReject(reject) => Nas5gsMessage::new_5gmm(
@@ -546,6 +558,9 @@ impl NasMessage {
             Self::RegistrationRequest(_) => "REGISTRATION REQUEST",
             Self::RegistrationAccept(_) => "REGISTRATION ACCEPT",
             Self::RegistrationComplete => "REGISTRATION COMPLETE",
+            Self::PduSessionEstablishmentRequest(_) => "PDU SESSION ESTABLISHMENT REQUEST",
+            Self::PduSessionEstablishmentAccept(_) => "PDU SESSION ESTABLISHMENT ACCEPT",
+            Self::PduSessionEstablishmentReject(_) => "PDU SESSION ESTABLISHMENT REJECT",
             Self::PduSessionModificationRequest(_) => "PDU SESSION MODIFICATION REQUEST",
             Self::PduSessionModificationCommand(_) => "PDU SESSION MODIFICATION COMMAND",
             Self::RegistrationReject(_) => "REGISTRATION REJECT",

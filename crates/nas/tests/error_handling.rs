@@ -234,3 +234,73 @@ fn release_request_without_a_ue_pti_is_rejected_81() {
         hex("2e07c8d251")
     );
 }
+
+#[test]
+fn establishment_request_without_a_ue_pti_is_rejected_81() {
+    // PDU SESSION ESTABLISHMENT REQUEST, PSI 5, PTI 0, full-rate integrity protection.
+    let rejection = refused(&hex("2e0500c1ffff"), Direction::Uplink);
+    assert_eq!(
+        rejection.five_gsm_cause(),
+        Some(FiveGsmCause(81)),
+        "{rejection:?}"
+    );
+    assert_eq!(
+        rejection.answer.unwrap().encode().unwrap(),
+        hex("2e0500c351")
+    );
+    // The reserved PTI 255: the codec refuses the header, the wrapper still answers (§7.3.1).
+    let rejection = refused(&hex("2e05ffc1ffff"), Direction::Uplink);
+    assert_eq!(
+        rejection.answer.unwrap().encode().unwrap(),
+        hex("2e05ffc351")
+    );
+}
+
+#[test]
+fn establishment_request_without_a_pdu_session_is_rejected_43() {
+    // PDU SESSION ESTABLISHMENT REQUEST, PSI 0, PTI 1.
+    let rejection = refused(&hex("2e0001c1ffff"), Direction::Uplink);
+    assert_eq!(
+        rejection.answer.unwrap().encode().unwrap(),
+        hex("2e0001c32b")
+    );
+}
+
+#[test]
+fn establishment_request_with_a_reserved_optional_value_ignores_the_ie() {
+    // PDU session type 7 and SSC mode 0 are reserved: the optional IEs are ignored (§7.7.1).
+    let request = match decode(&hex("2e0501c1ffff97a0"), Direction::Uplink) {
+        Ok(NasMessage::PduSessionEstablishmentRequest(request)) => request,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(request.pdu_session_type, None);
+    assert_eq!(request.ssc_mode, None);
+    assert_eq!(request.integrity_protection_maximum_data_rate, [0xff, 0xff]);
+}
+
+#[test]
+fn establishment_accept_with_a_reserved_ssc_mode_is_answered_96() {
+    let mut octets = establishment_accept().encode().unwrap();
+    // Octet 5: selected SSC mode (high half) 1, selected PDU session type (low half) IPv4.
+    assert_eq!(octets[4], 0x11);
+    octets[4] = 0x71;
+    let rejection = refused(&octets, Direction::Downlink);
+    assert_eq!(
+        rejection.answer.unwrap().encode().unwrap(),
+        hex("2e0501d660")
+    );
+}
+
+#[test]
+fn establishment_accept_without_a_pdu_session_is_ignored() {
+    let mut octets = establishment_accept().encode().unwrap();
+    octets[1] = 0;
+    assert_eq!(refused(&octets, Direction::Downlink).answer, None);
+}
+
+#[test]
+fn qos_rules_of_a_length_the_ie_cannot_hold_are_refused() {
+    assert_eq!(QosRules::new(vec![1, 0, 0]), Err(QosRulesLength(3)));
+    assert!(QosRules::new(vec![0; 65_536]).is_err());
+    assert!(QosRules::new(vec![0; 65_535]).is_ok());
+}

@@ -230,6 +230,68 @@ fn arb_session_management() -> impl Strategy<Value = NasMessage> {
     })
 }
 
+fn arb_establishment() -> impl Strategy<Value = NasMessage> {
+    let session_type = prop_oneof![
+        Just(PduSessionType::Ipv4),
+        Just(PduSessionType::Ipv6),
+        Just(PduSessionType::Ipv4v6),
+        Just(PduSessionType::Unstructured),
+        Just(PduSessionType::Ethernet),
+    ];
+    let ssc_mode = prop_oneof![
+        Just(SscMode::Ssc1),
+        Just(SscMode::Ssc2),
+        Just(SscMode::Ssc3)
+    ];
+    let rate = prop_oneof![Just(0x00u8), Just(0x01), Just(0xff)];
+    let request = (
+        arb_psi(),
+        1u8..=127,
+        [rate.clone(), rate],
+        proptest::option::of(session_type.clone()),
+        proptest::option::of(ssc_mode.clone()),
+    )
+        .prop_map(|(psi, pti, rate, kind, mode)| {
+            NasMessage::PduSessionEstablishmentRequest(PduSessionEstablishmentRequest {
+                pdu_session_id: psi,
+                pti: Pti(pti),
+                integrity_protection_maximum_data_rate: rate,
+                pdu_session_type: kind,
+                ssc_mode: mode,
+            })
+        });
+    let accept = (
+        (arb_psi(), 0u8..=254, session_type, ssc_mode),
+        proptest::collection::vec(any::<u8>(), QosRules::MIN_LEN..64),
+        (any::<u8>(), any::<u16>(), any::<u8>(), any::<u16>()),
+        arb_qos_flow_changes(),
+    )
+        .prop_map(|((psi, pti, kind, mode), rules, ambr, qos_flow_changes)| {
+            NasMessage::PduSessionEstablishmentAccept(PduSessionEstablishmentAccept {
+                pdu_session_id: psi,
+                pti: Pti(pti),
+                selected_pdu_session_type: kind,
+                selected_ssc_mode: mode,
+                authorized_qos_rules: QosRules::new(rules).unwrap(),
+                session_ambr: SessionAmbr {
+                    downlink_unit: ambr.0,
+                    downlink: ambr.1,
+                    uplink_unit: ambr.2,
+                    uplink: ambr.3,
+                },
+                qos_flow_changes,
+            })
+        });
+    let reject = (0u8..=15, 0u8..=254, any::<u8>()).prop_map(|(psi, pti, cause)| {
+        NasMessage::PduSessionEstablishmentReject(PduSessionEstablishmentReject {
+            pdu_session_identity: psi,
+            pti: Pti(pti),
+            cause: FiveGsmCause(cause),
+        })
+    });
+    prop_oneof![request, accept, reject]
+}
+
 fn arb_transport() -> impl Strategy<Value = NasMessage> {
     (
         arb_psi(),
@@ -274,6 +336,7 @@ proptest! {
         arb_modification_request(),
         arb_modification_command(),
         arb_session_management(),
+        arb_establishment(),
         arb_transport(),
         arb_status(),
     ]) {
@@ -281,7 +344,9 @@ proptest! {
         let direction = match message {
             NasMessage::PduSessionModificationCommand(_)
             | NasMessage::DlNasTransport(_)
-            | NasMessage::PduSessionReleaseCommand(_) => Direction::Downlink,
+            | NasMessage::PduSessionReleaseCommand(_)
+            | NasMessage::PduSessionEstablishmentAccept(_)
+            | NasMessage::PduSessionEstablishmentReject(_) => Direction::Downlink,
             _ => Direction::Uplink,
         };
         let back = decode(&octets, direction).unwrap();

@@ -62,6 +62,29 @@ pub fn join_request() -> NasMessage {
     })
 }
 
+/// The network accepts PDU session 5 (IPv4, SSC mode 1) with one default QoS rule (rule 1,
+/// create, DQR, one match-all packet filter, precedence 255, QFI 1), a session-AMBR of
+/// 100 Mbps down / 50 Mbps up and the QoS flow 1 with 5QI 9.
+pub fn establishment_accept() -> NasMessage {
+    NasMessage::PduSessionEstablishmentAccept(PduSessionEstablishmentAccept {
+        pdu_session_id: psi(5),
+        pti: Pti(1),
+        selected_pdu_session_type: PduSessionType::Ipv4,
+        selected_ssc_mode: SscMode::Ssc1,
+        authorized_qos_rules: QosRules::new(hex("01000631310101ff01")).unwrap(),
+        session_ambr: SessionAmbr {
+            downlink_unit: 6,
+            downlink: 100,
+            uplink_unit: 6,
+            uplink: 50,
+        },
+        qos_flow_changes: vec![QosFlowChange::Create {
+            qfi: qfi(1),
+            five_qi: 9,
+        }],
+    })
+}
+
 /// Every sample, by a name for the failure messages, and whether its octets carry an MBS
 /// container (whose inside pycrate lays out differently from TS 24.501, specs/mbs-mobility.md).
 pub fn samples() -> Vec<(&'static str, NasMessage, bool)> {
@@ -266,6 +289,27 @@ pub fn samples() -> Vec<(&'static str, NasMessage, bool)> {
             NasMessage::PduSessionReleaseComplete(PduSessionReleaseComplete {
                 pdu_session_id: psi(7),
                 pti: Pti(4),
+            }),
+            false,
+        ),
+        (
+            "establishment request",
+            NasMessage::PduSessionEstablishmentRequest(PduSessionEstablishmentRequest {
+                pdu_session_id: psi(5),
+                pti: Pti(1),
+                integrity_protection_maximum_data_rate: [0xff, 0xff],
+                pdu_session_type: Some(PduSessionType::Ipv4),
+                ssc_mode: Some(SscMode::Ssc1),
+            }),
+            false,
+        ),
+        ("establishment accept", establishment_accept(), false),
+        (
+            "establishment reject #26",
+            NasMessage::PduSessionEstablishmentReject(PduSessionEstablishmentReject {
+                pdu_session_identity: 5,
+                pti: Pti(1),
+                cause: FiveGsmCause::INSUFFICIENT_RESOURCES,
             }),
             false,
         ),
