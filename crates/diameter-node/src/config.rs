@@ -87,6 +87,12 @@ pub struct Limits {
     pub redirect_cache_capacity: usize,
     /// Upper bound on a Redirect-Max-Cache-Time (RFC 6733 §6.14) we honour.
     pub redirect_cache_max_ttl: Duration,
+    /// Requests read from one connection and not yet answered (being looked
+    /// up, answered by the handler, or forwarded). One beyond it is answered
+    /// 3004 DIAMETER_TOO_BUSY at once (RFC 6733 §7.1.3).
+    pub max_requests_in_flight_per_connection: usize,
+    /// The same over all connections of the node.
+    pub max_requests_in_flight: usize,
 }
 
 impl Default for Limits {
@@ -99,6 +105,8 @@ impl Default for Limits {
             write_queue: 4096,
             redirect_cache_capacity: 10_000,
             redirect_cache_max_ttl: Duration::from_secs(3600),
+            max_requests_in_flight_per_connection: 1000,
+            max_requests_in_flight: 10_000,
         }
     }
 }

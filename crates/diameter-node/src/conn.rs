@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use bytes::{Buf, BytesMut};
 use corelab_diameter::peer::{Input, Output, Peer, PeerEvent};
@@ -26,6 +26,7 @@ use tokio::time::Sleep;
 use tracing::{Instrument, debug, info, warn};
 
 use crate::error::NodeError;
+use crate::error_answer::error_answer;
 use crate::events::{Event, Events};
 use crate::handle::{Cmd, PeerHandle, Shared, Waiter, WriteCmd};
 use crate::node::{ConnSlot, Inner};
@@ -425,11 +426,21 @@ where
             }
             PeerEvent::Down(reason) => self.on_down(reason),
             PeerEvent::Request(bytes) => match &self.handle {
-                Some(from) => self.outbox.push(Event::Request {
-                    from: from.clone(),
-                    bytes,
-                    in_flight: self.inner.in_flight(),
-                }),
+                Some(from) => match self.inner.try_in_flight(from) {
+                    Some(in_flight) => self.outbox.push(Event::Request {
+                        from: from.clone(),
+                        bytes,
+                        in_flight,
+                    }),
+                    None => {
+                        let code = ResultCode::DIAMETER_TOO_BUSY;
+                        let reason = "too many requests in flight";
+                        let answer = error_answer(&self.inner, &bytes, code, reason);
+                        if !answer.is_empty() {
+                            from.send_raw(answer);
+                        }
+                    }
+                },
                 None => warn!("request before the peer is up; dropped"),
             },
             PeerEvent::Answer(bytes) => {
@@ -477,6 +488,7 @@ where
                 open: AtomicBool::new(true),
                 suspect: AtomicBool::new(false),
                 node: Arc::downgrade(&self.inner),
+                in_flight: AtomicUsize::new(0),
             }),
         };
         self.handle = Some(handle.clone());

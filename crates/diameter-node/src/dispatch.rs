@@ -12,13 +12,14 @@ use std::sync::Arc;
 use corelab_diameter::duplicates::Seen;
 use corelab_diameter::header::Header;
 use corelab_diameter::relay::forward_request;
-use corelab_diameter::{AvpBuf, DiameterError, Message, ResultCode, RoutingView};
+use corelab_diameter::{AvpBuf, Message, ResultCode, RoutingView};
 use tracing::{debug, info, warn};
 
 use crate::avps;
 use crate::config::AgentMode;
 use crate::conn::session_id;
 use crate::error::NodeError;
+use crate::error_answer::error_answer;
 use crate::events::Event;
 use crate::handle::{PeerHandle, Waiter};
 use crate::node::{InFlight, Inner};
@@ -172,7 +173,7 @@ fn decide_and_act(
                 reason,
                 "request answered by this agent"
             );
-            from.send_raw(error(inner, &bytes, code, reason));
+            from.send_raw(error_answer(inner, &bytes, code, reason));
         }
         Decision::Redirect(uris) => redirect(inner, from, bytes, &uris),
         d @ (Decision::Forward(_) | Decision::Connect(_)) => {
@@ -230,23 +231,6 @@ fn local(inner: &Arc<Inner>, from: &PeerHandle, bytes: Vec<u8>, in_flight: InFli
     });
 }
 
-/// An answer-message from this node with `code` (E bit for 3xxx) and
-/// Error-Reporting-Host naming us (RFC 6733 §7.3).
-pub(crate) fn error(inner: &Inner, request: &[u8], code: ResultCode, reason: &str) -> Vec<u8> {
-    let local = &inner.cfg.local;
-    let err = DiameterError::new(code, reason);
-    match corelab_diameter::error_answer(request, &err, &local.origin_host, &local.origin_realm) {
-        Some(Ok(a)) => avps::append(
-            a,
-            &[AvpBuf::identity(
-                avps::ERROR_REPORTING_HOST,
-                &local.origin_host,
-            )],
-        ),
-        _ => Vec::new(),
-    }
-}
-
 /// Relay/proxy: a new Hop-by-Hop id and a Route-Record naming the peer the
 /// request came from (§6.1.9), sent to the next hop; its answer passes the
 /// [`crate::routing::Policy`] hook and goes back with the original Hop-by-Hop
@@ -271,7 +255,7 @@ fn forward(
             Ok(f) => f,
             Err(e) => {
                 let code = ResultCode::DIAMETER_UNABLE_TO_COMPLY;
-                from.send_raw(error(&inner, &bytes, code, &e.to_string()));
+                from.send_raw(error_answer(&inner, &bytes, code, &e.to_string()));
                 return;
             }
         };
@@ -285,7 +269,12 @@ fn forward(
                     result_code = code.0,
                     "cannot route request"
                 );
-                from.send_raw(error(&inner, &bytes, code, "no route to the destination"));
+                from.send_raw(error_answer(
+                    &inner,
+                    &bytes,
+                    code,
+                    "no route to the destination",
+                ));
                 return;
             }
         };
@@ -301,7 +290,12 @@ fn forward(
             Err(e) => {
                 warn!(next_hop = peer.origin_host(), error = %e, "forwarded request failed");
                 let code = ResultCode::DIAMETER_UNABLE_TO_DELIVER;
-                from.send_raw(error(&inner, &bytes, code, &format!("next hop: {e}")));
+                from.send_raw(error_answer(
+                    &inner,
+                    &bytes,
+                    code,
+                    &format!("next hop: {e}"),
+                ));
             }
         }
     });
@@ -324,7 +318,7 @@ fn redirect(inner: &Arc<Inner>, from: &PeerHandle, bytes: Vec<u8>, uris: &[Strin
         )
         .mandatory(),
     );
-    let answer = error(inner, &bytes, ResultCode::DIAMETER_REDIRECT_INDICATION, "");
+    let answer = error_answer(inner, &bytes, ResultCode::DIAMETER_REDIRECT_INDICATION, "");
     info!(
         session_id = session_id(&bytes).unwrap_or(""),
         to = uris.first().map(String::as_str).unwrap_or(""),

@@ -1,7 +1,7 @@
 //! [`PeerHandle`]: a cheap, cloneable reference to one open peer connection.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
 use corelab_diameter::MessageBuilder;
@@ -52,6 +52,9 @@ pub(crate) struct Shared {
     pub(crate) open: AtomicBool,
     pub(crate) suspect: AtomicBool,
     pub(crate) node: Weak<Inner>,
+    /// Requests from this peer in flight
+    /// ([`crate::Limits::max_requests_in_flight_per_connection`]).
+    pub(crate) in_flight: AtomicUsize,
 }
 
 /// One open peer connection (after CER/CEA). Cheap to clone.

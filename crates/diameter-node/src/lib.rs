@@ -16,6 +16,7 @@ mod conn;
 mod dispatch;
 mod election;
 mod error;
+mod error_answer;
 mod events;
 mod handle;
 mod node;

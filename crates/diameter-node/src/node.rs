@@ -16,7 +16,7 @@ use tracing::{Instrument, debug, info, warn};
 
 use crate::config::{AgentMode, NodeConfig};
 use crate::error::NodeError;
-use crate::handle::PeerHandle;
+use crate::handle::{PeerHandle, Shared};
 use crate::redirect::RedirectCache;
 use crate::routing::{NoPolicy, Policy};
 use crate::tls::TlsState;
@@ -77,6 +77,9 @@ pub(crate) struct Inner {
     in_flight: AtomicUsize,
     /// Woken when `in_flight` drops to zero.
     idle: Notify,
+    /// Requests answered 3004 for the in-flight caps (logged once per interval).
+    too_busy: Throttle,
+    too_busy_count: AtomicU64,
     /// Connections at once (accepted, in TLS handshake, initiated).
     connections: AtomicUsize,
     /// Accepted connections closed at once for the cap (logged once per interval).
@@ -97,15 +100,25 @@ impl Drop for ConnSlot {
     }
 }
 
-/// Counts one request in flight until dropped.
-pub(crate) struct InFlight(Arc<Inner>);
+/// Counts one request in flight, on the node and on its connection, until
+/// dropped.
+pub(crate) struct InFlight(Arc<Inner>, Arc<Shared>);
 
 impl Drop for InFlight {
     fn drop(&mut self) {
+        self.1.in_flight.fetch_sub(1, Ordering::AcqRel);
         if self.0.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
             self.0.idle.notify_waiters();
         }
     }
+}
+
+/// Adds one to `n` unless it is at `max`.
+fn try_add(n: &AtomicUsize, max: usize) -> bool {
+    n.fetch_update(Ordering::AcqRel, Ordering::Acquire, |v| {
+        (v < max).then_some(v + 1)
+    })
+    .is_ok()
 }
 
 impl Inner {
@@ -123,10 +136,31 @@ impl Inner {
         tx
     }
 
-    /// Marks a request in flight (its answer not yet queued).
-    pub(crate) fn in_flight(self: &Arc<Self>) -> InFlight {
-        self.in_flight.fetch_add(1, Ordering::AcqRel);
-        InFlight(self.clone())
+    /// Marks a request from `from` in flight (its answer not yet queued);
+    /// `None` at [`crate::Limits::max_requests_in_flight_per_connection`] or
+    /// [`crate::Limits::max_requests_in_flight`], counted and logged once per
+    /// interval: the caller answers 3004 (RFC 6733 §7.1.3).
+    pub(crate) fn try_in_flight(self: &Arc<Self>, from: &PeerHandle) -> Option<InFlight> {
+        let limits = &self.cfg.limits;
+        let conn = &from.shared.in_flight;
+        if try_add(conn, limits.max_requests_in_flight_per_connection) {
+            if try_add(&self.in_flight, limits.max_requests_in_flight) {
+                return Some(InFlight(self.clone(), from.shared.clone()));
+            }
+            conn.fetch_sub(1, Ordering::AcqRel);
+        }
+        self.too_busy_count.fetch_add(1, Ordering::Relaxed);
+        if let Some(count) = self.too_busy.hit(crate::clock::now()) {
+            warn!(
+                peer = from.origin_host(),
+                max_requests_in_flight_per_connection =
+                    limits.max_requests_in_flight_per_connection,
+                max_requests_in_flight = limits.max_requests_in_flight,
+                count,
+                "requests in flight at the limit: 3004 DIAMETER_TOO_BUSY"
+            );
+        }
+        None
     }
 
     /// A connection slot for an accepted connection, `None` at the cap.
@@ -274,6 +308,8 @@ impl Node {
                 shutting_down: AtomicBool::new(false),
                 in_flight: AtomicUsize::new(0),
                 idle: Notify::new(),
+                too_busy: Throttle::default(),
+                too_busy_count: AtomicU64::new(0),
                 connections: AtomicUsize::new(0),
                 refused: Throttle::default(),
                 accept_failed: Throttle::default(),
@@ -286,6 +322,13 @@ impl Node {
     /// The configuration in use.
     pub fn config(&self) -> &NodeConfig {
         &self.inner.cfg
+    }
+
+    /// Requests answered 3004 DIAMETER_TOO_BUSY so far for
+    /// [`crate::Limits::max_requests_in_flight_per_connection`] or
+    /// [`crate::Limits::max_requests_in_flight`].
+    pub fn too_busy_answers(&self) -> u64 {
+        self.inner.too_busy_count.load(Ordering::Relaxed)
     }
 
     /// Listens on `addr` (port 0: any) and serves peers in the background
