@@ -5,6 +5,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let files = [
         "corelab/presence/v1/control.proto",
         "corelab/ue/v1/control.proto",
+        "corelab/n1/v1/n1.proto",
     ];
     let fds = protox::compile(files, [root])?;
     tonic_prost_build::configure().compile_fds(fds)?;

@@ -11,3 +11,11 @@ pub mod ue {
         tonic::include_proto!("corelab.ue.v1");
     }
 }
+
+/// The N1 link between ue-emulator (UEs + gNB) and session-manager: NAS-5GS PDUs and radio
+/// events over one gRPC stream per gNB, in place of NGAP (docs/n1.md).
+pub mod n1 {
+    pub mod v1 {
+        tonic::include_proto!("corelab.n1.v1");
+    }
+}
