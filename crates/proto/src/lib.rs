@@ -19,3 +19,10 @@ pub mod n1 {
         tonic::include_proto!("corelab.n1.v1");
     }
 }
+
+/// session-manager's control service (docs/session-manager.md).
+pub mod session {
+    pub mod v1 {
+        tonic::include_proto!("corelab.session.v1");
+    }
+}

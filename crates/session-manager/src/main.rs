@@ -1,0 +1,161 @@
+//! session-manager: the lab's 5GC AMF/SMF-lite over the N1 link (docs/session-manager.md).
+
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use corelab_proto::n1::v1::n1_server::N1Server;
+use corelab_proto::session::v1::session_control_server::SessionControlServer;
+use corelab_runtime::cli::NodeArgs;
+use corelab_runtime::{Store, admin, config, grpc, ready, shutdown, telemetry};
+use corelab_session_manager::config::SessionManagerConfig;
+use corelab_session_manager::control::Control;
+use corelab_session_manager::core_task::{self, CoreHandle, Gnbs};
+use corelab_session_manager::fsm::registry::MbsRegistry;
+use corelab_session_manager::fsm::{Core, CoreConfig};
+use corelab_session_manager::n1::N1Service;
+use corelab_session_manager::store::SmStore;
+use corelab_session_manager::{MIGRATOR, admin_api, metrics};
+use tokio::sync::mpsc;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// 5GC AMF/SMF-lite for the lab: registration, PDU sessions, QoS flows, MBS join/leave and TMGI
+/// paging over the N1 link (NAS-5GS over gRPC, in place of gNB + NGAP); releases the MBS QoS flows
+/// a UE no longer lists at mobility registration.
+#[derive(Parser)]
+#[command(version, about)]
+struct Args {
+    #[command(flatten)]
+    node: NodeArgs,
+    /// TMGI paging period in milliseconds (paging.interval_ms).
+    #[arg(long, value_name = "MS")]
+    paging_interval_ms: Option<u64>,
+    /// Read the per-session QFI lists IE at mobility registration: true or false
+    /// (capabilities.qfi_lists).
+    #[arg(long, value_name = "BOOL")]
+    qfi_lists: Option<bool>,
+    /// Print the effective configuration (defaults, file, env, flags merged) as JSON and exit.
+    #[arg(long)]
+    print_config: bool,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    match run(args).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("session-manager: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    let mut cfg: SessionManagerConfig = config::load(
+        &SessionManagerConfig::defaults(),
+        args.node.config.as_deref(),
+        &args.node.overrides(),
+    )?;
+    // Typed flags: the runtime's overrides are strings, these are not.
+    if let Some(v) = args.paging_interval_ms {
+        cfg.paging.interval_ms = v;
+    }
+    if let Some(v) = args.qfi_lists {
+        cfg.capabilities.qfi_lists = v;
+    }
+    cfg.validate()?;
+    if args.print_config {
+        println!("{}", serde_json::to_string_pretty(&cfg)?);
+        return Ok(());
+    }
+    telemetry::init(&cfg.common.log)?;
+    let prometheus = admin::install_metrics()?;
+    metrics::describe();
+    let cancel = shutdown::on_signal();
+
+    let store = Store::open(
+        &cfg.common.store,
+        &cfg.common.node.data_dir,
+        "session_manager",
+        &MIGRATOR,
+    )
+    .await?;
+    let sm_store = SmStore::new(store.clone());
+    let registry = MbsRegistry::from_config(&cfg.mbs.sessions).map_err(anyhow::Error::msg)?;
+    let core_cfg = CoreConfig {
+        plmn: corelab_nas::Plmn::new(&cfg.amf.mcc, &cfg.amf.mnc)
+            .map_err(|e| anyhow::anyhow!("amf.mcc / amf.mnc: {e}"))?,
+        amf_region_id: cfg.amf.region_id,
+        amf_set_id: cfg.amf.set_id,
+        amf_pointer: cfg.amf.pointer,
+        paging_interval: Duration::from_millis(cfg.paging.interval_ms),
+        qfi_lists: cfg.capabilities.qfi_lists,
+        max_ues: cfg.n1.max_ues,
+        max_sessions_per_ue: cfg.sessions.max_per_ue,
+        default_five_qi: cfg.sessions.default_five_qi,
+    };
+    let mut core = Core::new(core_cfg, registry);
+    let contexts = sm_store.load_all().await?;
+    let restored = contexts.len();
+    core.restore(Instant::now(), contexts);
+
+    let gnbs = Arc::new(Gnbs::default());
+    let (tx, rx) = mpsc::channel(core_task::CORE_QUEUE);
+    let handle = CoreHandle { tx };
+    let core_task = tokio::spawn(core_task::run(
+        core,
+        sm_store.clone(),
+        gnbs.clone(),
+        rx,
+        cancel.clone(),
+    ));
+
+    let control = Control {
+        node: cfg.common.node.name.clone(),
+        store: sm_store.clone(),
+        core: handle.clone(),
+        gnbs: gnbs.clone(),
+    };
+    let (admin_addr, admin_fut) = admin::serve(
+        cfg.common.admin.listen,
+        Some(store.clone()),
+        prometheus,
+        admin_api::routes(control.clone()),
+        cancel.clone(),
+    )
+    .await?;
+    let n1 = N1Service {
+        core: handle,
+        gnbs,
+        amf_name: cfg.amf.name.clone(),
+        max_gnbs: cfg.n1.max_gnbs,
+        queue_depth: cfg.n1.queue_depth,
+    };
+    let routes = tonic::service::Routes::new(SessionControlServer::new(control))
+        .add_service(N1Server::new(n1));
+    let (grpc_addr, grpc_fut) = grpc::serve(cfg.common.grpc.listen, routes, cancel.clone()).await?;
+
+    tracing::info!(
+        admin = %admin_addr, grpc_and_n1 = %grpc_addr, store = %store.backend, restored,
+        paging_interval_ms = cfg.paging.interval_ms, qfi_lists = cfg.capabilities.qfi_lists,
+        "session-manager ready"
+    );
+    if let Some(path) = &cfg.common.node.ready_file {
+        let addrs = BTreeMap::from([
+            ("admin".to_string(), admin_addr.to_string()),
+            ("grpc".to_string(), grpc_addr.to_string()),
+            ("n1".to_string(), grpc_addr.to_string()),
+        ]);
+        ready::write(path, &addrs)?;
+    }
+    tokio::join!(admin_fut, grpc_fut);
+    let _ = core_task.await;
+    store.close().await;
+    tracing::info!("session-manager stopped");
+    Ok(())
+}
