@@ -72,12 +72,12 @@ impl Control {
 #[tonic::async_trait]
 impl SessionControl for Control {
     async fn health(&self, _: Request<pb::Empty>) -> Result<Response<pb::HealthReply>, Status> {
-        let ues = self.store.load_all().await.map(|u| u.len()).unwrap_or(0);
+        let ues = self.store.count().await.unwrap_or(0);
         Ok(Response::new(pb::HealthReply {
             node: self.node.clone(),
             store_backend: self.store.store.backend.to_string(),
             store_ok: self.store.store.ping().await.is_ok(),
-            ues: ues as u64,
+            ues,
             gnbs: self.gnbs.count() as u64,
         }))
     }

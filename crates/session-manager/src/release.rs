@@ -117,7 +117,14 @@ pub fn release_what_the_ue_no_longer_has(
                 done.other_flows += session.flows.len();
                 drbs.extend(session.flows.keys().copied());
             }
-            ue.associations.retain(|_, a| a.psi != psi);
+            let gone: Vec<String> = (ue.associations.iter())
+                .filter(|(_, a)| a.psi == psi)
+                .map(|(key, _)| key.clone())
+                .collect();
+            for key in gone {
+                ue.associations.remove(&key);
+                done.tmgis_deleted.push(key);
+            }
             done.sessions_released.push(psi);
             tracing::info!(psi, "default QoS flow not listed: PDU session released");
         }

@@ -38,6 +38,14 @@ impl SmStore {
             .await
     }
 
+    /// How many UE contexts are stored.
+    pub async fn count(&self) -> Result<u64> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sm_ues")
+            .fetch_one(&self.store.pool)
+            .await?;
+        Ok(n.max(0) as u64)
+    }
+
     /// Every UE context, in SUPI order.
     pub async fn load_all(&self) -> Result<Vec<UeContext>> {
         self.load(None).await

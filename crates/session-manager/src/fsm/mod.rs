@@ -478,6 +478,22 @@ impl Core {
         }
     }
 
+    /// UE `supi` registers from `at`: another UE last seen there (the gNB gave its
+    /// RAN-UE-NGAP-ID to a new UE, e.g. after the gNB restarted) is no longer reachable there.
+    fn claim_location(&mut self, now: Instant, at: &Location, supi: &str) {
+        let Some(other) = self.by_location.get(at).cloned() else {
+            return;
+        };
+        if other == supi {
+            return;
+        }
+        if let Some(mut ue) = self.take(&other) {
+            tracing::info!(supi = %other, gnb = %at.gnb, ran_ue_id = at.ran_ue_id, "RAN-UE-NGAP-ID taken by another UE: location forgotten");
+            ue.location = None;
+            self.keep(now, ue);
+        }
+    }
+
     /// UEs associated with `tmgi` now.
     fn members_of(&self, key: &str) -> usize {
         self.members.get(key).map_or(0, BTreeSet::len)

@@ -90,6 +90,7 @@ pub(super) fn on_request(
             return reject(core, &from, IDENTITY_NOT_DERIVED);
         }
     };
+    core.claim_location(now, &from, &supi);
     ue.location = Some(from.clone());
     ue.out_of_coverage = false;
 

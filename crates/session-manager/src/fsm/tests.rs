@@ -761,3 +761,28 @@ fn restored_contexts_find_the_ue_and_resume_paging() {
     // A new UE gets a 5G-GUTI of its own.
     assert_ne!(restarted.register(2, "0000000002"), guti);
 }
+
+/// A gNB that restarted gives RAN-UE-NGAP-ID 1 to another UE: the first UE's paging must not
+/// steal it back, and the new UE's messages reach the new UE.
+#[test]
+fn a_ran_ue_id_reused_by_another_ue_belongs_to_the_new_ue() {
+    let mut lab = Lab::new(true);
+    joined(&mut lab, 1, "0000000001");
+    lab.radio(1, RadioEvent::CoverageLost);
+    lab.register(1, "0000000002");
+    assert_eq!(lab.ue("0000000001").location, None);
+    assert!(
+        lab.advance(INTERVAL).pagings().is_empty(),
+        "no gNB to page the first UE on"
+    );
+    let out = lab.establish(1, 5);
+    assert!(matches!(
+        out.one_nas(),
+        NasMessage::PduSessionEstablishmentAccept(_)
+    ));
+    assert!(lab.ue("0000000002").sessions.contains_key(&5));
+    assert!(
+        !lab.ue("0000000001").sessions.is_empty(),
+        "the first UE keeps its own sessions"
+    );
+}
