@@ -15,7 +15,12 @@ fn compose_services_use_binaries_and_files_that_exist() {
     let doc: serde_yaml::Value = serde_yaml::from_str(&text).expect("docker-compose.yml is YAML");
     let services = doc["services"].as_mapping().expect("services");
     let dockerfile = std::fs::read_to_string(root().join("deploy/Dockerfile")).unwrap();
-    let binaries = ["presence-server", "ue-emulator", "labctl", "session-manager"];
+    let binaries = [
+        "presence-server",
+        "ue-emulator",
+        "labctl",
+        "session-manager",
+    ];
     let mut seen_binaries = 0;
     for (name, svc) in services {
         if let Some(build) = svc.get("build") {

@@ -385,6 +385,55 @@ async fn malformed_nas_and_network_leave(backend: Backend) -> anyhow::Result<()>
     Ok(())
 }
 
+/// N1 bounds: a stream that does not start with `hello` is refused (FAILED_PRECONDITION), and
+/// beyond `n1.max_gnbs` streams a new gNB is refused (RESOURCE_EXHAUSTED) while a gNB of the same
+/// name may re-attach.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn n1_refuses_a_stream_without_hello_and_gnbs_beyond_max() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let store = store_url(Backend::Sqlite, dir.path()).await?;
+    let config = dir.path().join("session-manager.toml");
+    std::fs::write(&config, "[n1]\nmax_gnbs = 1\n")?;
+    let node = Node::start(
+        "session-manager",
+        &bin_path("session-manager")?,
+        &[
+            "--config".into(),
+            config.display().to_string(),
+            "--store-url".into(),
+            store,
+        ],
+        dir.path(),
+        false,
+    )
+    .await?;
+    let mut client = N1Client::connect(node.grpc_uri()).await?;
+    let (tx, rx) = mpsc::channel(4);
+    let nas = n1::uplink::Msg::Nas(n1::UplinkNas {
+        ran_ue_id: 1,
+        pdu: vec![0x7e],
+    });
+    tx.send(n1::Uplink { msg: Some(nas) }).await?;
+    let refused = client.attach(ReceiverStream::new(rx)).await.map(|_| ());
+    assert_eq!(
+        refused.err().map(|s| s.code()),
+        Some(tonic::Code::FailedPrecondition)
+    );
+
+    let first = Gnb::attach(&node, "gnb-1").await?;
+    let second = Gnb::attach(&node, "gnb-2").await;
+    let code = second
+        .err()
+        .and_then(|e| e.downcast::<tonic::Status>().ok())
+        .map(|s| s.code());
+    assert_eq!(code, Some(tonic::Code::ResourceExhausted));
+    let again = Gnb::attach(&node, "gnb-1").await;
+    assert!(again.is_ok(), "the same gNB re-attaches");
+    drop(first);
+    node.stop().await?;
+    Ok(())
+}
+
 on_both_backends! {
     seed_release_at_mobility_registration_survives_a_restart => seed_release_survives_a_restart;
     malformed_nas_changes_nothing_and_network_leave_commands_the_ue_out => malformed_nas_and_network_leave;
