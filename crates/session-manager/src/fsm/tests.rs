@@ -786,3 +786,49 @@ fn a_ran_ue_id_reused_by_another_ue_belongs_to_the_new_ue() {
         "the first UE keeps its own sessions"
     );
 }
+
+/// Periodic registration updating by 5G-GUTI: accepted with the sessions kept, counted by type,
+/// and the paging counter since registration reset.
+#[test]
+fn periodic_registration_keeps_the_sessions_and_resets_pagings_since_registration() {
+    let mut lab = Lab::new(true);
+    let guti = joined(&mut lab, 1, "0000000001");
+    lab.radio(1, RadioEvent::CoverageLost);
+    lab.advance(INTERVAL);
+    assert_eq!(lab.ue("0000000001").pagings_since_registration, 1);
+    let NasMessage::RegistrationRequest(mut request) = registration(
+        RegistrationType::PeriodicUpdating,
+        FiveGsMobileIdentity::Guti(guti),
+    ) else {
+        unreachable!()
+    };
+    request.pdu_session_status = Some(vec![PduSessionId::new(5).unwrap()]);
+    let out = lab.send(1, NasMessage::RegistrationRequest(request));
+    assert!(
+        out.0
+            .contains(&Output::Event(Event::Registration("periodic")))
+    );
+    let NasMessage::RegistrationAccept(accept) = out.one_nas() else {
+        panic!()
+    };
+    assert_eq!(accept.guti, Some(guti), "the 5G-GUTI stays");
+    let ue = lab.ue("0000000001");
+    assert_eq!(qfis(ue, 5), vec![1, 5]);
+    assert_eq!((ue.pagings_since_registration, ue.pagings_sent()), (0, 1));
+}
+
+#[test]
+fn establishment_beyond_max_sessions_is_rejected_65() {
+    let mut lab = Lab::new(true);
+    lab.register(1, "0000000001");
+    for psi in 1..=4 {
+        lab.establish(1, psi);
+    }
+    let out = lab.establish(1, 9);
+    let NasMessage::PduSessionEstablishmentReject(reject) = out.one_nas() else {
+        panic!()
+    };
+    assert_eq!(reject.cause, session::MAX_SESSIONS);
+    assert_eq!(out.saves(), 0);
+    assert_eq!(lab.ue("0000000001").sessions.len(), 4);
+}
