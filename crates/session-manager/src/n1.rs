@@ -78,7 +78,10 @@ impl N1 for N1Service {
         tokio::spawn(async move {
             loop {
                 let uplink = match inbound.message().await {
-                    Ok(Some(uplink)) => uplink,
+                    Ok(Some(uplink)) => {
+                        tracing::debug!(%gnb, ?uplink, "N1 uplink");
+                        uplink
+                    }
                     Ok(None) => break,
                     Err(status) => {
                         tracing::info!(%gnb, %status, "N1 stream ended");
