@@ -26,3 +26,10 @@ pub mod session {
         tonic::include_proto!("corelab.session.v1");
     }
 }
+
+/// Control service of group-server (the PoC group XDMS).
+pub mod group {
+    pub mod v1 {
+        tonic::include_proto!("corelab.group.v1");
+    }
+}
