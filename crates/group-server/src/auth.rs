@@ -1,8 +1,9 @@
 //! Who may do what (docs/group-server.md, "Authorization").
 //!
-//! The requester's identity is the asserted identity an IMS core or aggregation proxy adds
-//! (`X-XCAP-Asserted-Identity`, OMA XDM; else `X-3GPP-Intended-Identity`, TS 24.109 §5.2.3.3),
-//! believed only from `xcap.trusted_sources`. Then:
+//! The requester's identity is the asserted identity an aggregation / authentication proxy adds
+//! (`X-XCAP-Asserted-Identity`, OMA XDM; else `X-3GPP-Asserted-Identity`, TS 24.109 annex B;
+//! else `X-3GPP-Intended-Identity`, the identity the client asks for, which a trusted proxy passes
+//! on once it has checked it), believed only from `xcap.trusted_sources`. Then:
 //! - the group's `<owner>` may read, change and delete its document;
 //! - anyone may create a document that names them as its owner;
 //! - `xcap.readers` (the controlling servers) may read every document;
@@ -14,21 +15,21 @@ use std::net::IpAddr;
 
 use crate::config::XcapSection;
 
-pub const ASSERTED_IDENTITY: &str = "x-xcap-asserted-identity";
-pub const INTENDED_IDENTITY: &str = "x-3gpp-intended-identity";
+/// Identity headers, in the order they are believed.
+pub const IDENTITY_HEADERS: [&str; 3] = [
+    "x-xcap-asserted-identity",
+    "x-3gpp-asserted-identity",
+    "x-3gpp-intended-identity",
+];
 
-/// The requester's identity: the first identity header's value, without quotes or angle
-/// brackets, if the request came from a trusted source.
-pub fn identity(
-    source: IpAddr,
-    asserted: Option<&str>,
-    intended: Option<&str>,
-    cfg: &XcapSection,
-) -> Option<String> {
+/// The requester's identity: the first identity header present (`headers` in the order of
+/// [`IDENTITY_HEADERS`]), without quotes or angle brackets, if the request came from a trusted
+/// source.
+pub fn identity(source: IpAddr, headers: [Option<&str>; 3], cfg: &XcapSection) -> Option<String> {
     if !cfg.trusted_sources.contains(&source) {
         return None;
     }
-    let raw = asserted.or(intended)?.trim();
+    let raw = headers.into_iter().flatten().next()?.trim();
     let raw = raw
         .strip_prefix('"')
         .and_then(|r| r.strip_suffix('"'))
@@ -82,16 +83,21 @@ mod tests {
         let cfg = GroupServerConfig::defaults().xcap;
         let lo = IpAddr::from([127, 0, 0, 1]);
         let far = IpAddr::from([192, 0, 2, 1]);
+        let one = |v| [Some(v), None, None];
         assert_eq!(
-            identity(lo, Some("\"sip:a@x\""), None, &cfg).as_deref(),
+            identity(lo, one("\"sip:a@x\""), &cfg).as_deref(),
             Some("sip:a@x")
         );
         assert_eq!(
-            identity(lo, None, Some("<sip:b@x>"), &cfg).as_deref(),
+            identity(lo, [None, Some("sip:c@x"), Some("<sip:b@x>")], &cfg).as_deref(),
+            Some("sip:c@x")
+        );
+        assert_eq!(
+            identity(lo, [None, None, Some("<sip:b@x>")], &cfg).as_deref(),
             Some("sip:b@x")
         );
-        assert_eq!(identity(far, Some("sip:a@x"), None, &cfg), None);
-        assert_eq!(identity(lo, Some("  "), None, &cfg), None);
+        assert_eq!(identity(far, one("sip:a@x"), &cfg), None);
+        assert_eq!(identity(lo, one("  "), &cfg), None);
     }
 
     #[test]

@@ -106,12 +106,7 @@ async fn serve_one(
         })?;
     let body = read_body(headers, body, ctx.cfg.max_body_bytes).await?;
     let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let who = auth::identity(
-        peer.ip(),
-        text(auth::ASSERTED_IDENTITY),
-        text(auth::INTENDED_IDENTITY),
-        &ctx.cfg,
-    );
+    let who = auth::identity(peer.ip(), auth::IDENTITY_HEADERS.map(text), &ctx.cfg);
     let content_type = text(header::CONTENT_TYPE.as_str()).map(|v| {
         v.split(';')
             .next()
