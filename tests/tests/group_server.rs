@@ -606,6 +606,46 @@ contribution_id = "contrib-77"
     Ok(())
 }
 
+async fn concurrent_edits_lose_nothing(backend: Backend) -> anyhow::Result<()> {
+    let s = Server::start(backend, &config("")).await?;
+    assert_eq!(s.put_doc(ALICE, DOC).await?.status, 201);
+    // Eight clients add eight members at once, none with If-Match: each write is
+    // compare-and-set on the ETag, so a loser re-applies its edit to what the winner left.
+    let addr = s.xcap();
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let addr = addr.clone();
+        tasks.push(tokio::spawn(async move {
+            let uri = format!("sip:m{i}@lab.example");
+            http(
+                &addr,
+                "PUT",
+                &el(&format!("/entry%5B@uri=%22{uri}%22%5D")),
+                &[
+                    ("Content-Type", "application/xcap-el+xml"),
+                    ("X-XCAP-Asserted-Identity", ALICE),
+                ],
+                &format!(r#"<entry uri="{uri}"/>"#),
+            )
+            .await
+            .map(|r| r.status)
+        }));
+    }
+    for t in tasks {
+        assert_eq!(t.await??, 201);
+    }
+    let doc = s.req(ALICE, "GET", DOC_PATH, &[], "").await?;
+    for i in 0..8 {
+        assert!(
+            doc.body.contains(&format!("sip:m{i}@lab.example")),
+            "m{i}: {}",
+            doc.body
+        );
+    }
+    assert_eq!(doc.body.matches("<entry").count(), 10);
+    Ok(())
+}
+
 /// `group-server provision FILE` on `store_url`.
 async fn provision(store_url: &str, file: &Path, dir: &Path) -> anyhow::Result<()> {
     let out = tokio::process::Command::new(bin_path("group-server")?)
@@ -629,6 +669,7 @@ on_both_backends! {
     only_the_owner_and_trusted_readers_get_in_others_get_403 => only_the_owner_and_trusted_readers_get_in;
     an_asserted_identity_from_an_untrusted_source_is_ignored => identity_from_an_untrusted_source_is_ignored;
     provisioned_and_created_documents_survive_a_restart_with_their_etags => provisioned_groups_survive_restart;
+    concurrent_member_additions_are_all_kept => concurrent_edits_lose_nothing;
 }
 
 #[tokio::test]

@@ -24,8 +24,9 @@ use crate::store::{GroupStore, new_etag};
 use crate::tree::Element;
 use crate::xcap::{self, Current, Method, Outcome, Request};
 
-/// Tries of one request against concurrent writers before giving up (503).
-const WRITE_TRIES: usize = 8;
+/// Tries of one request against concurrent writers of the same document before giving up
+/// (500): each lost try means another write succeeded, so this bounds only pathological churn.
+const WRITE_TRIES: usize = 64;
 
 pub struct Xcap {
     pub cfg: XcapSection,

@@ -43,7 +43,15 @@ pub enum ParseError {
     NotWellFormed(String),
     #[error("not a single XML element")]
     NotFragment,
+    /// Elements nested deeper than [`MAX_DEPTH`] (well-formed, but no document of ours is).
+    #[error("elements nested deeper than {MAX_DEPTH}")]
+    TooDeep,
 }
+
+/// Deepest element nesting read. Group documents are 5 deep; the bound keeps the recursive
+/// copy and writer off the stack's edge whatever a client sends (roxmltree itself has no
+/// depth limit).
+pub const MAX_DEPTH: usize = 16;
 
 impl Element {
     pub fn new(ns: &str, name: &str) -> Element {
@@ -60,7 +68,7 @@ impl Element {
         let text = std::str::from_utf8(bytes).map_err(|_| ParseError::NotUtf8)?;
         let doc = roxmltree::Document::parse(text)
             .map_err(|e| ParseError::NotWellFormed(e.to_string()))?;
-        Ok(from_ro(doc.root_element()))
+        from_ro(doc.root_element(), 0)
     }
 
     /// Parse the body of an element PUT (`application/xcap-el+xml`, RFC 4825 §8.2.3): exactly
@@ -84,7 +92,7 @@ impl Element {
         if stray_text {
             return Err(ParseError::NotFragment);
         }
-        Ok(from_ro(one))
+        from_ro(one, 0)
     }
 
     pub fn attr(&self, name: &str) -> Option<&str> {
@@ -200,7 +208,10 @@ impl Element {
     }
 }
 
-fn from_ro(node: roxmltree::Node) -> Element {
+fn from_ro(node: roxmltree::Node, depth: usize) -> Result<Element, ParseError> {
+    if depth >= MAX_DEPTH {
+        return Err(ParseError::TooDeep);
+    }
     let tag = node.tag_name();
     let mut e = Element::new(tag.namespace().unwrap_or(""), tag.name());
     for a in node.attributes() {
@@ -213,7 +224,7 @@ fn from_ro(node: roxmltree::Node) -> Element {
     let has_elements = node.children().any(|c| c.is_element());
     for child in node.children() {
         if child.is_element() {
-            e.children.push(Node::Element(from_ro(child)));
+            e.children.push(Node::Element(from_ro(child, depth + 1)?));
         } else if child.is_text() {
             let t = child.text().unwrap_or("");
             // Indentation between elements is not content.
@@ -223,7 +234,7 @@ fn from_ro(node: roxmltree::Node) -> Element {
             e.children.push(Node::Text(t.into()));
         }
     }
-    e
+    Ok(e)
 }
 
 #[cfg(test)]
@@ -276,6 +287,21 @@ mod tests {
                 String::from_utf8_lossy(bad)
             );
         }
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_not_recursed_into() {
+        let deep = format!("{}{}", "<a>".repeat(100_000), "</a>".repeat(100_000));
+        assert_eq!(
+            Element::parse_document(deep.as_bytes()),
+            Err(ParseError::TooDeep)
+        );
+        assert_eq!(
+            Element::parse_fragment(deep.as_bytes(), "urn:x"),
+            Err(ParseError::TooDeep)
+        );
+        let ok = format!("{}{}", "<a>".repeat(MAX_DEPTH), "</a>".repeat(MAX_DEPTH));
+        assert!(Element::parse_document(ok.as_bytes()).is_ok());
     }
 
     #[test]

@@ -186,6 +186,7 @@ fn conflict_of(e: ParseError) -> XcapError {
         ParseError::NotUtf8 => Conflict::NotUtf8,
         ParseError::NotWellFormed(_) => Conflict::NotWellFormed,
         ParseError::NotFragment => Conflict::NotXmlFrag,
+        ParseError::TooDeep => Conflict::SchemaValidation(e.to_string()),
     })
 }
 
