@@ -288,7 +288,7 @@ fn put_node(
             let last = &sel.steps[steps - 1];
             let parent = selector::element_at_mut(&mut root, &parent_path)
                 .ok_or_else(|| not_found("gone"))?;
-            let index = insertion_index(parent, last)?;
+            let index = insertion_index(parent, last, &new)?;
             parent.children.insert(index, Node::Element(new));
             let mut path = parent_path;
             path.push(index);
@@ -303,23 +303,43 @@ fn put_node(
     revalidate(req, root, status)
 }
 
-/// Where a new child goes (RFC 4825 §8.2.3): after the (n-1)th sibling passing the name test
-/// for a positional step `[n]`, else after the last element child.
-fn insertion_index(parent: &Element, step: &selector::Step) -> Result<usize, XcapError> {
-    let siblings: Vec<usize> = parent
-        .children
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| matches!(c, Node::Element(e) if selector::name_matches(&step.name, e)))
-        .map(|(i, _)| i)
-        .collect();
+/// Where a new child goes (RFC 4825 §8.2.3): for a positional step `[n]`, after the (n-1)th
+/// sibling passing the step's name test (so it becomes the n-th); otherwise after the last
+/// sibling of the new element's own name, or after the last child when it has none.
+fn insertion_index(
+    parent: &Element,
+    step: &selector::Step,
+    new: &Element,
+) -> Result<usize, XcapError> {
+    let elements = || {
+        parent
+            .children
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| match c {
+                Node::Element(e) => Some((i, e)),
+                Node::Text(_) => None,
+            })
+    };
     match step.position {
-        Some(1) => Ok(siblings.first().copied().unwrap_or(parent.children.len())),
-        Some(n) => match siblings.get(n - 2) {
-            Some(&i) => Ok(i + 1),
-            None => Err(XcapError::Conflict(Conflict::CannotInsert)),
-        },
-        None => Ok(parent.children.len()),
+        Some(n) => {
+            let siblings: Vec<usize> = elements()
+                .filter(|(_, e)| selector::name_matches(&step.name, e))
+                .map(|(i, _)| i)
+                .collect();
+            match n {
+                1 => Ok(siblings.first().copied().unwrap_or(parent.children.len())),
+                n => match siblings.get(n - 2) {
+                    Some(&i) => Ok(i + 1),
+                    None => Err(XcapError::Conflict(Conflict::CannotInsert)),
+                },
+            }
+        }
+        None => Ok(elements()
+            .filter(|(_, e)| e.ns == new.ns && e.name == new.name)
+            .map(|(i, _)| i + 1)
+            .next_back()
+            .unwrap_or(parent.children.len())),
     }
 }
 

@@ -242,6 +242,46 @@ fn put_by_position_inserts_at_that_position() {
 }
 
 #[test]
+fn a_new_element_goes_after_the_last_sibling_of_its_name() {
+    // <list> holding entry, entry, other (RFC 4825 §8.2.3; OpenXCAP's test_element_put does
+    // the same).
+    let mut list = selector::element_at(&current().root, &[0, 2])
+        .unwrap()
+        .clone();
+    list.children
+        .push(Node::Element(Element::new(NAMESPACE, "other")));
+    let step = |s: &str| {
+        NodeSelector::parse(&format!("list/{s}"), NAMESPACE, &[])
+            .unwrap()
+            .steps
+            .remove(1)
+    };
+    let entry =
+        Element::parse_fragment(br#"<entry uri="sip:carol@lab.example"/>"#, NAMESPACE).unwrap();
+    // By name or attribute: after the last <entry>, before <other>.
+    assert_eq!(
+        insertion_index(&list, &step(r#"entry[@uri="x"]"#), &entry),
+        Ok(2)
+    );
+    assert_eq!(
+        insertion_index(&list, &step(r#"*[@uri="x"]"#), &entry),
+        Ok(2)
+    );
+    // A name with no sibling yet: at the end.
+    let third = Element::new(NAMESPACE, "third");
+    assert_eq!(insertion_index(&list, &step("third"), &third), Ok(3));
+    // By position: where it becomes the n-th of the step's name test.
+    assert_eq!(insertion_index(&list, &step("entry[1]"), &entry), Ok(0));
+    assert_eq!(insertion_index(&list, &step("entry[3]"), &entry), Ok(2));
+    assert_eq!(insertion_index(&list, &step("*[2]"), &entry), Ok(1));
+    assert_eq!(insertion_index(&list, &step("*[4]"), &entry), Ok(3));
+    assert_eq!(
+        insertion_index(&list, &step("entry[4]"), &entry),
+        Err(XcapError::Conflict(Conflict::CannotInsert))
+    );
+}
+
+#[test]
 fn put_element_that_the_uri_would_not_select_is_cannot_insert() {
     let sel = format!(r#"{LIST}/entry[@uri="sip:carol@lab.example"]"#);
     assert_eq!(
