@@ -353,7 +353,11 @@ async fn create_read_edit_and_conditions(backend: Backend) -> anyhow::Result<()>
 }
 
 async fn refusals_carry_the_rfc_4825_status_and_body(backend: Backend) -> anyhow::Result<()> {
-    let s = Server::start(backend, &config("max_body_bytes = 2048")).await?;
+    let s = Server::start(
+        backend,
+        &config("max_body_bytes = 2048\nbody_timeout_ms = 300"),
+    )
+    .await?;
     assert_eq!(s.put_doc(ALICE, DOC).await?.status, 201);
     let conflict = |r: &Resp, child: &str| {
         assert_eq!(r.status, 409, "{r:?}");
@@ -497,6 +501,22 @@ async fn refusals_carry_the_rfc_4825_status_and_body(backend: Backend) -> anyhow
         "{}",
         String::from_utf8_lossy(&raw)
     );
+    // 408: a body that stops arriving.
+    let mut stream = tokio::net::TcpStream::connect(s.xcap()).await?;
+    stream
+        .write_all(
+            format!(
+                "PUT {DOC_PATH} HTTP/1.1\r\nHost: h\r\nContent-Type: {MIME}\r\n\
+                 X-XCAP-Asserted-Identity: {ALICE}\r\nContent-Length: 100\r\n\r\n<group"
+            )
+            .as_bytes(),
+        )
+        .await?;
+    let mut raw = vec![0u8; 1024];
+    let n =
+        tokio::time::timeout(std::time::Duration::from_secs(10), stream.read(&mut raw)).await??;
+    let text = String::from_utf8_lossy(&raw[..n]);
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
     assert_eq!(s.req(ALICE, "POST", DOC_PATH, &[], "").await?.status, 405);
     // None of it changed the document.
     let doc = s.req(ALICE, "GET", DOC_PATH, &[], "").await?;

@@ -22,6 +22,8 @@ pub struct XcapSection {
     pub root: String,
     /// Largest request body accepted (413 beyond).
     pub max_body_bytes: usize,
+    /// A request body must arrive whole within this, in ms (408 after).
+    pub body_timeout_ms: u64,
     /// Largest document kept after an edit (409 `<constraint-failure>` beyond).
     pub max_document_bytes: usize,
     /// Sources whose asserted identity header (`X-XCAP-Asserted-Identity`, else
@@ -43,6 +45,7 @@ impl GroupServerConfig {
                 root: "/xcap".into(),
                 max_body_bytes: 65_536,
                 max_document_bytes: 262_144,
+                body_timeout_ms: 10_000,
                 trusted_sources: vec![
                     IpAddr::from([127, 0, 0, 1]),
                     IpAddr::from(std::net::Ipv6Addr::LOCALHOST),
@@ -61,6 +64,9 @@ impl GroupServerConfig {
         }
         if self.xcap.max_body_bytes == 0 {
             return err("xcap.max_body_bytes must be at least 1");
+        }
+        if self.xcap.body_timeout_ms == 0 {
+            return err("xcap.body_timeout_ms must be at least 1");
         }
         if self.xcap.max_document_bytes < self.xcap.max_body_bytes {
             return err("xcap.max_document_bytes must be at least xcap.max_body_bytes");

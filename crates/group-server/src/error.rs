@@ -22,6 +22,8 @@ pub enum XcapError {
     MethodNotAllowed,
     /// 409 with the RFC 4825 §11.2 condition.
     Conflict(Conflict),
+    /// 408: the body did not arrive in time.
+    RequestTimeout,
     /// 412: If-Match / If-None-Match not met.
     PreconditionFailed,
     /// 413: the body is larger than `xcap.max_body_bytes`.
@@ -72,6 +74,7 @@ impl XcapError {
             XcapError::NotFound(_) => 404,
             XcapError::MethodNotAllowed => 405,
             XcapError::Conflict(_) => 409,
+            XcapError::RequestTimeout => 408,
             XcapError::PreconditionFailed => 412,
             XcapError::PayloadTooLarge => 413,
             XcapError::UnsupportedMediaType { .. } => 415,
@@ -93,6 +96,7 @@ impl XcapError {
             XcapError::MethodNotAllowed => ("text/plain", "use GET, PUT or DELETE\n".into()),
             XcapError::PreconditionFailed => ("text/plain", "precondition failed\n".into()),
             XcapError::PayloadTooLarge => ("text/plain", "body too large\n".into()),
+            XcapError::RequestTimeout => ("text/plain", "body not received in time\n".into()),
         }
     }
 }

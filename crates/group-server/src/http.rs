@@ -11,6 +11,7 @@ use axum::body::Body;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, Method as HttpMethod, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
+use corelab_log_throttle::Throttle;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
@@ -31,6 +32,19 @@ const WRITE_TRIES: usize = 64;
 pub struct Xcap {
     pub cfg: XcapSection,
     pub store: GroupStore,
+    /// Refusals (4xx) are logged once per interval with their count, so a client sending
+    /// garbage cannot make the log grow faster than it sends.
+    refusals: Throttle,
+}
+
+impl Xcap {
+    pub fn new(cfg: XcapSection, store: GroupStore) -> Xcap {
+        Xcap {
+            cfg,
+            store,
+            refusals: Throttle::default(),
+        }
+    }
 }
 
 /// Bind `xcap.listen`; returns the bound address and a future that serves until `shutdown`.
@@ -75,8 +89,8 @@ async fn handle(
         Err(e) => {
             if e.status() >= 500 {
                 tracing::error!(parent: &span, status = e.status(), error = ?e, "XCAP request failed");
-            } else {
-                tracing::info!(parent: &span, status = e.status(), error = ?e, "XCAP request refused");
+            } else if let Some(count) = ctx.refusals.hit(std::time::Instant::now()) {
+                tracing::info!(parent: &span, status = e.status(), error = ?e, refusals_since_last_line = count, "XCAP request refused");
             }
             error_response(&e)
         }
@@ -105,7 +119,13 @@ async fn serve_one(
             UriError::NotFound(m) => XcapError::NotFound(m),
             UriError::Bad(m) => XcapError::BadRequest(m),
         })?;
-    let body = read_body(headers, body, ctx.cfg.max_body_bytes).await?;
+    let body = read_body(
+        headers,
+        body,
+        ctx.cfg.max_body_bytes,
+        std::time::Duration::from_millis(ctx.cfg.body_timeout_ms),
+    )
+    .await?;
     let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let who = auth::identity(peer.ip(), auth::IDENTITY_HEADERS.map(text), &ctx.cfg);
     let content_type = text(header::CONTENT_TYPE.as_str()).map(|v| {
@@ -239,8 +259,13 @@ async fn update_gauge(store: &GroupStore) {
 }
 
 /// The body, at most `limit` bytes (413 beyond: by Content-Length before reading, else while
-/// reading).
-async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Vec<u8>, XcapError> {
+/// reading), whole `within` (408 after: a trickle of bytes cannot hold a request open).
+async fn read_body(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+    within: std::time::Duration,
+) -> Result<Vec<u8>, XcapError> {
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -248,10 +273,11 @@ async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Vec<
     if declared.is_some_and(|n| n > limit as u64) {
         return Err(XcapError::PayloadTooLarge);
     }
-    axum::body::to_bytes(body, limit)
-        .await
-        .map(|b| b.to_vec())
-        .map_err(|_| XcapError::PayloadTooLarge)
+    match tokio::time::timeout(within, axum::body::to_bytes(body, limit)).await {
+        Ok(Ok(bytes)) => Ok(bytes.to_vec()),
+        Ok(Err(_)) => Err(XcapError::PayloadTooLarge),
+        Err(_) => Err(XcapError::RequestTimeout),
+    }
 }
 
 fn set_etag(r: &mut Response, etag: &str) {
@@ -268,7 +294,7 @@ fn error_response(e: &XcapError) -> Response {
         r.headers_mut()
             .insert(header::ALLOW, HeaderValue::from_static("GET, PUT, DELETE"));
     }
-    if matches!(e, XcapError::PayloadTooLarge) {
+    if matches!(e, XcapError::PayloadTooLarge | XcapError::RequestTimeout) {
         // The rest of an over-long body is not read: close rather than parse it as a request.
         r.headers_mut()
             .insert(header::CONNECTION, HeaderValue::from_static("close"));

@@ -109,10 +109,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     if let Ok(n) = groups.count().await {
         ::metrics::gauge!(corelab_group_server::metrics::GROUPS).set(n as f64);
     }
-    let xcap = Arc::new(Xcap {
-        cfg: cfg.xcap.clone(),
-        store: groups.clone(),
-    });
+    let xcap = Arc::new(Xcap::new(cfg.xcap.clone(), groups.clone()));
     let (xcap_addr, xcap_fut) = http::serve(xcap, cancel.clone()).await?;
     let (admin_addr, admin_fut) = admin::serve(
         cfg.common.admin.listen,
