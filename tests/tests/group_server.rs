@@ -692,6 +692,83 @@ on_both_backends! {
     concurrent_member_additions_are_all_kept => concurrent_edits_lose_nothing;
 }
 
+/// Whether the server closed `stream` (EOF or reset) within `wait`.
+async fn closed_within(stream: &mut tokio::net::TcpStream, wait: std::time::Duration) -> bool {
+    let mut buf = [0u8; 512];
+    loop {
+        match tokio::time::timeout(wait, stream.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => return true,
+            Ok(Ok(_)) => continue, // an answer (e.g. a 408) before the close
+            Err(_) => return false,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_xcap_listener_caps_connections_and_closes_silent_ones() -> anyhow::Result<()> {
+    let long = std::time::Duration::from_secs(5);
+    // Two connections at most; headers within 60 s (longer than this test waits).
+    let s = Server::start(
+        Backend::Sqlite,
+        &config("max_connections = 2\nheader_timeout_ms = 60000"),
+    )
+    .await?;
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let mut c = tokio::net::TcpStream::connect(s.xcap()).await?;
+        c.write_all(b"GET ").await?; // a request begun, never finished
+        held.push(c);
+    }
+    // Both are accepted and held (a GET on either would still be answered) …
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let mut third = tokio::net::TcpStream::connect(s.xcap()).await?;
+    // … so the third is closed at once, not served.
+    assert!(
+        closed_within(&mut third, long).await,
+        "third connection served"
+    );
+    drop(held);
+    // Once they are gone, requests are served again.
+    let mut served = false;
+    for _ in 0..50 {
+        if let Ok(r) = s.req(ALICE, "GET", DOC_PATH, &[], "").await
+            && r.status == 404
+        {
+            served = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(served, "not served after the held connections closed");
+    let metrics = http(
+        s.node()
+            .addrs
+            .get("admin")
+            .map(String::as_str)
+            .unwrap_or(""),
+        "GET",
+        "/metrics",
+        &[],
+        "",
+    )
+    .await?;
+    assert!(
+        metrics
+            .body
+            .contains("corelab_group_server_xcap_connections_refused_total"),
+        "{}",
+        metrics.body
+    );
+
+    // Headers that never finish: closed after xcap.header_timeout_ms.
+    let s = Server::start(Backend::Sqlite, &config("header_timeout_ms = 300")).await?;
+    let mut slow = tokio::net::TcpStream::connect(s.xcap()).await?;
+    slow.write_all(b"GET /xcap/ HTTP/1.1\r\nHost: h\r\n")
+        .await?;
+    assert!(closed_within(&mut slow, long).await, "silent client kept");
+    Ok(())
+}
+
 #[tokio::test]
 async fn a_config_error_names_the_key() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;

@@ -22,6 +22,11 @@ pub struct XcapSection {
     pub root: String,
     /// Largest request body accepted (413 beyond).
     pub max_body_bytes: usize,
+    /// Connections open at once; more are closed on accept.
+    pub max_connections: usize,
+    /// A request's headers must arrive within this, in ms (the connection is closed after; this
+    /// also ends an idle keep-alive connection).
+    pub header_timeout_ms: u64,
     /// A request body must arrive whole within this, in ms (408 after).
     pub body_timeout_ms: u64,
     /// Largest document kept after an edit (409 `<constraint-failure>` beyond).
@@ -45,6 +50,8 @@ impl GroupServerConfig {
                 root: "/xcap".into(),
                 max_body_bytes: 65_536,
                 max_document_bytes: 262_144,
+                max_connections: 256,
+                header_timeout_ms: 10_000,
                 body_timeout_ms: 10_000,
                 trusted_sources: vec![
                     IpAddr::from([127, 0, 0, 1]),
@@ -65,8 +72,11 @@ impl GroupServerConfig {
         if self.xcap.max_body_bytes == 0 {
             return err("xcap.max_body_bytes must be at least 1");
         }
-        if self.xcap.body_timeout_ms == 0 {
-            return err("xcap.body_timeout_ms must be at least 1");
+        if self.xcap.body_timeout_ms == 0 || self.xcap.header_timeout_ms == 0 {
+            return err("xcap.body_timeout_ms and xcap.header_timeout_ms must be at least 1");
+        }
+        if !(1..=1_000_000).contains(&self.xcap.max_connections) {
+            return err("xcap.max_connections must be 1..=1000000");
         }
         if self.xcap.max_document_bytes < self.xcap.max_body_bytes {
             return err("xcap.max_document_bytes must be at least xcap.max_body_bytes");

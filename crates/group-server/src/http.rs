@@ -12,7 +12,12 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, Method as HttpMethod, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use corelab_log_throttle::Throttle;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
+use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
@@ -48,6 +53,12 @@ impl Xcap {
 }
 
 /// Bind `xcap.listen`; returns the bound address and a future that serves until `shutdown`.
+///
+/// Our own accept loop rather than `axum::serve`, for two bounds a public listener needs: at
+/// most `xcap.max_connections` connections at once (more are closed on accept, counted and
+/// logged once per interval), and a request's headers must arrive within
+/// `xcap.header_timeout_ms` (hyper's header read timeout, which also closes an idle keep-alive
+/// connection). HTTP/1.1 only.
 pub async fn serve(
     ctx: Arc<Xcap>,
     shutdown: CancellationToken,
@@ -57,17 +68,62 @@ pub async fn serve(
         .await
         .map_err(|e| std::io::Error::new(e.kind(), format!("xcap.listen {listen}: {e}")))?;
     let addr = listener.local_addr()?;
-    let app = Router::new().fallback(handle).with_state(ctx);
+    let app = Router::new().fallback(handle).with_state(ctx.clone());
     let fut = async move {
-        if let Err(e) = axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown.cancelled_owned())
-        .await
-        {
-            tracing::error!(error = %e, "XCAP server stopped");
+        let permits = Arc::new(Semaphore::new(ctx.cfg.max_connections.max(1)));
+        let header_timeout = Duration::from_millis(ctx.cfg.header_timeout_ms.max(1));
+        loop {
+            let accepted = tokio::select! {
+                _ = shutdown.cancelled() => break,
+                a = listener.accept() => a,
+            };
+            let (stream, peer) = match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    if let Some(n) = ctx.refusals.hit(Instant::now()) {
+                        tracing::warn!(error = %e, since_last_line = n, "XCAP accept failed");
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            };
+            let Ok(permit) = permits.clone().try_acquire_owned() else {
+                metrics::counter!(m::CONNECTIONS_REFUSED).increment(1);
+                if let Some(n) = ctx.refusals.hit(Instant::now()) {
+                    tracing::warn!(%peer, max = ctx.cfg.max_connections, since_last_line = n, "XCAP connection refused: xcap.max_connections open");
+                }
+                drop(stream);
+                continue;
+            };
+            let _ = stream.set_nodelay(true);
+            // The peer's address reaches `handle` as axum's ConnectInfo.
+            let service =
+                TowerToHyperService::new(app.clone().layer(axum::Extension(ConnectInfo(peer))));
+            let shutdown = shutdown.clone();
+            tokio::spawn(async move {
+                let _permit = permit;
+                let mut builder = http1::Builder::new();
+                builder
+                    .timer(TokioTimer::new())
+                    .header_read_timeout(header_timeout);
+                let conn = builder.serve_connection(TokioIo::new(stream), service);
+                tokio::pin!(conn);
+                let result = tokio::select! {
+                    r = conn.as_mut() => r,
+                    _ = shutdown.cancelled() => {
+                        conn.as_mut().graceful_shutdown();
+                        conn.await
+                    }
+                };
+                if let Err(e) = result {
+                    tracing::debug!(%peer, error = %e, "XCAP connection ended");
+                }
+            });
         }
+        // Every connection holds a permit until it has ended (gracefully: its request answered).
+        let all = u32::try_from(ctx.cfg.max_connections.max(1)).unwrap_or(u32::MAX);
+        let _ = permits.acquire_many(all).await;
     };
     Ok((addr, fut))
 }
@@ -89,7 +145,7 @@ async fn handle(
         Err(e) => {
             if e.status() >= 500 {
                 tracing::error!(parent: &span, status = e.status(), error = ?e, "XCAP request failed");
-            } else if let Some(count) = ctx.refusals.hit(std::time::Instant::now()) {
+            } else if let Some(count) = ctx.refusals.hit(Instant::now()) {
                 tracing::info!(parent: &span, status = e.status(), error = ?e, refusals_since_last_line = count, "XCAP request refused");
             }
             error_response(&e)
@@ -123,7 +179,7 @@ async fn serve_one(
         headers,
         body,
         ctx.cfg.max_body_bytes,
-        std::time::Duration::from_millis(ctx.cfg.body_timeout_ms),
+        Duration::from_millis(ctx.cfg.body_timeout_ms),
     )
     .await?;
     let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
@@ -264,7 +320,7 @@ async fn read_body(
     headers: &HeaderMap,
     body: Body,
     limit: usize,
-    within: std::time::Duration,
+    within: Duration,
 ) -> Result<Vec<u8>, XcapError> {
     let declared = headers
         .get(header::CONTENT_LENGTH)

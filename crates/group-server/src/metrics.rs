@@ -2,6 +2,7 @@
 
 pub const XCAP_REQUESTS: &str = "corelab_group_server_xcap_requests_total";
 pub const GROUPS: &str = "corelab_group_server_groups";
+pub const CONNECTIONS_REFUSED: &str = "corelab_group_server_xcap_connections_refused_total";
 
 pub fn describe() {
     metrics::describe_counter!(
