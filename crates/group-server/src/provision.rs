@@ -124,6 +124,23 @@ contribution_id = "k1"
         assert!(load(&path).unwrap_err().contains("NotUnique"));
         std::fs::write(&path, "[[group]]\nuri = \"sip:t@l\"\n").unwrap();
         assert!(load(&path).unwrap_err().contains("groups.toml"));
+
+        // One XML document, as an XCAP PUT carries it.
+        let xml = dir.join("team.xml");
+        let doc = Group {
+            uri: "sip:team@lab.example".into(),
+            owner: "sip:alice@lab.example".into(),
+            display_name: None,
+            join_type: JoinType::Prearranged,
+            max_participants: None,
+            members: vec!["sip:bob@lab.example".into()],
+            conversation_id: None,
+            contribution_id: None,
+        };
+        std::fs::write(&xml, doc.to_element().to_document()).unwrap();
+        assert_eq!(load(&xml).unwrap()[0].0, doc);
+        std::fs::write(&xml, "<group xmlns=\"urn:oma:xml:poc:list-service\"/>").unwrap();
+        assert!(load(&xml).unwrap_err().contains("team.xml"));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
