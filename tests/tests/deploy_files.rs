@@ -20,6 +20,7 @@ fn compose_services_use_binaries_and_files_that_exist() {
         "ue-emulator",
         "labctl",
         "session-manager",
+        "group-server",
     ];
     let mut seen_binaries = 0;
     for (name, svc) in services {
@@ -91,5 +92,27 @@ fn shipped_presence_config_is_valid_toml_with_known_sections() {
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn shipped_group_server_config_is_accepted() {
+    let out = std::process::Command::new(labctl::bin_path("group-server").unwrap())
+        .args([
+            "--config",
+            root().join("deploy/group-server.toml").to_str().unwrap(),
+            "--print-config",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("\"0.0.0.0:8080\"") && text.contains("172.16.0.0/12"),
+        "{text}"
     );
 }

@@ -784,6 +784,17 @@ async fn a_config_error_names_the_key() -> anyhow::Result<()> {
         !out.status.success() && err.contains("xcap.readers"),
         "{err}"
     );
+    std::fs::write(&cfg, "[xcap]\ntrusted_sources = [\"10.0.0.0/33\"]\n")?;
+    let out = tokio::process::Command::new(bin_path("group-server")?)
+        .arg("--config")
+        .arg(&cfg)
+        .output()
+        .await?;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("xcap.trusted_sources"),
+        "{err}"
+    );
     std::fs::write(&cfg, "[xcap]\nlisten = \"nowhere\"\n")?;
     let out = tokio::process::Command::new(bin_path("group-server")?)
         .arg("--config")

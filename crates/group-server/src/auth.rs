@@ -26,7 +26,7 @@ pub const IDENTITY_HEADERS: [&str; 3] = [
 /// [`IDENTITY_HEADERS`]), without quotes or angle brackets, if the request came from a trusted
 /// source.
 pub fn identity(source: IpAddr, headers: [Option<&str>; 3], cfg: &XcapSection) -> Option<String> {
-    if !cfg.trusted_sources.contains(&source) {
+    if !cfg.trusted_sources.iter().any(|n| n.contains(source)) {
         return None;
     }
     let raw = headers.into_iter().flatten().next()?.trim();

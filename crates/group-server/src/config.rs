@@ -4,6 +4,8 @@
 use std::net::{IpAddr, SocketAddr};
 
 use corelab_runtime::{CommonConfig, ConfigError};
+
+use crate::network::Network;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -31,10 +33,10 @@ pub struct XcapSection {
     pub body_timeout_ms: u64,
     /// Largest document kept after an edit (409 `<constraint-failure>` beyond).
     pub max_document_bytes: usize,
-    /// Sources whose asserted identity header (`X-XCAP-Asserted-Identity`, else
-    /// `X-3GPP-Intended-Identity`) is believed: the IMS core / aggregation proxy. From any other
-    /// source the header is ignored and the request has no identity (403).
-    pub trusted_sources: Vec<IpAddr>,
+    /// Sources (addresses or networks, `10.0.0.0/8`) whose asserted identity header is
+    /// believed: the aggregation / authentication proxy. From any other source the header is
+    /// ignored and the request has no identity (403).
+    pub trusted_sources: Vec<Network>,
     /// Identities that may read every group (the controlling servers).
     pub readers: Vec<String>,
     /// Identities that may read and write every group (operators).
@@ -54,8 +56,8 @@ impl GroupServerConfig {
                 header_timeout_ms: 10_000,
                 body_timeout_ms: 10_000,
                 trusted_sources: vec![
-                    IpAddr::from([127, 0, 0, 1]),
-                    IpAddr::from(std::net::Ipv6Addr::LOCALHOST),
+                    Network::from(IpAddr::from([127, 0, 0, 1])),
+                    Network::from(IpAddr::from(std::net::Ipv6Addr::LOCALHOST)),
                 ],
                 readers: vec![],
                 admins: vec![],

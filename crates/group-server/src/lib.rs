@@ -13,6 +13,7 @@ pub mod document;
 pub mod error;
 pub mod http;
 pub mod metrics;
+pub mod network;
 pub mod provision;
 pub mod request_uri;
 pub mod selector;
