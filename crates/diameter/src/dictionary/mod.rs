@@ -235,7 +235,7 @@ pub struct Dictionary {
 }
 
 /// The files embedded in the library, in load order.
-pub const STANDARD_FILES: [(&str, &str); 5] = [
+pub const STANDARD_FILES: [(&str, &str); 6] = [
     ("base.dict", include_str!("../../dict/base.dict")),
     (
         "credit_control.dict",
@@ -244,6 +244,7 @@ pub const STANDARD_FILES: [(&str, &str); 5] = [
     ("gx.dict", include_str!("../../dict/gx.dict")),
     ("rx.dict", include_str!("../../dict/rx.dict")),
     ("s9.dict", include_str!("../../dict/s9.dict")),
+    ("corelab.dict", include_str!("../../dict/corelab.dict")),
 ];
 
 impl Dictionary {
