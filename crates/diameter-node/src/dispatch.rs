@@ -132,7 +132,7 @@ fn on_request(inner: &Arc<Inner>, from: &PeerHandle, bytes: Vec<u8>, in_flight: 
         let from = from.clone();
         tokio::spawn(async move {
             let prepared = match RoutingView::decode(&bytes) {
-                Ok(view) => inner.policy.prepare(&view).await,
+                Ok(view) => inner.policy.prepare(&view, &bytes).await,
                 Err(_) => None,
             };
             decide_and_act(&inner, &from, bytes, in_flight, prepared);
@@ -162,6 +162,8 @@ fn decide_and_act(
             let reason = match code {
                 ResultCode::DIAMETER_LOOP_DETECTED => "loop detected",
                 ResultCode::DIAMETER_REALM_NOT_SERVED => "realm not served",
+                ResultCode::DIAMETER_UNKNOWN_SESSION_ID => "unknown Session-Id",
+                ResultCode::DIAMETER_UNABLE_TO_COMPLY => "unable to comply",
                 _ if !Message::decode(&bytes).is_ok_and(|m| m.header().is_proxiable()) => {
                     "request not proxiable (P bit clear) and not addressed to this node"
                 }

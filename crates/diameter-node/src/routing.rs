@@ -17,7 +17,9 @@ use std::net::SocketAddr;
 
 mod decide;
 
-pub use decide::{Decision, NoPolicy, PeerEntry, PeerId, Policy, Prepared, Source, Tables, decide};
+pub use decide::{
+    Decision, NoPolicy, PeerEntry, PeerId, Policy, Prepared, Source, Tables, decide, to_target,
+};
 
 /// A next hop: the address to connect to, and the Origin-Host expected there
 /// (used to find it among connected peers and in Redirect-Host URIs).

@@ -445,7 +445,7 @@ impl Policy for StoredBindings {
         true
     }
 
-    async fn prepare(&self, view: &RoutingView<'_>) -> Option<Prepared> {
+    async fn prepare(&self, view: &RoutingView<'_>, _request: &[u8]) -> Option<Prepared> {
         let sid = view.session_id_str()?.to_string();
         self.lookups
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);

@@ -128,10 +128,12 @@ pub trait Policy: Send + Sync + 'static {
     /// The IO step before the decision, for every request an agent receives
     /// from a peer (return `None` at once for those it does not steer): e.g.
     /// the binding of the request's keys (UE NAI, IP, APN) read from the
-    /// store. Requests of one connection are prepared concurrently, each in
-    /// a task of its own.
-    async fn prepare(&self, view: &RoutingView<'_>) -> Option<Prepared> {
-        let _ = view;
+    /// store. `request` is the whole message (for the AVPs the view does not
+    /// pick: Subscription-Id, Framed-IP-Address, CC-Request-Type ...).
+    /// Requests of one connection are prepared concurrently, each in a task
+    /// of its own.
+    async fn prepare(&self, view: &RoutingView<'_>, request: &[u8]) -> Option<Prepared> {
+        let _ = (view, request);
         None
     }
 
@@ -263,6 +265,14 @@ fn next_hop(view: &RoutingView<'_>, exclude: Option<PeerId>, t: &Tables<'_>) -> 
             .unwrap_or(Decision::Reject(ResultCode::DIAMETER_UNABLE_TO_DELIVER));
     }
     Decision::Reject(ResultCode::DIAMETER_REALM_NOT_SERVED)
+}
+
+/// The decision for one known next hop (a DRA's bound PCRF, from a
+/// [`Policy`]): its open peer (non-SUSPECT first), else a connection to it,
+/// else 3002 DIAMETER_UNABLE_TO_DELIVER once a connection to it has failed.
+pub fn to_target(target: &PeerTarget, tables: &Tables<'_>) -> Decision {
+    resolve(&[target], None, tables)
+        .unwrap_or(Decision::Reject(ResultCode::DIAMETER_UNABLE_TO_DELIVER))
 }
 
 /// The open peer of a route target: by Origin-Host, else a connection we
