@@ -8,6 +8,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "corelab/n1/v1/n1.proto",
         "corelab/session/v1/control.proto",
         "corelab/group/v1/control.proto",
+        "corelab/dra/v1/control.proto",
     ];
     let fds = protox::compile(files, [root])?;
     tonic_prost_build::configure().compile_fds(fds)?;

@@ -33,3 +33,10 @@ pub mod group {
         tonic::include_proto!("corelab.group.v1");
     }
 }
+
+/// The control service of dra (bindings, docs/dra.md).
+pub mod dra {
+    pub mod v1 {
+        tonic::include_proto!("corelab.dra.v1");
+    }
+}
