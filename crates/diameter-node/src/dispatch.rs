@@ -164,6 +164,8 @@ fn decide_and_act(
                 ResultCode::DIAMETER_REALM_NOT_SERVED => "realm not served",
                 ResultCode::DIAMETER_UNKNOWN_SESSION_ID => "unknown Session-Id",
                 ResultCode::DIAMETER_UNABLE_TO_COMPLY => "unable to comply",
+                ResultCode::DIAMETER_TOO_BUSY => "too busy",
+                ResultCode::DIAMETER_APPLICATION_UNSUPPORTED => "application not supported",
                 _ if !Message::decode(&bytes).is_ok_and(|m| m.header().is_proxiable()) => {
                     "request not proxiable (P bit clear) and not addressed to this node"
                 }
