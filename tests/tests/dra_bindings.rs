@@ -86,8 +86,13 @@ fn dra_config(
     pcrfs: &[&Pcrf],
     extra: &str,
 ) -> String {
+    let failpoints = if extra.contains("failpoint") {
+        "failpoints = [\"dra.binding_committed\"]\n"
+    } else {
+        ""
+    };
     let mut c = format!(
-        "[node]\ndata_dir = \"{}\"\n[store]\nurl = \"{store_url}\"\n\
+        "[node]\ndata_dir = \"{}\"\n{failpoints}[store]\nurl = \"{store_url}\"\n\
          [diameter]\nlisten = \"127.0.0.1:0\"\norigin_host = \"{role}dra.lab\"\norigin_realm = \"lab\"\ntw_secs = 30\n\
          [dra]\nrole = \"{role}\"\nmode = \"{mode}\"\nbinding_cleanup = {}\n\
          [audit]\nlifetime_secs = {}\ninterval_ms = 200\n",
@@ -759,7 +764,66 @@ async fn audit_removes_a_binding_whose_termination_was_lost(
     Ok(())
 }
 
+/// The binding is committed before the request is forwarded (proxy) or redirected: the vDRA
+/// stopped right after creating it (failpoint `dra.binding_committed`) and killed (SIGKILL) has
+/// sent nothing to the PCRF, and a new vDRA on the same store finds the binding.
+async fn binding_is_committed_before_forwarding(backend: Backend) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let p = Pcrf::start(dir.path(), "vpcrf1.lab").await?;
+    let url = store_for(backend, dir.path()).await?;
+    let stopping = dra_config(dir.path(), &url, "visited", "proxy", &[&p], "failpoint");
+    let dra = Dra::start(dir.path(), "vdra", &stopping).await?;
+    let requests = ccr(
+        "gx",
+        "pcef.lab;1;s1",
+        "INITIAL_REQUEST",
+        0,
+        &ue_keys("10.45.0.26"),
+    );
+    let file = dir.path().join("ccr-i.toml");
+    std::fs::write(&file, requests)?;
+    let _client = Command::new(bin_path("diameter-peer")?)
+        .args([
+            "client",
+            "--origin-host",
+            "pcef.lab",
+            "--origin-realm",
+            "lab",
+            "--connect",
+        ])
+        .arg(dra.diameter())
+        .arg("--requests")
+        .arg(&file)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()?;
+    let log = dir.path().join("vdra.log");
+    until(Duration::from_secs(20), "the vDRA at its failpoint", || {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        async move { text.contains("failpoint reached").then_some(()) }
+    })
+    .await?;
+    dra.node.kill().await?;
+    let pcrf_saw = std::fs::read_to_string(dir.path().join("vpcrf1.lab.out"))?;
+    assert!(
+        !pcrf_saw.contains("Credit-Control"),
+        "nothing forwarded: {pcrf_saw}"
+    );
+    let dra = Dra::start(
+        dir.path(),
+        "vdra2",
+        &dra_config(dir.path(), &url, "visited", "proxy", &[&p], ""),
+    )
+    .await?;
+    let b = dra.bindings("").await?;
+    assert_eq!(b.len(), 1);
+    assert_eq!(session_ids(&b[0]), vec!["pcef.lab;1;s1"]);
+    Ok(())
+}
+
 on_both_backends! {
+    the_binding_is_committed_before_the_request_is_forwarded => binding_is_committed_before_forwarding;
     redirect_vdra_deletes_each_session_on_its_termination_then_the_binding => redirect_establish_then_terminate;
     cleanup_off_the_plain_redirect_dra_keeps_a_stale_binding => cleanup_off_leaves_the_binding;
     proxy_vdra_deletes_when_the_answer_passes_back_and_not_without_one => visited_proxy_deletes_when_the_answer_passes_back;

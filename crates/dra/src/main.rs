@@ -79,6 +79,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         return Ok(());
     }
     telemetry::init(&cfg.common.log)?;
+    corelab_runtime::failpoint::arm(&cfg.common.node.failpoints);
     let prometheus = admin::install_metrics()?;
     metrics::describe();
     let cancel = shutdown::on_signal();

@@ -160,6 +160,9 @@ impl Dra {
                     info!(session_id = %req.session_id, interface = req.interface.name(),
                           nai = %req.keys.nai, ipv4 = %req.keys.ipv4, apn = %req.keys.apn,
                           pcrf = %pcrf_host, "binding created");
+                    // Tests stop here, kill the DRA and find the binding: it is committed
+                    // before the request is redirected or forwarded.
+                    corelab_runtime::failpoint::hit("dra.binding_committed").await;
                 }
                 Ok(Outcome::Pcrf(pcrf_host))
             }
