@@ -8,6 +8,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use corelab_proto::dra::v1 as pb;
+use corelab_proto::dra::v1::dra_control_client::DraControlClient;
 use corelab_tests::{Backend, on_both_backends, postgres_database, until};
 use labctl::{Node, bin_path};
 use serde_json::Value;
@@ -308,6 +310,29 @@ async fn redirect_establish_then_terminate(backend: Backend) -> anyhow::Result<(
     assert_eq!(b[0]["ipv4"], "10.45.0.17");
     assert_eq!(b[0]["apn"], "internet");
     assert!(["vpcrf1.lab", "vpcrf2.lab"].contains(&b[0]["pcrf_host"].as_str().unwrap_or("")));
+    assert!(dra.bindings("?nai=001019999999999").await?.is_empty());
+    // The same binding through the gRPC control service.
+    let mut grpc = DraControlClient::connect(dra.node.grpc_uri()).await?;
+    let listed = grpc
+        .list_bindings(pb::ListBindingsRequest { nai: IMSI.into() })
+        .await?
+        .into_inner()
+        .bindings;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(
+        listed[0].binding_id,
+        b[0]["binding_id"].as_str().unwrap_or("")
+    );
+    assert_eq!(
+        listed[0].pcrf_host,
+        b[0]["pcrf_host"].as_str().unwrap_or("")
+    );
+    let ifaces: Vec<&str> = listed[0]
+        .sessions
+        .iter()
+        .map(|s| s.interface.as_str())
+        .collect();
+    assert_eq!(ifaces, vec!["gxx", "gx"]);
 
     assert_eq!(
         client(

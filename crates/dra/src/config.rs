@@ -75,8 +75,9 @@ pub struct AuditSection {
 pub struct PcrfEntry {
     /// Its Diameter identity (Origin-Host), recorded in the binding.
     pub host: String,
-    /// Where it listens (TCP); also the host:port of the Redirect-Host URI.
-    pub address: SocketAddr,
+    /// Where it listens (TCP), `ip:port` or `name:port` (resolved once at start); the resolved
+    /// `ip:port` is also the host:port of the Redirect-Host URI.
+    pub address: String,
 }
 
 /// One realm route.
@@ -91,8 +92,8 @@ pub struct RouteEntry {
     /// The next hop's Diameter identity ("" when unknown).
     #[serde(default)]
     pub host: String,
-    /// The next hop's address.
-    pub address: SocketAddr,
+    /// The next hop's address, `ip:port` or `name:port` (resolved once at start).
+    pub address: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -195,14 +196,40 @@ impl DraConfig {
                 p.address
             )));
         }
-        if self.route.iter().any(|r| r.realm.is_empty()) {
-            return err("route.realm must not be empty");
+        for a in self.pcrf.iter().map(|p| &p.address) {
+            check_address("pcrf.address", a)?;
+        }
+        for r in &self.route {
+            if r.realm.is_empty() {
+                return err("route.realm must not be empty");
+            }
+            check_address("route.address", &r.address)?;
         }
         if self.audit.lifetime_secs > 0 && self.audit.interval_ms == 0 {
             return err("audit.interval_ms must be at least 1 when audit.lifetime_secs is set");
         }
         Ok(())
     }
+}
+
+/// `host:port` with a port number (the host is resolved at start).
+fn check_address(key: &str, a: &str) -> Result<(), ConfigError> {
+    match a.rsplit_once(':') {
+        Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => Ok(()),
+        _ => Err(ConfigError(format!(
+            "{key} {a:?}: expected host:port (an IP address or a name, and a port number)"
+        ))),
+    }
+}
+
+/// Resolves a `host:port` of the configuration (first address of the name).
+pub async fn resolve(key: &str, a: &str) -> Result<SocketAddr, ConfigError> {
+    let mut addrs = tokio::net::lookup_host(a)
+        .await
+        .map_err(|e| ConfigError(format!("{key} {a:?}: cannot resolve: {e}")))?;
+    addrs
+        .next()
+        .ok_or_else(|| ConfigError(format!("{key} {a:?}: the name has no address")))
 }
 
 #[cfg(test)]
@@ -217,6 +244,13 @@ mod tests {
             corelab_runtime::config::load(&DraConfig::defaults(), Some(&path), &[])?;
         cfg.validate()?;
         Ok(cfg)
+    }
+
+    #[tokio::test]
+    async fn addresses_may_be_names_resolved_at_start() {
+        let a = resolve("pcrf.address", "localhost:3868").await.unwrap();
+        assert_eq!(a.port(), 3868);
+        assert!(a.ip().is_loopback());
     }
 
     #[test]
@@ -244,7 +278,7 @@ mod tests {
         let e = load("[[pcrf]]\nhost = \"p\"\naddress = \"nowhere\"\n")
             .unwrap_err()
             .to_string();
-        assert!(e.contains("address"), "{e}");
+        assert!(e.contains("pcrf.address \"nowhere\""), "{e}");
         let e = load("[diameter]\nredirect_host_usage = 9\n[[pcrf]]\nhost = \"p\"\naddress = \"127.0.0.1:1\"\n")
             .unwrap_err()
             .to_string();

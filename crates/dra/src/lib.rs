@@ -18,38 +18,49 @@ pub mod store;
 
 use std::sync::Arc;
 
-use config::{DraConfig, PcrfEntry};
+use std::net::SocketAddr;
+
+use config::DraConfig;
 use store::DraStore;
 
 /// Migrations of this network function (`migrations/dra`), embedded in the binary.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/dra");
 
-/// The DRA: its configuration and its binding store.
+/// A PCRF of the realm, its address resolved.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pcrf {
+    /// Diameter identity.
+    pub host: String,
+    pub address: SocketAddr,
+}
+
+/// The DRA: its configuration, its PCRFs and its binding store.
 #[derive(Clone)]
 pub struct Dra {
     pub cfg: Arc<DraConfig>,
+    pub pcrfs: Arc<Vec<Pcrf>>,
     pub store: DraStore,
 }
 
 impl Dra {
-    pub fn new(cfg: DraConfig, store: DraStore) -> Dra {
+    pub fn new(cfg: DraConfig, pcrfs: Vec<Pcrf>, store: DraStore) -> Dra {
         Dra {
             cfg: Arc::new(cfg),
+            pcrfs: Arc::new(pcrfs),
             store,
         }
     }
 
     /// The configured PCRF of this Diameter identity.
-    pub fn pcrf(&self, host: &str) -> Option<&PcrfEntry> {
-        self.cfg
-            .pcrf
+    pub fn pcrf(&self, host: &str) -> Option<&Pcrf> {
+        self.pcrfs
             .iter()
             .find(|p| p.host.eq_ignore_ascii_case(host))
     }
 
     /// The PCRF a new binding of this UE identity gets ([`selection::choose`]).
     pub fn pcrf_for(&self, identity: &str) -> &str {
-        let i = selection::choose(identity, self.cfg.pcrf.len());
-        self.cfg.pcrf.get(i).map_or("", |p| p.host.as_str())
+        let i = selection::choose(identity, self.pcrfs.len());
+        self.pcrfs.get(i).map_or("", |p| p.host.as_str())
     }
 }

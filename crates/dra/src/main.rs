@@ -13,11 +13,11 @@ use corelab_diameter::codes::{VENDOR_3GPP, app};
 use corelab_diameter_node::{
     AgentMode, Node, NodeConfig, PeerConfig, PeerTarget, RedirectHostUsage, RoutingTable,
 };
-use corelab_dra::config::{DraConfig, Mode};
+use corelab_dra::config::{DraConfig, Mode, resolve};
 use corelab_dra::local::Local;
 use corelab_dra::policy::DraPolicy;
 use corelab_dra::store::DraStore;
-use corelab_dra::{Dra, MIGRATOR, admin_api, audit, metrics};
+use corelab_dra::{Dra, MIGRATOR, Pcrf, admin_api, audit, metrics};
 use corelab_proto::dra::v1::dra_control_server::DraControlServer;
 use corelab_runtime::cli::NodeArgs;
 use corelab_runtime::{Store, admin, config, grpc, ready, shutdown, telemetry};
@@ -84,6 +84,17 @@ async fn run(args: Args) -> anyhow::Result<()> {
     metrics::describe();
     let cancel = shutdown::on_signal();
 
+    let mut pcrfs = Vec::with_capacity(cfg.pcrf.len());
+    for p in &cfg.pcrf {
+        pcrfs.push(Pcrf {
+            host: p.host.clone(),
+            address: resolve("pcrf.address", &p.address).await?,
+        });
+    }
+    let mut routes = Vec::with_capacity(cfg.route.len());
+    for r in &cfg.route {
+        routes.push(resolve("route.address", &r.address).await?);
+    }
     let store = Store::open(
         &cfg.common.store,
         &cfg.common.node.data_dir,
@@ -91,9 +102,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
         &MIGRATOR,
     )
     .await?;
-    let dra = Dra::new(cfg.clone(), DraStore::new(store.clone()));
+    let dra = Dra::new(cfg.clone(), pcrfs.clone(), DraStore::new(store.clone()));
     let node = Node::with_policy(
-        node_config(&cfg),
+        node_config(&cfg, &pcrfs, &routes),
         Arc::new(Local {
             origin_host: cfg.diameter.origin_host.clone(),
             origin_realm: cfg.diameter.origin_realm.clone(),
@@ -143,7 +154,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
 /// The diameter-node agent: redirect mode is a redirect agent, proxy and proxy_variant a proxy
 /// (RFC 6733 §2.8); the PCRFs are the routes of their realm (so a request for that realm is not
 /// taken as addressed to the DRA itself, §6.1.4), then the configured routes.
-fn node_config(cfg: &DraConfig) -> NodeConfig {
+fn node_config(
+    cfg: &DraConfig,
+    pcrfs: &[Pcrf],
+    route_addresses: &[std::net::SocketAddr],
+) -> NodeConfig {
     let d = &cfg.diameter;
     let host_ip = match d.listen.ip() {
         ip if ip.is_unspecified() => IpAddr::from([127, 0, 0, 1]),
@@ -173,13 +188,13 @@ fn node_config(cfg: &DraConfig) -> NodeConfig {
     node.request_timeout =
         (d.request_timeout_secs > 0).then(|| Duration::from_secs(d.request_timeout_secs));
     let mut routes = RoutingTable::new();
-    for p in &cfg.pcrf {
+    for p in pcrfs {
         routes.add_route(cfg.pcrf_realm(), None, PeerTarget::host(&p.host, p.address));
     }
-    for r in &cfg.route {
+    for (r, addr) in cfg.route.iter().zip(route_addresses) {
         let target = match r.host.as_str() {
-            "" => PeerTarget::addr(r.address),
-            h => PeerTarget::host(h, r.address),
+            "" => PeerTarget::addr(*addr),
+            h => PeerTarget::host(h, *addr),
         };
         routes.add_route(
             &r.realm,
