@@ -21,6 +21,8 @@ fn compose_services_use_binaries_and_files_that_exist() {
         "labctl",
         "session-manager",
         "group-server",
+        "dra",
+        "diameter-peer",
     ];
     let mut seen_binaries = 0;
     for (name, svc) in services {
@@ -55,6 +57,25 @@ fn compose_services_use_binaries_and_files_that_exist() {
             .as_str()
             .unwrap();
     assert!(pg_url.starts_with("postgres://") && pg_url.contains("@postgres:5432/"));
+}
+
+#[test]
+fn shipped_dra_config_is_accepted_by_dra() {
+    // The PCRF's compose name does not resolve here: --print-config checks the keys without
+    // resolving (names are resolved at start).
+    let out = std::process::Command::new(labctl::bin_path("dra").unwrap())
+        .args([
+            "--config",
+            root().join("deploy/vdra.toml").to_str().unwrap(),
+            "--print-config",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
