@@ -26,6 +26,11 @@ struct Pcrf {
 
 impl Pcrf {
     async fn start(dir: &Path, host: &str) -> anyhow::Result<Pcrf> {
+        Pcrf::start_with(dir, host, &[]).await
+    }
+
+    /// With more `diameter-peer server` arguments (`--send-after-answer ...`).
+    async fn start_with(dir: &Path, host: &str, extra: &[String]) -> anyhow::Result<Pcrf> {
         let out = dir.join(format!("{host}.out"));
         let child = Command::new(bin_path("diameter-peer")?)
             .args([
@@ -39,6 +44,7 @@ impl Pcrf {
             .arg("127.0.0.1:0")
             .arg("--answers")
             .arg(answers(dir)?)
+            .args(extra)
             .stdout(std::fs::File::create(&out)?)
             .stderr(std::fs::File::create(dir.join(format!("{host}.log")))?)
             .kill_on_drop(true)
@@ -71,7 +77,8 @@ fn answers(dir: &Path) -> anyhow::Result<PathBuf> {
         &p,
         "[[answer]]\ncommand = \"Credit-Control\"\nresult_code = 2001\n\
          [[answer]]\ncommand = \"AA\"\nresult_code = 2001\n\
-         [[answer]]\ncommand = \"Session-Termination\"\nresult_code = 2001\n",
+         [[answer]]\ncommand = \"Session-Termination\"\nresult_code = 2001\n\
+         [[answer]]\ncommand = \"Re-Auth\"\nresult_code = 2001\n",
     )?;
     Ok(p)
 }
@@ -222,6 +229,19 @@ async fn client(
     requests: &str,
     expect: Option<&str>,
 ) -> anyhow::Result<i32> {
+    client_answering(dir, origin_host, dra, requests, expect, 0).await
+}
+
+/// As [`client`], and the client also answers `wait` requests the PCRF sends it (RAR) through
+/// the DRA.
+async fn client_answering(
+    dir: &Path,
+    origin_host: &str,
+    dra: &str,
+    requests: &str,
+    expect: Option<&str>,
+    wait: u32,
+) -> anyhow::Result<i32> {
     let n = std::fs::read_dir(dir)?.count();
     let file = dir.join(format!("req-{n}.toml"));
     std::fs::write(&file, requests)?;
@@ -241,6 +261,10 @@ async fn client(
     .stderr(std::fs::File::create(dir.join(format!("req-{n}.log")))?);
     if let Some(e) = expect {
         cmd.args(["--expect", e]);
+    }
+    if wait > 0 {
+        cmd.args(["--wait-requests", &wait.to_string(), "--answers"])
+            .arg(answers(dir)?);
     }
     let status = tokio::time::timeout(Duration::from_secs(30), cmd.status()).await??;
     Ok(status.code().unwrap_or(-1))
@@ -646,6 +670,50 @@ async fn home_redirect_deletes_by_s1_from_the_vendor_avp(backend: Backend) -> an
     Ok(())
 }
 
+/// Proxy vDRA: a request from the bound PCRF (a RAR right after the CCA-I, TS 29.212 §4.5.2)
+/// is not steered by the binding but routed to the client by its Destination-Host, and the
+/// client's RAA goes back to the PCRF.
+async fn proxy_passes_the_pcrfs_rar_to_the_client(backend: Backend) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let rar = dir.path().join("rar.toml");
+    std::fs::write(
+        &rar,
+        "[[request]]\ncommand = \"Re-Auth\"\napplication = \"gx\"\navps = [\n\
+         { name = \"Session-Id\", value = \"${session}\" },\n\
+         { name = \"Destination-Realm\", value = \"${peer_realm}\" },\n\
+         { name = \"Destination-Host\", value = \"${peer_host}\" },\n\
+         { name = \"Re-Auth-Request-Type\", value = \"AUTHORIZE_ONLY\" },\n]\n",
+    )?;
+    let after = vec![
+        "--send-after-answer".to_string(),
+        format!("CCR-I={}", rar.display()),
+    ];
+    let p = Pcrf::start_with(dir.path(), "vpcrf1.lab", &after).await?;
+    let url = store_for(backend, dir.path()).await?;
+    let dra = Dra::start(
+        dir.path(),
+        "vdra",
+        &dra_config(dir.path(), &url, "visited", "proxy", &[&p], ""),
+    )
+    .await?;
+    let ccr_i = ccr(
+        "gx",
+        "pcef.lab;1;s1",
+        "INITIAL_REQUEST",
+        0,
+        &ue_keys("10.45.0.27"),
+    );
+    assert_eq!(
+        client_answering(dir.path(), "pcef.lab", &dra.diameter(), &ccr_i, None, 1).await?,
+        0,
+        "CCA-I, then the RAR answered"
+    );
+    let pcrf_saw = std::fs::read_to_string(dir.path().join("vpcrf1.lab.out"))?;
+    assert!(pcrf_saw.contains("Re-Auth-Answer"), "{pcrf_saw}");
+    assert_eq!(dra.bindings("").await?.len(), 1);
+    Ok(())
+}
+
 /// A termination for a Session-Id no binding records gets 5002 DIAMETER_UNKNOWN_SESSION_ID from
 /// the DRA and changes nothing.
 async fn unknown_session_termination_is_5002_and_changes_nothing(
@@ -848,6 +916,7 @@ async fn binding_is_committed_before_forwarding(backend: Backend) -> anyhow::Res
 }
 
 on_both_backends! {
+    proxy_vdra_passes_the_pcrfs_rar_to_the_client => proxy_passes_the_pcrfs_rar_to_the_client;
     the_binding_is_committed_before_the_request_is_forwarded => binding_is_committed_before_forwarding;
     redirect_vdra_deletes_each_session_on_its_termination_then_the_binding => redirect_establish_then_terminate;
     cleanup_off_the_plain_redirect_dra_keeps_a_stale_binding => cleanup_off_leaves_the_binding;
