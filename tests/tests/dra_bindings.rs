@@ -714,6 +714,54 @@ async fn proxy_passes_the_pcrfs_rar_to_the_client(backend: Backend) -> anyhow::R
     Ok(())
 }
 
+/// The seed's parallel ordering: the client addresses its termination to the DRA itself
+/// (Destination-Host) besides sending it to the PCRF. The redirect vDRA is then its endpoint:
+/// it deletes and acknowledges 2001, and sends nothing to the PCRF; any other request addressed
+/// to it gets 3001.
+async fn termination_addressed_to_the_dra_is_acknowledged(backend: Backend) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let p = Pcrf::start(dir.path(), "vpcrf1.lab").await?;
+    let url = store_for(backend, dir.path()).await?;
+    let dra = Dra::start(
+        dir.path(),
+        "vdra",
+        &dra_config(dir.path(), &url, "visited", "redirect", &[&p], ""),
+    )
+    .await?;
+    let d = dra.diameter();
+    let ccr_i = ccr(
+        "gx",
+        "pcef.lab;1;s1",
+        "INITIAL_REQUEST",
+        0,
+        &ue_keys("10.45.0.28"),
+    );
+    assert_eq!(client(dir.path(), "pcef.lab", &d, &ccr_i, None).await?, 0);
+    let to_dra = "{ name = \"Destination-Host\", value = \"visiteddra.lab\" },\n";
+    let update = ccr("gx", "pcef.lab;1;s1", "UPDATE_REQUEST", 1, to_dra);
+    assert_eq!(
+        client(dir.path(), "pcef.lab", &d, &update, Some("3001")).await?,
+        0
+    );
+    let ccr_t = ccr("gx", "pcef.lab;1;s1", "TERMINATION_REQUEST", 2, to_dra);
+    assert_eq!(
+        client(dir.path(), "pcef.lab", &d, &ccr_t, Some("2001")).await?,
+        0
+    );
+    assert!(dra.bindings("").await?.is_empty());
+    let pcrf_saw = std::fs::read_to_string(dir.path().join("vpcrf1.lab.out"))?;
+    assert_eq!(
+        pcrf_saw.matches("<< recv Credit-Control-Request").count(),
+        1,
+        "only the CCR-I reached the PCRF: {pcrf_saw}"
+    );
+    assert_eq!(
+        client(dir.path(), "pcef.lab", &d, &ccr_t, Some("5002")).await?,
+        0
+    );
+    Ok(())
+}
+
 /// A termination for a Session-Id no binding records gets 5002 DIAMETER_UNKNOWN_SESSION_ID from
 /// the DRA and changes nothing.
 async fn unknown_session_termination_is_5002_and_changes_nothing(
@@ -916,6 +964,7 @@ async fn binding_is_committed_before_forwarding(backend: Backend) -> anyhow::Res
 }
 
 on_both_backends! {
+    a_termination_addressed_to_the_redirect_dra_itself_is_deleted_and_acknowledged_2001 => termination_addressed_to_the_dra_is_acknowledged;
     proxy_vdra_passes_the_pcrfs_rar_to_the_client => proxy_passes_the_pcrfs_rar_to_the_client;
     the_binding_is_committed_before_the_request_is_forwarded => binding_is_committed_before_forwarding;
     redirect_vdra_deletes_each_session_on_its_termination_then_the_binding => redirect_establish_then_terminate;

@@ -8,10 +8,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
-use corelab_diameter::Address;
 use corelab_diameter::codes::{VENDOR_3GPP, app};
+use corelab_diameter::{Address, Dictionary};
 use corelab_diameter_node::{
-    AgentMode, Node, NodeConfig, PeerConfig, PeerTarget, RedirectHostUsage, RoutingTable,
+    AgentMode, Node, NodeConfig, PeerConfig, PeerTarget, RedirectHostUsage, RoutingTable, Validated,
 };
 use corelab_dra::config::{DraConfig, Mode, resolve};
 use corelab_dra::local::Local;
@@ -105,10 +105,12 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let dra = Dra::new(cfg.clone(), pcrfs.clone(), DraStore::new(store.clone()));
     let node = Node::with_policy(
         node_config(&cfg, &pcrfs, &routes),
-        Arc::new(Local {
-            origin_host: cfg.diameter.origin_host.clone(),
-            origin_realm: cfg.diameter.origin_realm.clone(),
-        }),
+        Arc::new(Validated::new(
+            Arc::new(Local(dra.clone())),
+            Dictionary::standard(),
+            &cfg.diameter.origin_host,
+            &cfg.diameter.origin_realm,
+        )),
         Arc::new(DraPolicy(dra.clone())),
     );
     let diameter_addr = node

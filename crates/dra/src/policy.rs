@@ -40,7 +40,15 @@ impl Policy for DraPolicy {
         true
     }
 
-    async fn prepare(&self, _view: &RoutingView<'_>, request: &[u8]) -> Option<Prepared> {
+    async fn prepare(&self, view: &RoutingView<'_>, request: &[u8]) -> Option<Prepared> {
+        // Addressed to the DRA itself: the node hands it to `crate::local` (RFC 6733 §6.1.4).
+        let ours = &self.0.cfg.diameter.origin_host;
+        if view
+            .destination_host_str()
+            .is_some_and(|h| h.eq_ignore_ascii_case(ours))
+        {
+            return None;
+        }
         let outcome = self.0.outcome(request).await;
         match &outcome {
             Outcome::Reject(code) => {
