@@ -180,10 +180,15 @@ fn ccr(app: &str, session: &str, request_type: &str, number: u32, extra: &str) -
 
 /// The UE's keys (TS 29.213 §7): NAI, IPv4 address, APN.
 fn ue_keys(ip: &str) -> String {
+    ue_keys_of(IMSI, ip)
+}
+
+/// The keys of the UE `imsi`.
+fn ue_keys_of(imsi: &str, ip: &str) -> String {
     format!(
         "{{ name = \"Subscription-Id\", value = [\n\
            {{ name = \"Subscription-Id-Type\", value = \"END_USER_IMSI\" }},\n\
-           {{ name = \"Subscription-Id-Data\", value = \"{IMSI}\" }} ] }},\n\
+           {{ name = \"Subscription-Id-Data\", value = \"{imsi}\" }} ] }},\n\
          {{ name = \"Framed-IP-Address\", ip = \"{ip}\" }},\n\
          {{ name = \"Called-Station-Id\", value = \"internet\" }},\n"
     )
@@ -762,6 +767,73 @@ async fn termination_addressed_to_the_dra_is_acknowledged(backend: Backend) -> a
     Ok(())
 }
 
+/// A CCR-I whose UE IP (and APN) is that of a live binding of another NAI: the address was
+/// given to a new UE, so that binding is stale (here left by a DRA with cleanup off); it is
+/// replaced, counted `cause="stale"`, and an AF session for that IP joins the new UE's binding.
+async fn a_new_ue_with_a_stale_bindings_ip_replaces_it(backend: Backend) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let p = Pcrf::start(dir.path(), "vpcrf1.lab").await?;
+    let url = store_for(backend, dir.path()).await?;
+    let dra = Dra::start(
+        dir.path(),
+        "vdra",
+        &dra_config(
+            dir.path(),
+            &url,
+            "visited",
+            "redirect",
+            &[&p],
+            "cleanup_off",
+        ),
+    )
+    .await?;
+    let d = dra.diameter();
+    let (a, b) = ("001010000000111", "001010000000222");
+    let old = ccr(
+        "gx",
+        "pcef.lab;1;a",
+        "INITIAL_REQUEST",
+        0,
+        &ue_keys_of(a, "10.45.0.29"),
+    );
+    assert_eq!(client(dir.path(), "pcef.lab", &d, &old, None).await?, 0);
+    let end = ccr("gx", "pcef.lab;1;a", "TERMINATION_REQUEST", 1, "");
+    assert_eq!(client(dir.path(), "pcef.lab", &d, &end, None).await?, 0);
+    assert_eq!(dra.bindings(&format!("?nai={a}")).await?.len(), 1, "stale");
+    let new = ccr(
+        "gx",
+        "pcef.lab;1;b",
+        "INITIAL_REQUEST",
+        0,
+        &ue_keys_of(b, "10.45.0.29"),
+    );
+    assert_eq!(client(dir.path(), "pcef.lab", &d, &new, None).await?, 0);
+    let all = dra.bindings("").await?;
+    assert_eq!(all.len(), 1, "{all:?}");
+    assert_eq!(all[0]["nai"], b);
+    assert_eq!(
+        dra.metric("corelab_dra_deletions_total{cause=\"stale\"}")
+            .await?,
+        1.0
+    );
+    assert_eq!(
+        client(
+            dir.path(),
+            "pcscf.lab",
+            &d,
+            &aar("pcscf.lab;1;af", "10.45.0.29"),
+            None
+        )
+        .await?,
+        0
+    );
+    assert_eq!(
+        session_ids(&dra.bindings("").await?[0]),
+        vec!["pcef.lab;1;b", "pcscf.lab;1;af"]
+    );
+    Ok(())
+}
+
 /// A termination for a Session-Id no binding records gets 5002 DIAMETER_UNKNOWN_SESSION_ID from
 /// the DRA and changes nothing.
 async fn unknown_session_termination_is_5002_and_changes_nothing(
@@ -964,6 +1036,7 @@ async fn binding_is_committed_before_forwarding(backend: Backend) -> anyhow::Res
 }
 
 on_both_backends! {
+    a_new_ue_with_the_ip_of_a_stale_binding_replaces_it => a_new_ue_with_a_stale_bindings_ip_replaces_it;
     a_termination_addressed_to_the_redirect_dra_itself_is_deleted_and_acknowledged_2001 => termination_addressed_to_the_dra_is_acknowledged;
     proxy_vdra_passes_the_pcrfs_rar_to_the_client => proxy_passes_the_pcrfs_rar_to_the_client;
     the_binding_is_committed_before_the_request_is_forwarded => binding_is_committed_before_forwarding;

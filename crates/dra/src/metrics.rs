@@ -4,7 +4,7 @@
 pub const BINDINGS_CREATED: &str = "corelab_dra_bindings_created_total";
 /// Deletions, by cause: `termination` (a Diameter session deleted on its termination request
 /// or answer), `cascade` (a binding deleted with its last session), `audit` (a binding removed
-/// by the audit).
+/// by the audit), `stale` (a binding replaced by a new UE's establishment with its UE IP).
 pub const DELETIONS: &str = "corelab_dra_deletions_total";
 /// 3006 answers naming a PCRF (redirect mode).
 pub const REDIRECTS: &str = "corelab_dra_redirects_total";
@@ -20,7 +20,7 @@ pub fn describe() {
     );
     metrics::describe_counter!(
         DELETIONS,
-        "deletions by cause: termination (Diameter sessions), cascade and audit (bindings)"
+        "deletions by cause: termination (Diameter sessions), cascade, audit and stale (bindings)"
     );
     metrics::describe_counter!(REDIRECTS, "3006 answers naming the bound PCRF");
     metrics::describe_counter!(PROXIED, "requests forwarded to the bound PCRF");

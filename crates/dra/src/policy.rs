@@ -162,7 +162,16 @@ impl Dra {
         };
         let chosen = self.pcrf_for(identity).to_string();
         match self.store.establish(req, create, chosen, now_ms()).await? {
-            Bound::Pcrf { pcrf_host, created } => {
+            Bound::Pcrf {
+                pcrf_host,
+                created,
+                replaced,
+            } => {
+                if let Some(stale) = replaced {
+                    m::deleted("stale", 1);
+                    info!(session_id = %req.session_id, stale_binding = %stale, ipv4 = %req.keys.ipv4,
+                          nai = %req.keys.nai, "binding of another NAI with this UE IP was stale: replaced");
+                }
                 if created {
                     metrics::counter!(m::BINDINGS_CREATED).increment(1);
                     info!(session_id = %req.session_id, interface = req.interface.name(),

@@ -39,8 +39,13 @@ pub struct BindingRow {
 /// Where an establishment left the request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Bound {
-    /// Bound to this PCRF; `created` when this request made the binding.
-    Pcrf { pcrf_host: String, created: bool },
+    /// Bound to this PCRF; `created` when this request made the binding; `replaced`: the
+    /// stale binding (same UE IP, another NAI) deleted to make room for it.
+    Pcrf {
+        pcrf_host: String,
+        created: bool,
+        replaced: Option<String>,
+    },
     /// No binding for these keys and none may be made (an Rx session with no IP-CAN session).
     NoBinding,
 }
@@ -227,10 +232,13 @@ async fn binding_of(c: &mut AnyConnection, session_id: &str) -> Result<Option<(S
 
 /// The live binding of an IP-CAN session with these keys: same UE IPv4 address or IPv6 prefix
 /// (and APN when both name one), else same NAI and APN (or NAI alone when the request names
-/// neither IP nor APN).
-async fn binding_by_keys(c: &mut AnyConnection, k: &UeKeys) -> Result<Option<(String, String)>> {
+/// neither IP nor APN). (binding id, PCRF, NAI).
+async fn binding_by_keys(
+    c: &mut AnyConnection,
+    k: &UeKeys,
+) -> Result<Option<(String, String, String)>> {
     let row = sqlx::query(
-        "SELECT binding_id, pcrf_host FROM dra_bindings
+        "SELECT binding_id, pcrf_host, nai FROM dra_bindings
          WHERE ($1 <> '' AND ipv4 = $1 AND ($4 = '' OR apn = '' OR apn = $4))
             OR ($2 <> '' AND ipv6_prefix = $2 AND ($4 = '' OR apn = '' OR apn = $4))
             OR ($3 <> '' AND nai = $3 AND ((($4 <> '' AND apn = $4)) OR ($4 = '' AND $1 = '' AND $2 = '')))
@@ -242,7 +250,8 @@ async fn binding_by_keys(c: &mut AnyConnection, k: &UeKeys) -> Result<Option<(St
     .bind(&k.apn)
     .fetch_optional(&mut *c)
     .await?;
-    row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).transpose()
+    row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+        .transpose()
 }
 
 async fn establish(
@@ -258,11 +267,32 @@ async fn establish(
         return Ok(Bound::Pcrf {
             pcrf_host,
             created: false,
+            replaced: None,
         });
     }
     let k = &req.keys;
-    let (binding_id, pcrf_host, created) = match binding_by_keys(c, k).await? {
-        Some((id, pcrf)) => {
+    let mut found = binding_by_keys(c, k).await?;
+    let mut replaced = None;
+    // Same UE IP (and APN), another UE's NAI: the address was given to a new UE, so the
+    // binding found is stale (its termination never came, or cleanup is off). An
+    // establishment that may create replaces it; one that may not (Rx) does not join it.
+    if let Some((id, _, nai)) = &found
+        && !k.nai.is_empty()
+        && !nai.is_empty()
+        && !nai.eq(&k.nai)
+    {
+        if !create {
+            return Ok(Bound::NoBinding);
+        }
+        sqlx::query("DELETE FROM dra_bindings WHERE binding_id = $1")
+            .bind(id)
+            .execute(&mut *c)
+            .await?;
+        replaced = Some(id.clone());
+        found = None;
+    }
+    let (binding_id, pcrf_host, created) = match found {
+        Some((id, pcrf, _)) => {
             // A later session may bring a key the first lacked (the Gx CCR-I's UE IP).
             sqlx::query(
                 "UPDATE dra_bindings SET
@@ -310,7 +340,11 @@ async fn establish(
     )
     .await?;
     record_clients(c, req, &binding_id, now).await?;
-    Ok(Bound::Pcrf { pcrf_host, created })
+    Ok(Bound::Pcrf {
+        pcrf_host,
+        created,
+        replaced,
+    })
 }
 
 /// The client Session-Ids (Corelab-Client-Session-Id) of an S9 request, recorded under its
