@@ -549,6 +549,8 @@ async fn visited_proxy_deletes_when_the_answer_passes_back(backend: Backend) -> 
         1,
         "no answer passed back: the binding stays"
     );
+    // CCR-I, AAR, STR, CCR-T steered to the bound PCRF (the AAR without a binding was not).
+    assert_eq!(dra.metric("corelab_dra_proxied_requests_total").await?, 4.0);
     Ok(())
 }
 
