@@ -715,8 +715,13 @@ async fn proxy_passes_the_pcrfs_rar_to_the_client(backend: Backend) -> anyhow::R
         0,
         "CCA-I, then the RAR answered"
     );
-    let pcrf_saw = std::fs::read_to_string(dir.path().join("vpcrf1.lab.out"))?;
-    assert!(pcrf_saw.contains("Re-Auth-Answer"), "{pcrf_saw}");
+    // The client has sent its RAA; the PCRF prints it once it arrives.
+    let out = dir.path().join("vpcrf1.lab.out");
+    until(Duration::from_secs(10), "the RAA at the PCRF", || {
+        let text = std::fs::read_to_string(&out).unwrap_or_default();
+        async move { text.contains("Re-Auth-Answer").then_some(()) }
+    })
+    .await?;
     assert_eq!(dra.bindings("").await?.len(), 1);
     Ok(())
 }
