@@ -41,3 +41,8 @@ pub use types::{
 /// The identity types of the codec under this crate, re-exported: they are already in
 /// TS 23.003's words.
 pub use oxirush_nas::nas_5gs::{Direction, Guti, Plmn, Suci};
+
+/// The parts a UE builds its SUCI from (TS 23.003 §2.2B): the SUCI of an IMSI and its routing
+/// indicator, e.g. `ImsiSuci::null(plmn, RoutingIndicator::default(), msin)` for the null
+/// protection scheme.
+pub use oxirush_nas::nas_5gs::{ImsiSuci, RoutingIndicator};
