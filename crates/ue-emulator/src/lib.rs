@@ -3,4 +3,5 @@
 //! when the server's subscription-failure MESSAGE arrives, and publishes its own presence.
 
 pub mod control;
+pub mod fivegs;
 pub mod ims;
