@@ -9,6 +9,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "corelab/session/v1/control.proto",
         "corelab/group/v1/control.proto",
         "corelab/dra/v1/control.proto",
+        "corelab/ue/v1/fivegs.proto",
     ];
     let fds = protox::compile(files, [root])?;
     tonic_prost_build::configure().compile_fds(fds)?;

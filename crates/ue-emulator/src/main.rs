@@ -1,4 +1,5 @@
-//! ue-emulator: an emulated UE; today the IMS client of the presence scenario.
+//! ue-emulator: emulated UEs: the IMS client of the presence scenario (no subcommand), and the
+//! 5G UEs behind one gNB on the N1 link (`ue-emulator 5g`, docs/ue-emulator.md).
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -22,8 +23,11 @@ use corelab_ue_emulator::ims::{ImsClient, inbound};
 /// Emulated UE: an IMS client that registers, watches its buddies' presence, answers NOTIFYs
 /// (or fails them on purpose), and re-subscribes when the server says a subscription failed.
 #[derive(Parser)]
-#[command(version, about)]
+#[command(version, about, args_conflicts_with_subcommands = true)]
 struct Args {
+    /// Another mode than the IMS client.
+    #[command(subcommand)]
+    mode: Option<Mode>,
     /// Common node flags. Only --config (for [admin] [grpc] [log] [node]), --admin-listen,
     /// --grpc-listen, --log-format and --ready-file apply: the emulator keeps no store.
     #[command(flatten)]
@@ -90,9 +94,21 @@ struct Args {
     serve_max_total: usize,
 }
 
+#[derive(clap::Subcommand)]
+enum Mode {
+    /// 5G UEs (NAS-5GS) behind one gNB on the N1 link to session-manager.
+    #[command(name = "5g", alias = "fivegs")]
+    FiveGs(corelab_ue_emulator::fivegs::cli::FiveGsArgs),
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
-    match run(Args::parse()).await {
+    let mut args = Args::parse();
+    let result = match args.mode.take() {
+        Some(Mode::FiveGs(args)) => corelab_ue_emulator::fivegs::cli::run(args).await,
+        None => run(args).await,
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("ue-emulator: {e:#}");

@@ -81,6 +81,25 @@ pub fn same_tmgi(a: &Tmgi, b: &Tmgi) -> bool {
         }
 }
 
+/// The TMGI of the N1 link and the control service (`corelab.n1.v1.Tmgi`): an empty MCC is the
+/// serving PLMN's.
+pub fn tmgi_from_pb(tmgi: &corelab_proto::n1::v1::Tmgi) -> Result<Tmgi, String> {
+    let plmn = match tmgi.mcc.as_str() {
+        "" => None,
+        mcc => Some(Plmn::new(mcc, &tmgi.mnc).map_err(|e| format!("TMGI PLMN: {e}"))?),
+    };
+    Tmgi::new(tmgi.mbs_service_id, plmn).map_err(|e| e.to_string())
+}
+
+/// [`tmgi_from_pb`] the other way.
+pub fn tmgi_to_pb(tmgi: &Tmgi) -> corelab_proto::n1::v1::Tmgi {
+    corelab_proto::n1::v1::Tmgi {
+        mbs_service_id: tmgi.service_id(),
+        mcc: tmgi.plmn.map(|p| p.mcc().to_string()).unwrap_or_default(),
+        mnc: tmgi.plmn.map(|p| p.mnc().to_string()).unwrap_or_default(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

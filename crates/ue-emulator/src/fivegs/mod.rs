@@ -2,6 +2,11 @@
 //! (docs/ue-emulator.md). Each UE is its own IO-free state machine ([`ue::Ue`]); the gNB shell
 //! runs N of them over one N1 stream.
 
+pub mod cli;
+pub mod control;
+pub mod gnb;
 pub mod identity;
+pub mod load;
+pub mod script;
 pub mod session;
 pub mod ue;

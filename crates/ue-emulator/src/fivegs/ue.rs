@@ -783,13 +783,13 @@ impl Ue {
                     },
                 }
             }
-            NasMessage::PduSessionEstablishmentReject(reject) => {
+            NasMessage::PduSessionEstablishmentReject(reject)
                 if self.pending_is(
                     |p| matches!(p, Pending::Establish { pti, .. } if *pti == reject.pti),
-                ) {
-                    let cause = Some(Cause::FiveGsm(reject.cause.0));
-                    self.finish(now, false, "PDU SESSION ESTABLISHMENT REJECT", cause);
-                }
+                ) =>
+            {
+                let cause = Some(Cause::FiveGsm(reject.cause.0));
+                self.finish(now, false, "PDU SESSION ESTABLISHMENT REJECT", cause);
             }
             NasMessage::PduSessionModificationCommand(command) => {
                 self.modification_command(now, command)
@@ -865,10 +865,7 @@ impl Ue {
                 }),
             );
         };
-        let pending = match &self.pending {
-            Some((_, _, pending)) => Some(pending.clone()),
-            None => None,
-        };
+        let pending = self.pending.as_ref().map(|(_, _, pending)| pending.clone());
         match pending {
             Some(Pending::Join {
                 psi: want,
