@@ -60,6 +60,19 @@ impl Node {
         dir: &Path,
         inherit_stdout: bool,
     ) -> anyhow::Result<Node> {
+        Self::start_with_grpc(name, binary, args, dir, inherit_stdout, "127.0.0.1:0").await
+    }
+
+    /// [`Node::start`] with the gRPC service on `grpc_listen`: a node that its peers dial
+    /// (session-manager's N1 link) keeps its address across a restart.
+    pub async fn start_with_grpc(
+        name: &str,
+        binary: &Path,
+        args: &[String],
+        dir: &Path,
+        inherit_stdout: bool,
+        grpc_listen: &str,
+    ) -> anyhow::Result<Node> {
         let ready = dir.join(format!("{name}.ready.json"));
         let _ = std::fs::remove_file(&ready);
         let log = std::fs::File::create(dir.join(format!("{name}.log")))?;
@@ -76,7 +89,7 @@ impl Node {
                 "--admin-listen",
                 "127.0.0.1:0",
                 "--grpc-listen",
-                "127.0.0.1:0",
+                grpc_listen,
             ])
             .stdout(stdout)
             .stderr(Stdio::from(log))
