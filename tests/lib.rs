@@ -11,6 +11,8 @@ use tonic::transport::Channel;
 
 pub use labctl::wait::until;
 
+pub mod mbs_lab;
+
 /// The store a scenario runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

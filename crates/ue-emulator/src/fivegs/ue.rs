@@ -739,6 +739,18 @@ impl Ue {
 
     /// A 5GSM message (the PDU session is the one inside it; the transport's is for routing).
     fn session_message(&mut self, now: Instant, message: NasMessage) {
+        // A raw PDU of a negative test ends on the network's reject of it (TS 24.501 §7.3).
+        let reject = match &message {
+            NasMessage::PduSessionEstablishmentReject(r) => Some((r.cause, message.name())),
+            NasMessage::PduSessionModificationReject(r) => Some((r.cause, message.name())),
+            _ => None,
+        };
+        if let Some((cause, name)) = reject
+            && self.pending_is(|p| matches!(p, Pending::SendRaw))
+        {
+            self.finish(now, false, name, Some(Cause::FiveGsm(cause.0)));
+            return;
+        }
         match message {
             NasMessage::PduSessionEstablishmentAccept(accept) => {
                 let Some((
