@@ -12,7 +12,18 @@ use corelab_proto::n1::v1::n1_client::N1Client;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
+use corelab_log_throttle::{LOG_INTERVAL, Throttle};
+
 use crate::fivegs::identity::tmgi_from_pb;
+
+/// Bad downlink from session-manager, logged once per interval (issue 13 §4).
+static BAD_DOWNLINK: Throttle = Throttle::new(LOG_INTERVAL);
+
+fn bad_downlink(ran_ue_id: u64, what: &str) {
+    if let Some(count) = BAD_DOWNLINK.hit(Instant::now()) {
+        tracing::warn!(ran_ue_id, count, "bad downlink: {what}");
+    }
+}
 use crate::fivegs::ue::{Command, Input, Outcome, Output, Procedure, RadioEvent, Ue, UeConfig};
 
 /// How the gNB reaches session-manager.
@@ -189,6 +200,7 @@ impl Gnb {
                     msg: Some(n1::uplink::Msg::Nas(n1::UplinkNas { ran_ue_id, pdu })),
                 }),
                 Output::Radio(event) => uplink.push(radio(ran_ue_id, event)),
+                Output::Malformed(reason) => bad_downlink(ran_ue_id, &reason),
                 Output::Done(outcome) => {
                     if let Some(tx) = &self.inner.outcomes {
                         let _ = tx.send((index, outcome.clone()));
@@ -211,6 +223,7 @@ impl Gnb {
                 .counters
                 .unknown_ran_ue_id
                 .fetch_add(1, Ordering::Relaxed);
+            bad_downlink(ran_ue_id, "no UE has this ran_ue_id");
             return Vec::new();
         };
         self.feed(index, &mut lock(slot), now, input)
@@ -248,7 +261,7 @@ impl Gnb {
             }
             Some(n1::downlink::Msg::Paging(paging)) => {
                 let Some(tmgi) = paging.tmgi.as_ref().and_then(|t| tmgi_from_pb(t).ok()) else {
-                    tracing::warn!("paging without a valid TMGI: ignored");
+                    bad_downlink(0, "paging without a valid TMGI: ignored");
                     return;
                 };
                 let mut all = Vec::new();

@@ -177,6 +177,8 @@ pub enum Output {
     Radio(RadioEvent),
     /// A procedure ended.
     Done(Outcome),
+    /// A downlink PDU that did not decode (TS 24.501 clause 7), why: for a log line.
+    Malformed(String),
 }
 
 /// What a UE is fed.
@@ -677,6 +679,8 @@ impl Ue {
             Ok(message) => message,
             Err(rejection) => {
                 self.malformed_downlink += 1;
+                self.out
+                    .push_back(Output::Malformed(rejection.reason.clone()));
                 if let Some(answer) = rejection.answer {
                     let _ = self.send(&answer);
                 }

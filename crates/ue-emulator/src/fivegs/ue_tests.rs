@@ -45,6 +45,7 @@ struct Drained {
     uplink: Vec<NasMessage>,
     radio: Vec<RadioEvent>,
     done: Vec<Outcome>,
+    malformed: Vec<String>,
 }
 
 fn drain(ue: &mut Ue) -> Drained {
@@ -56,6 +57,7 @@ fn drain(ue: &mut Ue) -> Drained {
                 .push(corelab_nas::decode(&pdu, corelab_nas::Direction::Uplink).unwrap()),
             Output::Radio(r) => d.radio.push(r),
             Output::Done(o) => d.done.push(o),
+            Output::Malformed(reason) => d.malformed.push(reason),
         }
     }
     d
@@ -669,4 +671,14 @@ fn malformed_downlink_is_counted_and_answered_never_a_panic() {
         ue.handle(now, Input::Downlink(pdu));
     }
     assert_eq!(ue.malformed_downlink(), 4);
+    let d = drain(&mut ue);
+    assert_eq!(d.malformed.len(), 4, "each one reported for the log");
+    // An unknown 5GSM message type is answered with 5GSM STATUS #97 (TS 24.501 §7.4).
+    assert!(
+        d.uplink.iter().any(|m| matches!(
+            m,
+            NasMessage::FiveGsmStatus(s) if s.cause == FiveGsmCause::MESSAGE_TYPE_NON_EXISTENT
+        )),
+        "{d:?}"
+    );
 }
