@@ -24,7 +24,7 @@ fn bad_downlink(ran_ue_id: u64, what: &str) {
         tracing::warn!(ran_ue_id, count, "bad downlink: {what}");
     }
 }
-use crate::fivegs::ue::{Command, Input, Outcome, Output, Procedure, RadioEvent, Ue, UeConfig};
+use crate::fivegs::ue::{Command, Input, Outcome, Output, RadioEvent, Ue, UeConfig};
 
 /// How the gNB reaches session-manager.
 #[derive(Debug, Clone)]
@@ -145,9 +145,10 @@ impl Gnb {
 
     /// Run `command` on UE `index` and wait for its procedure's end.
     pub async fn command(&self, index: usize, command: Command) -> Outcome {
+        let procedure = command.procedure();
         let Some(slot) = self.inner.ues.get(index) else {
             return Outcome {
-                procedure: Procedure::SendRaw,
+                procedure,
                 ok: false,
                 detail: format!("no UE {index} (this gNB has {})", self.len()),
                 cause: None,
@@ -173,7 +174,7 @@ impl Gnb {
         match rx.await {
             Ok(outcome) => outcome,
             Err(_) => Outcome {
-                procedure: Procedure::SendRaw,
+                procedure,
                 ok: false,
                 detail: "the gNB stopped".into(),
                 cause: None,

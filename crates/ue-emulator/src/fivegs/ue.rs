@@ -131,6 +131,22 @@ pub enum Command {
     },
 }
 
+impl Command {
+    /// The procedure it runs.
+    pub fn procedure(&self) -> Procedure {
+        match self {
+            Self::Register => Procedure::Register,
+            Self::Establish { .. } => Procedure::Establish,
+            Self::Join { .. } => Procedure::Join,
+            Self::Leave { .. } => Procedure::Leave,
+            Self::LoseCoverage => Procedure::LoseCoverage,
+            Self::RegainCoverage => Procedure::RegainCoverage,
+            Self::CloseMbsApp { .. } => Procedure::CloseMbsApp,
+            Self::SendRaw { .. } => Procedure::SendRaw,
+        }
+    }
+}
+
 /// What the radio side of the gNB reports for this UE (N1 `RadioEvent`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RadioEvent {
@@ -395,16 +411,7 @@ impl Ue {
     // ---- commands --------------------------------------------------------------------
 
     fn command(&mut self, now: Instant, command: Command) {
-        let procedure = match &command {
-            Command::Register => Procedure::Register,
-            Command::Establish { .. } => Procedure::Establish,
-            Command::Join { .. } => Procedure::Join,
-            Command::Leave { .. } => Procedure::Leave,
-            Command::LoseCoverage => Procedure::LoseCoverage,
-            Command::RegainCoverage => Procedure::RegainCoverage,
-            Command::CloseMbsApp { .. } => Procedure::CloseMbsApp,
-            Command::SendRaw { .. } => Procedure::SendRaw,
-        };
+        let procedure = command.procedure();
         if let Some((running, _, _)) = &self.pending {
             let detail = format!("busy with {}", running.name());
             self.report(procedure, false, detail, None, Duration::ZERO);
