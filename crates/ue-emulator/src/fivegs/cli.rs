@@ -89,6 +89,7 @@ pub async fn run(args: FiveGsArgs) -> anyhow::Result<()> {
     )?;
     telemetry::init(&common.log)?;
     let prometheus = admin::install_metrics()?;
+    crate::fivegs::metrics::describe();
 
     let scenario = match &args.scenario {
         Some(path) => {

@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 use corelab_log_throttle::{LOG_INTERVAL, Throttle};
 
 use crate::fivegs::identity::tmgi_from_pb;
+use crate::fivegs::metrics as m;
 
 /// Bad downlink from session-manager, logged once per interval (issue 13 §4).
 static BAD_DOWNLINK: Throttle = Throttle::new(LOG_INTERVAL);
@@ -200,9 +201,22 @@ impl Gnb {
                 Output::Uplink(pdu) => uplink.push(n1::Uplink {
                     msg: Some(n1::uplink::Msg::Nas(n1::UplinkNas { ran_ue_id, pdu })),
                 }),
-                Output::Radio(event) => uplink.push(radio(ran_ue_id, event)),
+                Output::Radio(event) => {
+                    if matches!(event, RadioEvent::PagingResponse(_)) {
+                        metrics::counter!(m::PAGING_RESPONSES).increment(1);
+                    }
+                    uplink.push(radio(ran_ue_id, event));
+                }
                 Output::Malformed(reason) => bad_downlink(ran_ue_id, &reason),
                 Output::Done(outcome) => {
+                    let procedure = outcome.procedure.name();
+                    let result = if outcome.ok { "ok" } else { "failed" };
+                    metrics::counter!(m::PROCEDURES, "procedure" => procedure, "result" => result)
+                        .increment(1);
+                    if outcome.ok {
+                        metrics::histogram!(m::PROCEDURE_SECONDS, "procedure" => procedure)
+                            .record(outcome.elapsed.as_secs_f64());
+                    }
                     if let Some(tx) = &self.inner.outcomes {
                         let _ = tx.send((index, outcome.clone()));
                     }
@@ -241,6 +255,7 @@ impl Gnb {
                 .counters
                 .uplink_dropped
                 .fetch_add(n, Ordering::Relaxed);
+            metrics::counter!(m::UPLINK_DROPPED).increment(n);
             return;
         };
         for message in uplink {
@@ -249,6 +264,7 @@ impl Gnb {
                     .counters
                     .uplink_dropped
                     .fetch_add(1, Ordering::Relaxed);
+                metrics::counter!(m::UPLINK_DROPPED).increment(1);
             }
         }
     }

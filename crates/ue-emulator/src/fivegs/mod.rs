@@ -7,6 +7,7 @@ pub mod control;
 pub mod gnb;
 pub mod identity;
 pub mod load;
+pub mod metrics;
 pub mod script;
 pub mod session;
 pub mod ue;
