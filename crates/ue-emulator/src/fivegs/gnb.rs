@@ -161,7 +161,7 @@ impl Gnb {
             let mut slot = lock(slot);
             if let Some(running) = slot.ue.busy() {
                 return Outcome {
-                    procedure: running,
+                    procedure,
                     ok: false,
                     detail: format!("busy with {}", running.name()),
                     cause: None,
