@@ -1,6 +1,8 @@
 //! The gRPC control service of the 5G mode (`proto/corelab/ue/v1/fivegs.proto`): each UE's
 //! view, and commands that answer when their procedure ends.
 
+use std::sync::atomic::Ordering;
+
 use corelab_proto::ue::v1 as pb;
 use corelab_proto::ue::v1::five_gs_control_server::FiveGsControl;
 use tonic::{Request, Response, Status};
@@ -132,7 +134,13 @@ impl FiveGsControl for Gnb {
         let ues = (0..self.len())
             .filter_map(|i| self.with_ue(i, |ue| view(i, ue)))
             .collect();
-        Ok(Response::new(pb::FiveGsUes { ues }))
+        let counters = self.counters();
+        Ok(Response::new(pb::FiveGsUes {
+            ues,
+            n1_connected: self.connected(),
+            n1_attaches: counters.attaches.load(Ordering::Relaxed),
+            uplink_dropped: counters.uplink_dropped.load(Ordering::Relaxed),
+        }))
     }
 
     async fn get_ue(&self, req: Request<pb::UeRef>) -> Result<Response<pb::FiveGsUe>, Status> {

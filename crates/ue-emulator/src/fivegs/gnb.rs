@@ -367,6 +367,9 @@ impl Gnb {
             })),
         })
         .await?;
+        // Uplink from now on queues behind the hello (the contract's first message), so a UE's
+        // message is not lost between session-manager taking the stream and its hello_ack.
+        *lock(&self.inner.uplink) = Some(tx);
         let mut inbound = client
             .attach(tokio_stream::wrappers::ReceiverStream::new(rx))
             .await?
@@ -377,7 +380,6 @@ impl Gnb {
             }) => tracing::info!(gnb = %cfg.name, amf = %ack.amf_name, "N1 attached"),
             other => anyhow::bail!("the first downlink is not hello_ack: {other:?}"),
         }
-        *lock(&self.inner.uplink) = Some(tx);
         self.inner.connected.store(true, Ordering::Relaxed);
         self.inner.counters.attaches.fetch_add(1, Ordering::Relaxed);
         if let Some(signal) = attached.take() {
