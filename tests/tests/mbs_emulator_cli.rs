@@ -152,3 +152,27 @@ async fn load_mode(backend: Backend) -> anyhow::Result<()> {
     assert!(ues.iter().all(|ue| ue.tmgis.len() == 1));
     Ok(())
 }
+
+/// Bad flags are refused before anything starts, each error naming its flag.
+#[tokio::test]
+async fn bad_5g_flags_name_the_flag_and_exit_non_zero() -> anyhow::Result<()> {
+    let cases: [(&[&str], &str); 5] = [
+        (&["--plmn", "1-2"], "--plmn"),
+        (&["--step", "fly"], "--step"),
+        (&["--step", "join psi=1"], "tmgi"),
+        (&["--load", "--load-join", "zz"], "--load-join"),
+        (&["--scenario", "/nonexistent/seed.toml"], "--scenario"),
+    ];
+    for (args, named) in cases {
+        let out = tokio::process::Command::new(labctl::bin_path("ue-emulator")?)
+            .args(["5g", "--n1", "http://127.0.0.1:1"])
+            .args(args)
+            .kill_on_drop(true)
+            .output();
+        let out = tokio::time::timeout(Duration::from_secs(20), out).await??;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(stderr.contains(named), "{args:?}: {stderr}");
+    }
+    Ok(())
+}
