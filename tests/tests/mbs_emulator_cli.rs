@@ -146,6 +146,9 @@ async fn load_mode(backend: Backend) -> anyhow::Result<()> {
         let (p50, p99) = (stats["p50_ms"].as_f64(), stats["p99_ms"].as_f64());
         assert!(p50.is_some() && p50 <= p99, "{procedure}: {stats}");
     }
+    // Per UE: REGISTRATION REQUEST/ACCEPT/COMPLETE, ESTABLISHMENT REQUEST/ACCEPT, MODIFICATION
+    // REQUEST/COMMAND/COMPLETE.
+    assert_eq!(summary["nas_messages"], 20 * 8, "{summary}");
     let mut net = lab.control().await?;
     let ues = net.list_ues(sm::Empty {}).await?.into_inner().ues;
     assert_eq!(ues.len(), 20);

@@ -185,8 +185,13 @@ pub async fn run(args: FiveGsArgs) -> anyhow::Result<()> {
                 );
             }
             println!(
-                "{} of {} UEs completed in {:.2} s, {:.1} procedures/s",
-                summary.ues_completed, summary.ues, summary.seconds, summary.procedures_per_second
+                "{} of {} UEs completed in {:.2} s, {:.1} procedures/s, {} NAS messages ({:.1}/s)",
+                summary.ues_completed,
+                summary.ues,
+                summary.seconds,
+                summary.procedures_per_second,
+                summary.nas_messages,
+                summary.nas_messages_per_second
             );
         }
         cancel.cancel();

@@ -48,6 +48,14 @@ struct Slot {
     waiter: Option<oneshot::Sender<Outcome>>,
 }
 
+/// What feeding a UE gave: uplinks to send, then procedures to report as ended (UE index,
+/// who waits, how it ended).
+#[derive(Default)]
+struct Fed {
+    uplink: Vec<n1::Uplink>,
+    ended: Vec<(usize, Option<oneshot::Sender<Outcome>>, Outcome)>,
+}
+
 /// Counters of the link.
 #[derive(Debug, Default)]
 pub struct LinkCounters {
@@ -57,6 +65,10 @@ pub struct LinkCounters {
     pub uplink_dropped: AtomicU64,
     /// Downlink messages for a `ran_ue_id` this gNB does not have.
     pub unknown_ran_ue_id: AtomicU64,
+    /// NAS PDUs sent (`UplinkNas`) on a stream.
+    pub nas_uplink: AtomicU64,
+    /// NAS PDUs received (`DownlinkNas`).
+    pub nas_downlink: AtomicU64,
 }
 
 struct Inner {
@@ -157,7 +169,7 @@ impl Gnb {
             };
         };
         let (tx, rx) = oneshot::channel();
-        let uplink = {
+        let fed = {
             let mut slot = lock(slot);
             if let Some(running) = slot.ue.busy() {
                 return Outcome {
@@ -171,7 +183,7 @@ impl Gnb {
             slot.waiter = Some(tx);
             self.feed(index, &mut slot, Instant::now(), Input::Command(command))
         };
-        self.send(uplink).await;
+        self.flush(fed).await;
         match rx.await {
             Ok(outcome) => outcome,
             Err(_) => Outcome {
@@ -184,52 +196,53 @@ impl Gnb {
         }
     }
 
-    /// Feed UE `index` one input and collect the uplinks it gives; a procedure's end goes to
-    /// its waiter.
-    fn feed(
-        &self,
-        index: usize,
-        slot: &mut Slot,
-        now: Instant,
-        input: Input<'_>,
-    ) -> Vec<n1::Uplink> {
+    /// Feed UE `index` one input and collect what it gives: the uplinks, and the procedures
+    /// that ended (reported by [`Gnb::flush`] once the uplinks are sent, so that a procedure
+    /// ends after the UE's last message of it, its COMPLETE, is on the link).
+    fn feed(&self, index: usize, slot: &mut Slot, now: Instant, input: Input<'_>) -> Fed {
         slot.ue.handle(now, input);
         let ran_ue_id = Self::ran_ue_id(index);
-        let mut uplink = Vec::new();
+        let mut fed = Fed::default();
         while let Some(output) = slot.ue.poll() {
             match output {
-                Output::Uplink(pdu) => uplink.push(n1::Uplink {
+                Output::Uplink(pdu) => fed.uplink.push(n1::Uplink {
                     msg: Some(n1::uplink::Msg::Nas(n1::UplinkNas { ran_ue_id, pdu })),
                 }),
                 Output::Radio(event) => {
                     if matches!(event, RadioEvent::PagingResponse(_)) {
                         metrics::counter!(m::PAGING_RESPONSES).increment(1);
                     }
-                    uplink.push(radio(ran_ue_id, event));
+                    fed.uplink.push(radio(ran_ue_id, event));
                 }
                 Output::Malformed(reason) => bad_downlink(ran_ue_id, &reason),
-                Output::Done(outcome) => {
-                    let procedure = outcome.procedure.name();
-                    let result = if outcome.ok { "ok" } else { "failed" };
-                    metrics::counter!(m::PROCEDURES, "procedure" => procedure, "result" => result)
-                        .increment(1);
-                    if outcome.ok {
-                        metrics::histogram!(m::PROCEDURE_SECONDS, "procedure" => procedure)
-                            .record(outcome.elapsed.as_secs_f64());
-                    }
-                    if let Some(tx) = &self.inner.outcomes {
-                        let _ = tx.send((index, outcome.clone()));
-                    }
-                    if let Some(waiter) = slot.waiter.take() {
-                        let _ = waiter.send(outcome);
-                    }
-                }
+                Output::Done(outcome) => fed.ended.push((index, slot.waiter.take(), outcome)),
             }
         }
-        uplink
+        fed
     }
 
-    fn deliver(&self, ran_ue_id: u64, now: Instant, input: Input<'_>) -> Vec<n1::Uplink> {
+    /// Send what [`Gnb::feed`] collected, then report the procedures that ended.
+    async fn flush(&self, fed: Fed) {
+        self.send(fed.uplink).await;
+        for (index, waiter, outcome) in fed.ended {
+            let procedure = outcome.procedure.name();
+            let result = if outcome.ok { "ok" } else { "failed" };
+            metrics::counter!(m::PROCEDURES, "procedure" => procedure, "result" => result)
+                .increment(1);
+            if outcome.ok {
+                metrics::histogram!(m::PROCEDURE_SECONDS, "procedure" => procedure)
+                    .record(outcome.elapsed.as_secs_f64());
+            }
+            if let Some(tx) = &self.inner.outcomes {
+                let _ = tx.send((index, outcome.clone()));
+            }
+            if let Some(waiter) = waiter {
+                let _ = waiter.send(outcome);
+            }
+        }
+    }
+
+    fn deliver(&self, ran_ue_id: u64, now: Instant, input: Input<'_>) -> Fed {
         let index = ran_ue_id
             .checked_sub(1)
             .and_then(|i| usize::try_from(i).ok());
@@ -239,7 +252,7 @@ impl Gnb {
                 .unknown_ran_ue_id
                 .fetch_add(1, Ordering::Relaxed);
             bad_downlink(ran_ue_id, "no UE has this ran_ue_id");
-            return Vec::new();
+            return Fed::default();
         };
         self.feed(index, &mut lock(slot), now, input)
     }
@@ -259,7 +272,15 @@ impl Gnb {
             return;
         };
         for message in uplink {
-            if tx.send(message).await.is_err() {
+            let nas = matches!(message.msg, Some(n1::uplink::Msg::Nas(_)));
+            if tx.send(message).await.is_ok() {
+                if nas {
+                    self.inner
+                        .counters
+                        .nas_uplink
+                        .fetch_add(1, Ordering::Relaxed);
+                }
+            } else {
                 self.inner
                     .counters
                     .uplink_dropped
@@ -272,8 +293,9 @@ impl Gnb {
     /// One downlink message from session-manager.
     async fn downlink(&self, message: n1::Downlink) {
         let now = Instant::now();
-        let uplink = match message.msg {
+        let fed = match message.msg {
             Some(n1::downlink::Msg::Nas(nas)) => {
+                (self.inner.counters.nas_downlink).fetch_add(1, Ordering::Relaxed);
                 self.deliver(nas.ran_ue_id, now, Input::Downlink(&nas.pdu))
             }
             Some(n1::downlink::Msg::Paging(paging)) => {
@@ -281,9 +303,11 @@ impl Gnb {
                     bad_downlink(0, "paging without a valid TMGI: ignored");
                     return;
                 };
-                let mut all = Vec::new();
+                let mut all = Fed::default();
                 for ran_ue_id in paging.ran_ue_ids {
-                    all.extend(self.deliver(ran_ue_id, now, Input::Paging(tmgi)));
+                    let fed = self.deliver(ran_ue_id, now, Input::Paging(tmgi));
+                    all.uplink.extend(fed.uplink);
+                    all.ended.extend(fed.ended);
                 }
                 all
             }
@@ -298,23 +322,23 @@ impl Gnb {
                 };
                 self.deliver(command.ran_ue_id, now, input)
             }
-            Some(n1::downlink::Msg::HelloAck(_)) | None => Vec::new(),
+            Some(n1::downlink::Msg::HelloAck(_)) | None => Fed::default(),
         };
-        self.send(uplink).await;
+        self.flush(fed).await;
     }
 
     /// Time out the procedures that waited too long.
     async fn tick(&self) {
         let now = Instant::now();
         for (index, slot) in self.inner.ues.iter().enumerate() {
-            let uplink = {
+            let fed = {
                 let mut slot = lock(slot);
                 if slot.ue.poll_timeout().is_none_or(|t| now < t) {
                     continue;
                 }
                 self.feed(index, &mut slot, now, Input::Tick)
             };
-            self.send(uplink).await;
+            self.flush(fed).await;
         }
     }
 

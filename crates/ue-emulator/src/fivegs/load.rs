@@ -3,6 +3,7 @@
 //! rate and p50/p90/p99 (docs/ue-emulator.md, "Load mode"; the benchmark of issue 12 §6).
 
 use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use corelab_nas::Tmgi;
@@ -53,6 +54,10 @@ pub struct Summary {
     pub procedures_per_second: f64,
     /// Per procedure, by name.
     pub procedures: BTreeMap<String, ProcedureStats>,
+    /// NAS PDUs on the N1 link during the run, both directions (the UEs' and the network's).
+    pub nas_messages: u64,
+    /// `nas_messages` per second of the run.
+    pub nas_messages_per_second: f64,
 }
 
 /// The value under which `p` of `sorted` lie (nearest rank); 0 for none.
@@ -128,6 +133,8 @@ impl Collector {
             seconds,
             procedures_per_second: all_ok as f64 / seconds,
             procedures,
+            nas_messages: 0,
+            nas_messages_per_second: 0.0,
         }
     }
 }
@@ -141,6 +148,7 @@ pub async fn run(
 ) -> Summary {
     let started = Instant::now();
     let total = gnb.len();
+    let nas_at_start = nas_messages(gnb);
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<bool>();
     let starter = {
         let gnb = gnb.clone();
@@ -182,7 +190,15 @@ pub async fn run(
     }
     let _ = starter.await;
     eprintln!("{}", collector.progress(elapsed, finished, total));
-    collector.summary(total, completed, elapsed)
+    let mut summary = collector.summary(total, completed, elapsed);
+    summary.nas_messages = nas_messages(gnb) - nas_at_start;
+    summary.nas_messages_per_second = summary.nas_messages as f64 / summary.seconds;
+    summary
+}
+
+fn nas_messages(gnb: &Gnb) -> u64 {
+    let counters = gnb.counters();
+    counters.nas_uplink.load(Ordering::Relaxed) + counters.nas_downlink.load(Ordering::Relaxed)
 }
 
 /// One UE's run: register, establish, join; `true` when all were accepted.
