@@ -451,7 +451,7 @@ impl Ue {
             Command::Join { tmgi, psi } => self.join(tmgi, psi),
             Command::Leave { tmgi, how } => self.leave(tmgi, how),
             Command::LoseCoverage => {
-                self.lose_coverage(now);
+                self.lose_coverage();
                 return;
             }
             Command::RegainCoverage => self.regain_coverage(),
@@ -614,7 +614,7 @@ impl Ue {
         }
     }
 
-    fn lose_coverage(&mut self, now: Instant) {
+    fn lose_coverage(&mut self) {
         if !self.in_coverage {
             self.report(
                 Procedure::LoseCoverage,
@@ -627,7 +627,6 @@ impl Ue {
         }
         self.in_coverage = false;
         self.out.push_back(Output::Radio(RadioEvent::CoverageLost));
-        let _ = now;
         self.report(
             Procedure::LoseCoverage,
             true,
@@ -1014,10 +1013,9 @@ impl Ue {
     }
 
     fn finish(&mut self, now: Instant, ok: bool, detail: &str, cause: Option<Cause>) {
-        if let Some((procedure, started, pending)) = self.pending.take() {
-            // A failed leave by release keeps the session; a failed join on a new session
-            // keeps the session it made (the network may still use it).
-            let _ = pending;
+        // A failed leave by release keeps the session; a failed join on a new session keeps the
+        // session it made (the network may still use it).
+        if let Some((procedure, started, _)) = self.pending.take() {
             let elapsed = now.saturating_duration_since(started);
             self.report(procedure, ok, detail.to_string(), cause, elapsed);
         }
