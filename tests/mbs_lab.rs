@@ -35,12 +35,28 @@ pub struct MbsLab {
 impl MbsLab {
     /// Start session-manager on a new store with `sm_args` (e.g. `--qfi-lists false`).
     pub async fn start(backend: Backend, sm_args: &[&str]) -> anyhow::Result<MbsLab> {
+        Self::start_configured(backend, "", sm_args).await
+    }
+
+    /// [`MbsLab::start`] with `config` as session-manager's TOML file (e.g. its own
+    /// `[[mbs.sessions]]`, which replace the lab's default TMGIs).
+    pub async fn start_configured(
+        backend: Backend,
+        config: &str,
+        sm_args: &[&str],
+    ) -> anyhow::Result<MbsLab> {
         let dir = tempfile::tempdir()?;
         let store_url = store_url(backend, dir.path()).await?;
+        let mut sm_args: Vec<String> = sm_args.iter().map(|s| s.to_string()).collect();
+        if !config.is_empty() {
+            let path = dir.path().join("session-manager.toml");
+            std::fs::write(&path, config)?;
+            sm_args.extend(["--config".to_string(), path.display().to_string()]);
+        }
         let mut lab = MbsLab {
             store_url,
             grpc_listen: format!("127.0.0.1:{}", labctl::free_port()?),
-            sm_args: sm_args.iter().map(|s| s.to_string()).collect(),
+            sm_args,
             session_manager: None,
             gnbs: Vec::new(),
             dir,

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 on_both_backends! {
     join_of_an_unknown_tmgi_is_rejected_with_its_mbs_cause_and_adds_nothing => join_rejected;
+    join_is_rejected_for_an_unauthorized_ue_and_beyond_capacity => join_refused_by_policy;
     leave_by_modification_releases_the_mbs_flows_and_keeps_the_session => leave_by_modification;
     leave_by_release_of_a_session_made_for_mbs_releases_the_session => leave_by_release;
     network_initiated_leave_ends_the_service_on_the_ue => network_leave;
@@ -140,5 +141,49 @@ async fn leave_rejected(backend: Backend) -> anyhow::Result<()> {
     let d = device(&mut gnb, 0).await?;
     assert_eq!(device_qfis(&d, 1), [1, 5]);
     assert_eq!(d.tmgis.len(), 1);
+    Ok(())
+}
+
+/// TMGI 000003 admits UEs 1 and 2 only, one at a time.
+const RESTRICTED: &str = r#"
+[[mbs.sessions]]
+service_id = 3
+flows = [{ qfi = 9, five_qi = 7 }]
+authorized = ["imsi-001010000000002", "imsi-001010000000003"]
+capacity = 1
+"#;
+
+async fn join_refused_by_policy(backend: Backend) -> anyhow::Result<()> {
+    let mut lab = MbsLab::start_configured(backend, RESTRICTED, &[]).await?;
+    let mut gnb = lab.gnb("gnb-1", &["--ues", "3"]).await?;
+    let mut net = lab.control().await?;
+    for index in 0..3 {
+        register_and_establish(&mut gnb, index, 1).await?;
+    }
+    // TS 24.501 §9.11.4.31: "UE is not authorized" (2).
+    let refused = join(&mut gnb, 0, 3, 1).await?;
+    assert_eq!(
+        (refused.ok, refused.cause_kind.as_str(), refused.cause),
+        (false, "mbs", 2)
+    );
+    accepted(join(&mut gnb, 1, 3, 1).await?)?;
+    // The session is full: "insufficient resources" (1).
+    let full = join(&mut gnb, 2, 3, 1).await?;
+    assert_eq!(
+        (full.ok, full.cause_kind.as_str(), full.cause),
+        (false, "mbs", 1)
+    );
+    for (index, qfis) in [(0, vec![1]), (1, vec![1, 9]), (2, vec![1])] {
+        assert_eq!(
+            network_qfis(&network_ue(&mut net, index).await?, 1),
+            qfis,
+            "UE {index}"
+        );
+        assert_eq!(
+            device_qfis(&device(&mut gnb, index).await?, 1),
+            qfis,
+            "UE {index}"
+        );
+    }
     Ok(())
 }
