@@ -14,6 +14,8 @@
 //!   the parser refuses). docs/sip.md says what the layer guarantees.
 //! - [`serve`]: the serve loop — incoming requests handed to the node's handler in arrival order
 //!   per dialog and per TCP connection, bounded, 503 with Retry-After past the bound.
+//! - [`proxy`]: the RFC 3261 §16 stateful proxy — the copy of a request we forward, the
+//!   responses we relay, CANCEL and the ACK of a 2xx — as pure functions, and their shell.
 //! - [`build`]: requests and responses written as text and parsed back, so what we send reads
 //!   like the RFCs' examples.
 
@@ -25,6 +27,7 @@ pub mod framing;
 pub mod fuzzing;
 pub mod headers;
 pub mod node;
+pub mod proxy;
 pub mod serve;
 pub mod transport;
 pub mod validate;

@@ -267,7 +267,7 @@ impl SipNode {
     /// The connection a request to `destination` leaves on: our UDP socket, or a TCP connection
     /// (the live one to that address, or a new one with `TCP_NODELAY`). `Err` is the outcome to
     /// report instead of sending.
-    async fn connection_to(
+    pub(crate) async fn connection_to(
         &self,
         req: &Request,
         destination: &SipAddr,
