@@ -40,3 +40,10 @@ pub mod dra {
         tonic::include_proto!("corelab.dra.v1");
     }
 }
+
+/// Control services of the PoC servers (docs/poc.md).
+pub mod poc {
+    pub mod v1 {
+        tonic::include_proto!("corelab.poc.v1");
+    }
+}

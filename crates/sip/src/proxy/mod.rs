@@ -113,6 +113,14 @@ pub fn pop_own_routes(req: &mut Request, is_ours: impl Fn(&str) -> bool) -> usiz
     own
 }
 
+/// Put `entry` on top of the request's route set (a route we choose for it, e.g. the
+/// controlling server, RFC 3261 §16.6 step 7 "pre-loaded" by the proxy).
+pub fn push_route(req: &mut Request, entry: &str) {
+    let mut all = routes(req);
+    all.insert(0, entry.to_string());
+    set_routes(req, &all);
+}
+
 /// Does this request create a dialog (and so get our Record-Route)? An INVITE or SUBSCRIBE
 /// (or REFER) without a To tag (RFC 3261 §12.1, RFC 6665 §4.1).
 pub fn creates_dialog(req: &Request) -> bool {
@@ -122,15 +130,13 @@ pub fn creates_dialog(req: &Request) -> bool {
     ) && !headers::to_uri_and_tag(req).is_ok_and(|(_, tag)| tag.is_some())
 }
 
-/// How we send the copy of a request.
+/// Who we are on the path of a request.
 #[derive(Debug, Clone)]
 pub struct Hop {
     /// Our Via sent-by (the advertised address, RFC 3261 §18.1.1).
     pub sent_by: String,
     /// The transport the request arrived on.
     pub inbound: Transport,
-    /// The transport it leaves on (from the next hop's URI).
-    pub outbound: Transport,
 }
 
 /// The copy to send and where it goes.
@@ -210,18 +216,6 @@ pub fn forward(
         .unique_push(Header::MaxForwards(untyped::MaxForwards::new(
             (max_forwards - 1).to_string(),
         )));
-    // Step 4: Record-Route, ours on top; two when the transport changes (RFC 5658 §3.2):
-    // the upper one faces downstream, the lower one upstream.
-    if record_route && creates_dialog(req) {
-        let mut entries = vec![record_route_entry(&hop.sent_by, hop.outbound)];
-        if hop.inbound != hop.outbound {
-            entries.push(record_route_entry(&hop.sent_by, hop.inbound));
-        }
-        for entry in entries.into_iter().rev() {
-            out.headers
-                .push_front(Header::RecordRoute(untyped::RecordRoute::new(entry)));
-        }
-    }
     // Step 6: a strict router on top (no `lr`): the Request-URI goes last in the route set and
     // the top Route becomes the Request-URI.
     let mut route_set = routes(&out);
@@ -242,10 +236,26 @@ pub fn forward(
             .ok_or_else(|| Refusal::new(400, format!("Bad Route header {route:?}")))?,
         None => out.uri.to_string(),
     };
+    // The transport it leaves on: the next hop's (`;transport=tcp`), UDP by default.
+    let outbound = crate::node::destination_of(&next_hop)
+        .and_then(|d| d.r#type)
+        .unwrap_or(Transport::Udp);
+    // Step 4: Record-Route, ours on top; two when the transport changes (RFC 5658 §3.2):
+    // the upper one faces downstream, the lower one upstream.
+    if record_route && creates_dialog(req) {
+        let mut entries = vec![record_route_entry(&hop.sent_by, outbound)];
+        if hop.inbound != outbound {
+            entries.push(record_route_entry(&hop.sent_by, hop.inbound));
+        }
+        for entry in entries.into_iter().rev() {
+            out.headers
+                .push_front(Header::RecordRoute(untyped::RecordRoute::new(entry)));
+        }
+    }
     // Step 8: our Via on top.
     let via = format!(
         "SIP/2.0/{} {};branch={};rport",
-        transport_token(hop.outbound),
+        transport_token(outbound),
         hop.sent_by,
         branch(req, &next_hop)
     );

@@ -13,7 +13,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rsipstack::sip::{Method, Request, Response, SipMessage, Transport};
+use rsipstack::sip::{Method, Request, Response, SipMessage};
 use rsipstack::transaction::Transaction;
 use rsipstack::transaction::key::{TransactionKey, TransactionRole};
 use rsipstack::transaction::transaction::TransactionEvent;
@@ -65,15 +65,11 @@ impl Proxy {
         host_port == advertised || host_port == self.node.addr.to_string()
     }
 
-    /// The [`Hop`] of a request that arrived as `received` and leaves for `next_hop`.
-    pub fn hop(&self, received: &Request, next_hop: &str) -> Hop {
-        let outbound = destination_of(next_hop)
-            .and_then(|d| d.r#type)
-            .unwrap_or(Transport::Udp);
+    /// The [`Hop`] of a request that arrived as `received`.
+    pub fn hop(&self, received: &Request) -> Hop {
         Hop {
             sent_by: self.node.advertised.to_string(),
             inbound: request_transport(received),
-            outbound,
         }
     }
 
@@ -263,11 +259,7 @@ impl Proxy {
     /// popped) with our Via, without a transaction.
     pub async fn forward_ack(&self, mut ack: Request) -> Result<(), Refusal> {
         super::pop_own_routes(&mut ack, |hp| self.is_ours(hp));
-        let next_hop = super::routes(&ack)
-            .first()
-            .and_then(|r| crate::headers::uri_of(r))
-            .unwrap_or_else(|| ack.uri.to_string());
-        let hop = self.hop(&ack, &next_hop);
+        let hop = self.hop(&ack);
         let forwarded = super::forward(&ack, None, false, &hop)?;
         self.send_stateless(forwarded).await
     }

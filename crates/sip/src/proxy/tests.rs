@@ -23,7 +23,6 @@ fn hop() -> Hop {
     Hop {
         sent_by: "10.0.0.2:5060".into(),
         inbound: Transport::Udp,
-        outbound: Transport::Udp,
     }
 }
 

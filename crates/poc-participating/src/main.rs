@@ -1,0 +1,180 @@
+//! poc-participating: the PoC participating function, a SIP proxy for its users.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use corelab_poc_participating::config::PfConfig;
+use corelab_poc_participating::control::Control;
+use corelab_poc_participating::server::Pf;
+use corelab_poc_participating::store::UserStore;
+use corelab_poc_participating::{KIND, MIGRATOR, metrics, provision};
+use corelab_proto::poc::v1::participating_control_server::ParticipatingControlServer;
+use corelab_runtime::cli::NodeArgs;
+use corelab_runtime::{Store, admin, config, grpc, ready, shutdown, telemetry};
+use corelab_sip::advertise::Advertise;
+use corelab_sip::node::{SipNode, SipNodeConfig};
+use corelab_sip::proxy::relay::Proxy;
+use corelab_sip::transport::tcp::TcpLimits;
+
+/// PoC participating function: a SIP proxy (UDP and TCP) for the users in its store. It checks
+/// the asserted identity of requests its users send and receive (403 otherwise) and forwards
+/// group requests to the controlling server of the group's domain, with Record-Route.
+#[derive(Parser)]
+#[command(version, about)]
+struct Args {
+    #[command(flatten)]
+    node: NodeArgs,
+    /// SIP listen address, UDP and TCP on the same port (sip.listen).
+    #[arg(long, value_name = "ADDR", global = true)]
+    sip_listen: Option<String>,
+    /// Where peers reach us, host or host:port, for Via and Record-Route (sip.advertise).
+    #[arg(long, value_name = "HOST[:PORT]", global = true)]
+    sip_advertise: Option<String>,
+    /// Print the effective configuration (defaults, file, env, flags merged) as JSON and exit.
+    #[arg(long)]
+    print_config: bool,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Load users from FILE (TOML `[[user]]` tables: uri, contact, barred) into the store,
+    /// creating or replacing each, then exit.
+    Provision {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    match run(args).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("poc-participating: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    let mut overrides = args.node.overrides();
+    if let Some(v) = &args.sip_listen {
+        overrides.push(("sip.listen", v.clone()));
+    }
+    if let Some(v) = &args.sip_advertise {
+        overrides.push(("sip.advertise", v.clone()));
+    }
+    let cfg: PfConfig = config::load(
+        &PfConfig::defaults(),
+        args.node.config.as_deref(),
+        &overrides,
+    )?;
+    cfg.validate()?;
+    if args.print_config {
+        println!("{}", serde_json::to_string_pretty(&cfg)?);
+        return Ok(());
+    }
+    telemetry::init(&cfg.common.log)?;
+    let store = Store::open(
+        &cfg.common.store,
+        &cfg.common.node.data_dir,
+        KIND,
+        &MIGRATOR,
+    )
+    .await?;
+    let users = UserStore::new(store.clone());
+    if let Some(Command::Provision { file }) = &args.command {
+        for user in provision::load(file).map_err(anyhow::Error::msg)? {
+            users.upsert(&user).await?;
+            println!(
+                "provisioned {} (contact {}{})",
+                user.uri,
+                user.contact,
+                if user.barred { ", barred" } else { "" }
+            );
+        }
+        store.close().await;
+        return Ok(());
+    }
+    for entry in &cfg.participating.users {
+        users.upsert(&provision::user(entry)).await?;
+    }
+
+    let prometheus = admin::install_metrics()?;
+    metrics::describe();
+    let cancel = shutdown::on_signal();
+    let (sip, incoming) = SipNode::start(
+        &SipNodeConfig {
+            listen: cfg.sip.listen,
+            advertise: cfg
+                .sip
+                .advertise
+                .as_deref()
+                .map(Advertise::parse)
+                .transpose()
+                .map_err(anyhow::Error::msg)?,
+            tcp: cfg.sip.tcp,
+            tcp_limits: TcpLimits {
+                max_connections: cfg.sip.max_connections,
+                idle_timeout: Duration::from_millis(cfg.sip.tcp_idle_timeout_ms),
+                message_timeout: Duration::from_millis(cfg.sip.tcp_message_timeout_ms),
+            },
+            t1: Duration::from_millis(cfg.sip.t1_ms),
+            user_agent: format!("corelab poc-participating {}", env!("CARGO_PKG_VERSION")),
+        },
+        cancel.child_token(),
+    )
+    .await?;
+    let proxy = Proxy::new(
+        sip.clone(),
+        cfg.proxy.max_pending,
+        Duration::from_millis(cfg.proxy.max_transaction_ms),
+    );
+    let pf = Arc::new(Pf {
+        cfg: cfg.clone(),
+        users: users.clone(),
+        proxy,
+    });
+    let (admin_addr, admin_fut) = admin::serve(
+        cfg.common.admin.listen,
+        Some(store.clone()),
+        prometheus,
+        axum::Router::new(),
+        cancel.clone(),
+    )
+    .await?;
+    let routes = tonic::service::Routes::new(ParticipatingControlServer::new(Control {
+        node: cfg.common.node.name.clone(),
+        users,
+    }));
+    let (grpc_addr, grpc_fut) = grpc::serve(cfg.common.grpc.listen, routes, cancel.clone()).await?;
+    tracing::info!(
+        sip = %sip.addr, advertised = %sip.advertised, tcp = cfg.sip.tcp, admin = %admin_addr,
+        grpc = %grpc_addr, store = %store.backend, "poc-participating ready"
+    );
+    if let Some(path) = &cfg.common.node.ready_file {
+        let addrs = BTreeMap::from([
+            ("sip".to_string(), sip.addr.to_string()),
+            ("admin".to_string(), admin_addr.to_string()),
+            ("grpc".to_string(), grpc_addr.to_string()),
+        ]);
+        ready::write(path, &addrs)?;
+    }
+    let serve = corelab_sip::serve::serve(
+        incoming,
+        cfg.serve.serve_config(),
+        cancel.clone(),
+        move |tx| pf.clone().handle(tx),
+    );
+    tokio::join!(admin_fut, grpc_fut, serve);
+    store.close().await;
+    tracing::info!("poc-participating stopped");
+    Ok(())
+}
