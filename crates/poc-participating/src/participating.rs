@@ -12,8 +12,8 @@
 //!    the controlling server of that domain (step 302); one of our users → that user's contact;
 //!    else 404.
 //! 4. Terminating (the identity is not ours, from a trusted source, towards one of our users):
-//!    barred recipient → 403; else the recipient's contact. Towards anyone else → 403: we
-//!    relay for our users only.
+//!    barred recipient → 403; else the recipient's contact. A group request of someone we do
+//!    not serve → 403 (unknown user); towards anyone else → 403: we relay for our users only.
 
 use corelab_sip::headers;
 use corelab_sip::proxy::Refusal;
@@ -198,6 +198,11 @@ pub fn decide(f: &Facts) -> Decision {
             contact: r.contact.clone(),
             identity,
         },
+        None if f.controlling.is_some() => refuse(
+            Cause::UnknownIdentity,
+            403,
+            format!("Forbidden (unknown user {identity})"),
+        ),
         None => refuse(
             Cause::NotServed,
             403,
@@ -281,7 +286,7 @@ mod tests {
             asserted: Some("sip:mallory@a.lab".into()),
             ..facts()
         };
-        assert!(matches!(decide(&f), Decision::Refuse(Cause::NotServed, r) if r.code == 403));
+        assert!(matches!(decide(&f), Decision::Refuse(Cause::UnknownIdentity, r) if r.code == 403));
         let f = Facts {
             originator: Some(user("sip:alice@a.lab", true)),
             ..facts()

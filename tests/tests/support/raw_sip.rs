@@ -22,6 +22,15 @@ impl Tcp {
         })
     }
 
+    /// An accepted connection (a test playing a server).
+    pub fn from_stream(stream: TcpStream) -> anyhow::Result<Tcp> {
+        stream.set_nodelay(true)?;
+        Ok(Tcp {
+            stream,
+            buf: Vec::new(),
+        })
+    }
+
     pub fn local(&self) -> String {
         self.stream
             .local_addr()
