@@ -31,6 +31,11 @@ struct Lab {
 
 impl Lab {
     async fn start(backend: Backend) -> anyhow::Result<Lab> {
+        Lab::start_trusting(backend, r#"["127.0.0.1"]"#).await
+    }
+
+    /// With `participating.trusted_sources = trusted` (a TOML list).
+    async fn start_trusting(backend: Backend, trusted: &str) -> anyhow::Result<Lab> {
         let dir = tempfile::tempdir()?;
         let store_url = match backend {
             Backend::Sqlite => format!("sqlite://{}/poc_participating.db", dir.path().display()),
@@ -53,7 +58,7 @@ max_pending = 64
 max_transaction_ms = 30000
 
 [participating]
-trusted_sources = ["127.0.0.1"]
+trusted_sources = {trusted}
 controlling = [{{ domain = "groups.a.lab", uri = "sip:{cf}" }},
                {{ domain = "tcp-groups.a.lab", uri = "sip:{cf};transport=tcp" }}]
 users = [{{ uri = "sip:alice@a.lab", contact = "sip:alice@{uac}" }},
@@ -318,6 +323,26 @@ async fn invite_relayed_with_record_route_then_ack_and_bye_follow(
     })?;
     assert_eq!(all(&bye_ok, "Via").len(), 1);
 
+    // A request the user receives in the dialog follows the Record-Route too: the CF's BYE
+    // (route set = the Record-Route) reaches alice's contact through the PF.
+    let cf_bye = format!(
+        "BYE sip:a@{local} SIP/2.0\r\nVia: SIP/2.0/UDP {cf};branch=z9hG4bKcfbye\r\n\
+         Max-Forwards: 70\r\nRoute: <sip:{pf};lr>\r\nFrom: {to}\r\n\
+         To: <sip:alice@a.lab>;tag=c1f\r\nCall-ID: c1@test\r\nCSeq: 7 BYE\r\nContent-Length: 0\r\n\r\n",
+        cf = lab.cf.local()
+    );
+    lab.cf.send(&pf, cf_bye.as_bytes())?;
+    let bye = next(&lab.uac, |m| method(m) == "BYE")?;
+    assert!(all(&bye, "Via")[0].contains(&pf), "{bye}");
+    assert!(all(&bye, "Route").is_empty(), "{bye}");
+    lab.uac.send(
+        &top_via_addr(&bye),
+        answer(&bye, 200, "OK", "x", "").as_bytes(),
+    )?;
+    next(&lab.cf, |m| {
+        m.starts_with("SIP/2.0 200") && m.contains("7 BYE")
+    })?;
+
     let metrics = lab.metrics().await?;
     assert!(
         metrics.contains(
@@ -507,7 +532,38 @@ async fn invite_over_tcp_to_a_tcp_controlling_server(backend: Backend) -> anyhow
     Ok(())
 }
 
+async fn untrusted_source_is_its_from_and_the_pf_asserts_it(
+    backend: Backend,
+) -> anyhow::Result<()> {
+    // Nobody is trusted: alice is who her From says, sending from her contact's host.
+    let lab = Lab::start_trusting(backend, "[]").await?;
+    let pf = lab.pf_addr();
+    let invite = lab
+        .invite("sip:chat@groups.a.lab", "sip:alice@a.lab", "w1", "")
+        .replace("P-Asserted-Identity: <sip:alice@a.lab>\r\n", "");
+    lab.uac.send(&pf, invite.as_bytes())?;
+    let got = next(&lab.cf, |m| method(m) == "INVITE")?;
+    assert_eq!(
+        all(&got, "P-Asserted-Identity"),
+        vec!["<sip:alice@a.lab>"],
+        "{got}"
+    );
+    // A P-Asserted-Identity of someone else from an untrusted source: 403, not forwarded.
+    let invite = lab
+        .invite("sip:chat@groups.a.lab", "sip:alice@a.lab", "w2", "")
+        .replace(
+            "P-Asserted-Identity: <sip:alice@a.lab>",
+            "P-Asserted-Identity: <sip:bob@a.lab>",
+        );
+    lab.uac.send(&pf, invite.as_bytes())?;
+    let answer = next(&lab.uac, |m| m.starts_with("SIP/2.0 4"))?;
+    assert!(status_line(&answer).starts_with("SIP/2.0 403"), "{answer}");
+    assert!(next(&lab.cf, |m| m.contains("w2@test") && method(m) == "INVITE").is_err());
+    Ok(())
+}
+
 on_both_backends! {
+    an_untrusted_source_is_its_from_and_the_pf_asserts_it => untrusted_source_is_its_from_and_the_pf_asserts_it;
     invite_from_a_provisioned_user_is_relayed_with_record_route_and_ack_and_bye_follow => invite_relayed_with_record_route_then_ack_and_bye_follow;
     unknown_or_barred_asserted_identity_gets_403_and_nothing_is_forwarded => unknown_and_barred_identities_get_403_and_nothing_is_forwarded;
     max_forwards_zero_gets_483_and_nothing_is_forwarded => max_forwards_zero_gets_483;
