@@ -36,6 +36,15 @@ impl Lab {
 
     /// With `participating.trusted_sources = trusted` (a TOML list).
     async fn start_trusting(backend: Backend, trusted: &str) -> anyhow::Result<Lab> {
+        Lab::start_configured(backend, trusted, 64).await
+    }
+
+    /// With `participating.trusted_sources = trusted` and `proxy.max_pending`.
+    async fn start_configured(
+        backend: Backend,
+        trusted: &str,
+        max_pending: usize,
+    ) -> anyhow::Result<Lab> {
         let dir = tempfile::tempdir()?;
         let store_url = match backend {
             Backend::Sqlite => format!("sqlite://{}/poc_participating.db", dir.path().display()),
@@ -54,7 +63,7 @@ tcp_message_timeout_ms = 10000
 t1_ms = 200
 
 [proxy]
-max_pending = 64
+max_pending = {max_pending}
 max_transaction_ms = 30000
 
 [participating]
@@ -562,7 +571,31 @@ async fn untrusted_source_is_its_from_and_the_pf_asserts_it(
     Ok(())
 }
 
+async fn pending_transactions_are_bounded(backend: Backend) -> anyhow::Result<()> {
+    // One forwarded transaction at a time: while the CF leaves an INVITE unanswered, the next
+    // one gets 503 and is not forwarded.
+    let lab = Lab::start_configured(backend, r#"["127.0.0.1"]"#, 1).await?;
+    let pf = lab.pf_addr();
+    lab.uac.send(
+        &pf,
+        lab.invite("sip:chat@groups.a.lab", "sip:alice@a.lab", "p1", "")
+            .as_bytes(),
+    )?;
+    next(&lab.cf, |m| method(m) == "INVITE")?;
+    lab.uac.send(
+        &pf,
+        lab.invite("sip:chat@groups.a.lab", "sip:alice@a.lab", "p2", "")
+            .as_bytes(),
+    )?;
+    let answer = next(&lab.uac, |m| m.starts_with("SIP/2.0 5"))?;
+    assert!(status_line(&answer).starts_with("SIP/2.0 503"), "{answer}");
+    assert_eq!(header(&answer, "Call-ID").as_deref(), Some("p2@test"));
+    assert!(lab.metrics().await?.contains(r#"cause="overload"} 1"#));
+    Ok(())
+}
+
 on_both_backends! {
+    pending_transactions_are_bounded_503_beyond => pending_transactions_are_bounded;
     an_untrusted_source_is_its_from_and_the_pf_asserts_it => untrusted_source_is_its_from_and_the_pf_asserts_it;
     invite_from_a_provisioned_user_is_relayed_with_record_route_and_ack_and_bye_follow => invite_relayed_with_record_route_then_ack_and_bye_follow;
     unknown_or_barred_asserted_identity_gets_403_and_nothing_is_forwarded => unknown_and_barred_identities_get_403_and_nothing_is_forwarded;
