@@ -40,3 +40,10 @@ pub mod dra {
         tonic::include_proto!("corelab.dra.v1");
     }
 }
+
+/// Control service of poc-controlling (the PoC controlling function).
+pub mod poc {
+    pub mod v1 {
+        tonic::include_proto!("corelab.poc.v1");
+    }
+}
