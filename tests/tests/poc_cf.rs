@@ -575,3 +575,102 @@ on_both_backends! {
     twenty_simultaneous_first_joins => twenty_concurrent_first_joins_end_with_one_pair;
     rtp_relay => rtp_from_a_reaches_b;
 }
+
+/// The UAS dialog over the wire (RFC 3261 §13.3.1.4, §14): a 200 not ACKed is retransmitted,
+/// then the session is ended with a BYE to the Contact after 64·T1 (T1 = 100 ms here); a
+/// re-INVITE is answered with the same ids; a BYE outside any dialog gets 481.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dialog_two_xx_until_ack_then_bye_and_reinvite() -> anyhow::Result<()> {
+    let lab = Lab::start(Backend::Sqlite).await?;
+    let cf = lab.cf().sip_addr();
+    let alice = Terminal::new("alice", &cf).await?;
+    let bob = Terminal::new("bob", &cf).await?;
+    let a = alice
+        .join("sip:team@lab.example", ("conv-A", "contrib-A"))
+        .await?;
+    assert_eq!(a.status, 200);
+    // re-INVITE in A's dialog: 200, the same ids.
+    let local = alice.sip.local_addr()?;
+    let (ct, body) = alice.join_body(("other", "other"), None)?;
+    let mut reinvite = format!(
+        "INVITE sip:poc-controlling@{cf} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bKre{n}\r\nMax-Forwards: 70\r\nFrom: <sip:alice@lab.example>;tag={}\r\nTo: {}\r\nCall-ID: {}\r\nCSeq: 2 INVITE\r\nContact: <sip:alice@{local}>\r\nContent-Type: {ct}\r\nContent-Length: {}\r\n\r\n",
+        a.from_tag,
+        a.to,
+        a.call_id,
+        body.len(),
+        n = unique(),
+    )
+    .into_bytes();
+    reinvite.extend_from_slice(&body);
+    alice.sip.send_to(&reinvite, &cf).await?;
+    let ok = alice.final_response().await?;
+    assert!(ok.starts_with("SIP/2.0 200"), "{ok}");
+    assert!(ok.contains("cpm.Conversation-ID: conv-A"), "{ok}");
+    let ack = format!(
+        "ACK sip:poc-controlling@{cf} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bKra{n}\r\nMax-Forwards: 70\r\nFrom: <sip:alice@lab.example>;tag={}\r\nTo: {}\r\nCall-ID: {}\r\nCSeq: 2 ACK\r\nContent-Length: 0\r\n\r\n",
+        a.from_tag,
+        a.to,
+        a.call_id,
+        n = unique(),
+    );
+    alice.sip.send_to(ack.as_bytes(), &cf).await?;
+    assert_eq!(alice.bye("sip:team@lab.example", &a).await?, 200);
+
+    // Bob's INVITE is never ACKed: the 200 comes again, then a BYE.
+    let n = unique();
+    let local = bob.sip.local_addr()?;
+    let (ct, body) = bob.join_body(("conv-B", "contrib-B"), None)?;
+    let mut invite = format!(
+        "INVITE sip:team@lab.example SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bKna{n}\r\nMax-Forwards: 70\r\nFrom: <sip:bob@lab.example>;tag=nb{n}\r\nTo: <sip:team@lab.example>\r\nCall-ID: noack-{n}\r\nCSeq: 1 INVITE\r\nContact: <sip:bob@{local}>\r\nContent-Type: {ct}\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    invite.extend_from_slice(&body);
+    bob.sip.send_to(&invite, &cf).await?;
+    let mut oks = 0;
+    let mut buf = vec![0u8; 65535];
+    let bye = loop {
+        let (len, from) =
+            tokio::time::timeout(Duration::from_secs(15), bob.sip.recv_from(&mut buf)).await??;
+        let text = String::from_utf8_lossy(&buf[..len]).to_string();
+        if text.starts_with("SIP/2.0 200") {
+            oks += 1;
+        } else if text.starts_with("BYE ") {
+            break (text, from);
+        }
+    };
+    assert!(oks >= 2, "the 200 was retransmitted ({oks})");
+    assert_eq!(
+        header(&bye.0, "Call-ID").as_deref(),
+        Some(format!("noack-{n}").as_str())
+    );
+    assert!(
+        header(&bye.0, "To")
+            .unwrap_or_default()
+            .contains(&format!("tag=nb{n}"))
+    );
+    // Answer the BYE; the participant is gone.
+    let via = header(&bye.0, "Via").unwrap_or_default();
+    let answer = format!(
+        "SIP/2.0 200 OK\r\nVia: {via}\r\nFrom: {}\r\nTo: {}\r\nCall-ID: {}\r\nCSeq: {}\r\nContent-Length: 0\r\n\r\n",
+        header(&bye.0, "From").unwrap_or_default(),
+        header(&bye.0, "To").unwrap_or_default(),
+        header(&bye.0, "Call-ID").unwrap_or_default(),
+        header(&bye.0, "CSeq").unwrap_or_default(),
+    );
+    bob.sip.send_to(answer.as_bytes(), bye.1).await?;
+    let sessions = lab.group_sessions().await?;
+    let team = sessions
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|g| g["group_uri"] == "sip:team@lab.example")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        team["participants"].as_array().map(Vec::len),
+        Some(0),
+        "{team}"
+    );
+    Ok(())
+}
