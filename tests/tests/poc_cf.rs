@@ -456,6 +456,13 @@ async fn join_rule_over_the_wire(backend: Backend) -> anyhow::Result<()> {
         "malformed multipart"
     );
     assert_eq!(
+        eve.join("sip:fresh@lab.example", ("conv-E", "contrib-E"))
+            .await?
+            .status,
+        403,
+        "non-member of a group with no ids yet"
+    );
+    assert_eq!(
         lab.stored_ids("sip:fresh@lab.example").await?,
         None,
         "nothing stored"
