@@ -161,19 +161,28 @@ impl Lab {
         self.cf.as_ref().expect("poc-controlling running")
     }
 
-    /// `GET /group-sessions` of the controlling function.
-    async fn group_sessions(&self) -> anyhow::Result<serde_json::Value> {
-        let addr = self.cf().addrs.get("admin").cloned().unwrap_or_default();
+    /// `GET path` on the controlling function's listener `which`; the body.
+    async fn http_get(&self, which: &str, path: &str) -> anyhow::Result<String> {
+        let addr = self.cf().addrs.get(which).cloned().unwrap_or_default();
         let mut s = tokio::net::TcpStream::connect(&addr).await?;
         s.write_all(
-            format!("GET /group-sessions HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")
-                .as_bytes(),
+            format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
         )
         .await?;
         let mut text = String::new();
         s.read_to_string(&mut text).await?;
-        let body = text.split_once("\r\n\r\n").map(|x| x.1).unwrap_or("");
-        Ok(serde_json::from_str(body)?)
+        Ok(text
+            .split_once("\r\n\r\n")
+            .map(|x| x.1)
+            .unwrap_or("")
+            .to_string())
+    }
+
+    /// `GET /group-sessions` of the controlling function.
+    async fn group_sessions(&self) -> anyhow::Result<serde_json::Value> {
+        Ok(serde_json::from_str(
+            &self.http_get("admin", "/group-sessions").await?,
+        )?)
     }
 
     async fn stored_ids(&self, group: &str) -> anyhow::Result<Option<(String, String)>> {
@@ -381,6 +390,12 @@ async fn join_rule_over_the_wire(backend: Backend) -> anyhow::Result<()> {
         team["participants"].as_array().map(Vec::len),
         Some(2),
         "{team}"
+    );
+    // Step 310-311: B's join revalidated the cached document (If-None-Match, 304).
+    let metrics = lab.http_get("admin", "/metrics").await?;
+    assert!(
+        metrics.contains("corelab_poc_controlling_xcap_fetches_total{result=\"not_modified\"}"),
+        "{metrics}"
     );
     // A leaves and rejoins: the same ids.
     assert_eq!(alice.bye(TEAM, &a1).await?, 200);
