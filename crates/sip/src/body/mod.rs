@@ -1,15 +1,15 @@
-//! Message bodies. Event packages: PIDF (RFC 3863), reginfo (RFC 3680), watcherinfo (RFC 3857),
-//! our subscription-failure report. Sessions: [`multipart`] (RFC 2046 §5.1), [`cpim`]
+//! Message bodies. Event packages ([`presence`]): PIDF (RFC 3863), reginfo (RFC 3680),
+//! watcherinfo (RFC 3857), our subscription-failure report. Sessions: [`multipart`] (RFC 2046 §5.1), [`cpim`]
 //! (RFC 3862), [`sdp`] (RFC 4566 / 3264, one audio stream). All pure and bounded; a failure is a
 //! [`BodyError`] whose reason goes into the `400` (or `488` when [`BodyError::unusable`]).
 
 pub mod cpim;
-pub mod failure_report;
 pub mod multipart;
-pub mod pidf;
-pub mod reginfo;
+pub mod presence;
 pub mod sdp;
-pub mod watcherinfo;
+
+// The presence bodies' old paths (`corelab_sip::body::pidf`, ...), kept for their users.
+pub use presence::{failure_report, pidf, reginfo, watcherinfo};
 
 /// A body that cannot be used: the reason phrase, and whether it parsed but offers nothing we
 /// can accept (SDP: `488 Not Acceptable Here`, RFC 3261 §21.4.26) rather than being malformed (`400`).
