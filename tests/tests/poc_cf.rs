@@ -55,10 +55,16 @@ struct Lab {
     store_url: String,
     group_server: Node,
     cf: Option<Node>,
+    /// More poc-controlling config (TOML sections).
+    cf_extra: String,
 }
 
 impl Lab {
     async fn start(backend: Backend) -> anyhow::Result<Lab> {
+        Lab::start_with(backend, "").await
+    }
+
+    async fn start_with(backend: Backend, cf_extra: &str) -> anyhow::Result<Lab> {
         let dir = tempfile::tempdir()?;
         // SQLite: a file per node; PostgreSQL: one database, a schema per node kind.
         let (gs_url, store_url) = match backend {
@@ -115,6 +121,7 @@ impl Lab {
             store_url,
             group_server,
             cf: None,
+            cf_extra: cf_extra.to_string(),
         };
         lab.restart_cf().await?;
         Ok(lab)
@@ -134,7 +141,8 @@ impl Lab {
         std::fs::write(
             &cfg,
             format!(
-                "[groups]\nserved = [\"lab.example\"]\n[xcap]\nroot = \"http://{xcap}/xcap\"\n[sip]\nt1_ms = 100\n"
+                "[groups]\nserved = [\"lab.example\"]\n[xcap]\nroot = \"http://{xcap}/xcap\"\n[sip]\nt1_ms = 100\n{}",
+                self.cf_extra
             ),
         )?;
         self.cf = Some(
@@ -694,5 +702,42 @@ async fn dialog_two_xx_until_ack_then_bye_and_reinvite() -> anyhow::Result<()> {
         Some(0),
         "{team}"
     );
+    Ok(())
+}
+
+/// A participant with no RTP and no request for `media.participant_timeout_s` is sent a BYE and
+/// removed; its ids stay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_participant_gets_a_bye() -> anyhow::Result<()> {
+    let lab = Lab::start_with(Backend::Sqlite, "[media]\nparticipant_timeout_s = 1\n").await?;
+    let alice = Terminal::new("alice", &lab.cf().sip_addr()).await?;
+    let a = alice
+        .join("sip:team@lab.example", ("conv-A", "contrib-A"))
+        .await?;
+    assert_eq!(a.status, 200);
+    let mut buf = vec![0u8; 65535];
+    let bye = loop {
+        let (n, _) =
+            tokio::time::timeout(Duration::from_secs(10), alice.sip.recv_from(&mut buf)).await??;
+        let text = String::from_utf8_lossy(&buf[..n]).to_string();
+        if text.starts_with("BYE ") {
+            break text;
+        }
+    };
+    assert_eq!(header(&bye, "Call-ID"), Some(a.call_id.clone()));
+    let sessions = lab.group_sessions().await?;
+    let team = sessions
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|g| g["group_uri"] == "sip:team@lab.example")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        team["participants"].as_array().map(Vec::len),
+        Some(0),
+        "{team}"
+    );
+    assert_eq!(team["conversation_id"], "conv-A");
     Ok(())
 }
