@@ -741,3 +741,88 @@ async fn silent_participant_gets_a_bye() -> anyhow::Result<()> {
     assert_eq!(team["conversation_id"], "conv-A");
     Ok(())
 }
+
+/// CANCEL before the final answer (RFC 3261 §9.2): the group server never answers here (a
+/// listener that accepts and stays silent), so the join is still being decided when the CANCEL
+/// comes: 200 to the CANCEL, 487 to the INVITE, nothing stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_while_the_join_is_decided_is_487() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let hole = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let hole_addr = hole.local_addr()?;
+    let held = tokio::spawn(async move {
+        let mut conns = Vec::new();
+        while let Ok((c, _)) = hole.accept().await {
+            conns.push(c);
+        }
+    });
+    let cfg = dir.path().join("poc-controlling.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[groups]\nserved = [\"lab.example\"]\n[xcap]\nroot = \"http://{hole_addr}/xcap\"\ntimeout_ms = 5000\n[sip]\nt1_ms = 100\n"
+        ),
+    )?;
+    let cf = Node::start(
+        "poc-controlling",
+        &bin_path("poc-controlling")?,
+        &[
+            "--config".into(),
+            cfg.display().to_string(),
+            "--store-url".into(),
+            format!("sqlite://{}/poc_controlling.db", dir.path().display()),
+            "--sip-listen".into(),
+            "127.0.0.1:0".into(),
+        ],
+        dir.path(),
+        false,
+    )
+    .await?;
+    let cf_addr = cf.sip_addr();
+    let alice = Terminal::new("alice", &cf_addr).await?;
+    let local = alice.sip.local_addr()?;
+    let (ct, body) = alice.join_body(("conv-A", "contrib-A"), None)?;
+    let head = |method: &str| {
+        format!(
+            "{method} sip:team@lab.example SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bKcancel1\r\nMax-Forwards: 70\r\nFrom: <sip:alice@lab.example>;tag=c1\r\nTo: <sip:team@lab.example>\r\nCall-ID: cancel-1@{local}\r\nCSeq: 1 {method}\r\n"
+        )
+    };
+    let mut invite = format!(
+        "{}Contact: <sip:alice@{local}>\r\nContent-Type: {ct}\r\nContent-Length: {}\r\n\r\n",
+        head("INVITE"),
+        body.len()
+    )
+    .into_bytes();
+    invite.extend_from_slice(&body);
+    alice.sip.send_to(&invite, &cf_addr).await?;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let cancel = format!("{}Content-Length: 0\r\n\r\n", head("CANCEL"));
+    alice.sip.send_to(cancel.as_bytes(), &cf_addr).await?;
+    let (mut cancel_ok, mut invite_487) = (false, false);
+    while !(cancel_ok && invite_487) {
+        let msg = alice.final_response().await?;
+        let cseq = header(&msg, "CSeq").unwrap_or_default();
+        if msg.starts_with("SIP/2.0 200") && cseq.ends_with("CANCEL") {
+            cancel_ok = true;
+        } else if msg.starts_with("SIP/2.0 487") && cseq.ends_with("INVITE") {
+            invite_487 = true;
+        } else {
+            anyhow::bail!("unexpected answer: {msg}");
+        }
+    }
+    let addr = cf.addrs.get("admin").cloned().unwrap_or_default();
+    let mut s = tokio::net::TcpStream::connect(&addr).await?;
+    s.write_all(
+        format!("GET /group-sessions HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")
+            .as_bytes(),
+    )
+    .await?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).await?;
+    assert!(
+        text.ends_with("[]"),
+        "nothing stored, nobody joined: {text}"
+    );
+    held.abort();
+    Ok(())
+}
