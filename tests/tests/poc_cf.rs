@@ -826,3 +826,77 @@ async fn cancel_while_the_join_is_decided_is_487() -> anyhow::Result<()> {
     held.abort();
     Ok(())
 }
+
+/// One SIP message from a TCP stream (framed by Content-Length).
+async fn read_tcp_message(
+    stream: &mut tokio::net::TcpStream,
+    pending: &mut Vec<u8>,
+) -> anyhow::Result<String> {
+    loop {
+        if let Some(end) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&pending[..end]).to_string();
+            let len: usize = header(&format!("{head}\r\n\r\n"), "Content-Length")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            if pending.len() >= end + 4 + len {
+                let msg: Vec<u8> = pending.drain(..end + 4 + len).collect();
+                return Ok(String::from_utf8_lossy(&msg).to_string());
+            }
+        }
+        let mut buf = [0u8; 8192];
+        let n = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut buf)).await??;
+        anyhow::ensure!(n > 0, "connection closed");
+        pending.extend_from_slice(&buf[..n]);
+    }
+}
+
+/// The join over TCP: 200 with the ids on the same connection, a Contact with
+/// `transport=tcp`, ACK and BYE in the dialog on that connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn join_over_tcp() -> anyhow::Result<()> {
+    let lab = Lab::start(Backend::Sqlite).await?;
+    let cf = lab.cf().sip_addr();
+    let alice = Terminal::new("alice", &cf).await?;
+    let mut tcp = tokio::net::TcpStream::connect(&cf).await?;
+    let local = tcp.local_addr()?;
+    let (ct, body) = alice.join_body(("conv-T", "contrib-T"), None)?;
+    let mut invite = format!(
+        "INVITE sip:team@lab.example SIP/2.0\r\nVia: SIP/2.0/TCP {local};branch=z9hG4bKtcp1\r\nMax-Forwards: 70\r\nFrom: <sip:alice@lab.example>;tag=tc1\r\nTo: <sip:team@lab.example>\r\nCall-ID: tcp-1@{local}\r\nCSeq: 1 INVITE\r\nContact: <sip:alice@{local};transport=tcp>\r\nContent-Type: {ct}\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    invite.extend_from_slice(&body);
+    tcp.write_all(&invite).await?;
+    let mut pending = Vec::new();
+    let ok = loop {
+        let msg = read_tcp_message(&mut tcp, &mut pending).await?;
+        if !msg.starts_with("SIP/2.0 1") {
+            break msg;
+        }
+    };
+    assert!(ok.starts_with("SIP/2.0 200"), "{ok}");
+    assert!(ok.contains("cpm.Conversation-ID: conv-T"), "{ok}");
+    assert!(
+        header(&ok, "Contact")
+            .unwrap_or_default()
+            .contains("transport=tcp"),
+        "{ok}"
+    );
+    let to = header(&ok, "To").unwrap_or_default();
+    let in_dialog = |method: &str, cseq: u32, branch: &str| {
+        format!(
+            "{method} sip:poc-controlling@{cf};transport=tcp SIP/2.0\r\nVia: SIP/2.0/TCP {local};branch=z9hG4bK{branch}\r\nMax-Forwards: 70\r\nFrom: <sip:alice@lab.example>;tag=tc1\r\nTo: {to}\r\nCall-ID: tcp-1@{local}\r\nCSeq: {cseq} {method}\r\nContent-Length: 0\r\n\r\n"
+        )
+    };
+    tcp.write_all(in_dialog("ACK", 1, "tcpack").as_bytes())
+        .await?;
+    tcp.write_all(in_dialog("BYE", 2, "tcpbye").as_bytes())
+        .await?;
+    let bye_ok = read_tcp_message(&mut tcp, &mut pending).await?;
+    assert!(bye_ok.starts_with("SIP/2.0 200"), "{bye_ok}");
+    assert_eq!(
+        lab.stored_ids("sip:team@lab.example").await?,
+        Some(("conv-T".into(), "contrib-T".into()))
+    );
+    Ok(())
+}
