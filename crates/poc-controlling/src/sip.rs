@@ -374,8 +374,9 @@ async fn reinvite(ctx: Arc<Cf>, tx: Transaction, key: DialogKey, cseq: u32) -> O
         answer(tx, 481, None, None, &[], None).await;
         return None;
     };
-    if let Some(Action::RefuseReInvite { retry_after }) = actions.first().copied() {
-        let extra: Vec<(&str, String)> = match retry_after {
+    if !actions.contains(&Action::AcceptReInvite) {
+        let retry = actions.contains(&Action::RefuseReInvite { retry_after: true });
+        let extra: Vec<(&str, String)> = match retry {
             true => vec![("Retry-After", "1".into())],
             false => vec![],
         };
