@@ -11,6 +11,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "corelab/dra/v1/control.proto",
         "corelab/ue/v1/fivegs.proto",
         "corelab/poc/v1/participating.proto",
+        "corelab/poc/v1/controlling.proto",
     ];
     let fds = protox::compile(files, [root])?;
     tonic_prost_build::configure().compile_fds(fds)?;

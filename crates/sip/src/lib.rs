@@ -18,10 +18,14 @@
 //!   responses we relay, CANCEL and the ACK of a 2xx — as pure functions, and their shell.
 //! - [`build`]: requests and responses written as text and parsed back, so what we send reads
 //!   like the RFCs' examples.
+//! - [`body`]: message bodies (event packages; multipart/mixed, message/cpim, SDP).
+//! - [`dialog`]: the UAS side of an INVITE dialog, free of IO (2xx until ACK, CANCEL, BYE,
+//!   re-INVITE).
 
 pub mod advertise;
 pub mod body;
 pub mod build;
+pub mod dialog;
 pub mod framing;
 #[doc(hidden)]
 pub mod fuzzing;

@@ -1,0 +1,151 @@
+//! poc-controlling: the PoC controlling function for join groups (seed 002).
+
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Parser;
+use corelab_poc_controlling::config::PocControllingConfig;
+use corelab_poc_controlling::control::Control;
+use corelab_poc_controlling::sessions::Sessions;
+use corelab_poc_controlling::sip::Cf;
+use corelab_poc_controlling::store::SessionStore;
+use corelab_poc_controlling::xcap_client::{XcapClient, XcapRoot};
+use corelab_poc_controlling::{KIND, MIGRATOR, admin_api, metrics, sip};
+use corelab_proto::poc::v1::controlling_control_server::ControllingControlServer;
+use corelab_runtime::cli::NodeArgs;
+use corelab_runtime::{Store, admin, config, grpc, ready, shutdown, telemetry};
+use corelab_sip::advertise::Advertise;
+use corelab_sip::node::{SipNode, SipNodeConfig};
+
+/// PoC controlling function: serves join groups, reads their documents from the group server
+/// over XCAP, gives every joiner the group session's one Conversation-ID and Contribution-ID
+/// (the first authorized joiner's, stored atomically), relays RTP between participants.
+#[derive(Parser)]
+#[command(version, about)]
+struct Args {
+    #[command(flatten)]
+    node: NodeArgs,
+    /// SIP listen address, UDP and TCP on the same port (sip.listen).
+    #[arg(long, value_name = "ADDR")]
+    sip_listen: Option<String>,
+    /// Where peers reach us, host or host:port (sip.advertise).
+    #[arg(long, value_name = "HOST[:PORT]")]
+    sip_advertise: Option<String>,
+    /// The group server's XCAP root, http://host:port/path (xcap.root).
+    #[arg(long, value_name = "URL")]
+    xcap_root: Option<String>,
+    /// Print the effective configuration as JSON and exit.
+    #[arg(long)]
+    print_config: bool,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    match run(args).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("poc-controlling: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    let mut overrides = args.node.overrides();
+    for (key, v) in [
+        ("sip.listen", &args.sip_listen),
+        ("sip.advertise", &args.sip_advertise),
+        ("xcap.root", &args.xcap_root),
+    ] {
+        if let Some(v) = v {
+            overrides.push((key, v.clone()));
+        }
+    }
+    let cfg: PocControllingConfig = config::load(
+        &PocControllingConfig::defaults(),
+        args.node.config.as_deref(),
+        &overrides,
+    )?;
+    cfg.validate()?;
+    if args.print_config {
+        println!("{}", serde_json::to_string_pretty(&cfg)?);
+        return Ok(());
+    }
+    telemetry::init(&cfg.common.log)?;
+    let prometheus = admin::install_metrics()?;
+    metrics::describe();
+    let cancel = shutdown::on_signal();
+    let store = Store::open(
+        &cfg.common.store,
+        &cfg.common.node.data_dir,
+        KIND,
+        &MIGRATOR,
+    )
+    .await?;
+    let (node, incoming) = SipNode::start(
+        &SipNodeConfig {
+            listen: cfg.sip.listen,
+            advertise: cfg
+                .sip
+                .advertise
+                .as_deref()
+                .map(Advertise::parse)
+                .transpose()
+                .map_err(anyhow::Error::msg)?,
+            tcp: cfg.sip.tcp,
+            t1: Duration::from_millis(cfg.sip.t1_ms),
+            user_agent: format!("corelab poc-controlling {}", env!("CARGO_PKG_VERSION")),
+            ..SipNodeConfig::default()
+        },
+        cancel.child_token(),
+    )
+    .await?;
+    let root = XcapRoot::parse(&cfg.xcap.root)
+        .ok_or_else(|| anyhow::anyhow!("xcap.root: not http://host:port/path"))?;
+    let sessions = Sessions::default();
+    let session_store = SessionStore::new(store.clone());
+    let ctx = Arc::new(Cf {
+        xcap: XcapClient::new(
+            root,
+            cfg.xcap.identity.clone(),
+            Duration::from_millis(cfg.xcap.timeout_ms),
+            cfg.xcap.max_document_bytes,
+        ),
+        cfg: cfg.clone(),
+        node: node.clone(),
+        store: session_store.clone(),
+        sessions: sessions.clone(),
+    });
+    let (admin_addr, admin_fut) = admin::serve(
+        cfg.common.admin.listen,
+        Some(store.clone()),
+        prometheus,
+        admin_api::router(session_store.clone(), sessions.clone()),
+        cancel.clone(),
+    )
+    .await?;
+    let routes = tonic::service::Routes::new(ControllingControlServer::new(Control {
+        node: cfg.common.node.name.clone(),
+        store: session_store,
+        sessions,
+    }));
+    let (grpc_addr, grpc_fut) = grpc::serve(cfg.common.grpc.listen, routes, cancel.clone()).await?;
+    tracing::info!(sip = %node.addr, advertised = %node.advertised, admin = %admin_addr,
+        grpc = %grpc_addr, store = %store.backend, served = ?cfg.groups.served,
+        xcap = %cfg.xcap.root, "poc-controlling ready");
+    if let Some(path) = &cfg.common.node.ready_file {
+        let addrs = BTreeMap::from([
+            ("sip".to_string(), node.addr.to_string()),
+            ("admin".to_string(), admin_addr.to_string()),
+            ("grpc".to_string(), grpc_addr.to_string()),
+        ]);
+        ready::write(path, &addrs)?;
+    }
+    tokio::join!(sip::run(ctx, incoming, cancel.clone()), admin_fut, grpc_fut);
+    store.close().await;
+    tracing::info!("poc-controlling stopped");
+    Ok(())
+}
