@@ -47,3 +47,10 @@ pub mod poc {
         tonic::include_proto!("corelab.poc.v1");
     }
 }
+
+/// The control service of pcrf (sessions, S9 links, subsessions: docs/pcrf.md).
+pub mod pcrf {
+    pub mod v1 {
+        tonic::include_proto!("corelab.pcrf.v1");
+    }
+}
