@@ -240,6 +240,12 @@ fn client(
     Ok((cmd, out))
 }
 
+/// How diameter-peer prints an OctetString (Charging-Rule-Name).
+fn hex(s: &str) -> String {
+    let digits: String = s.bytes().map(|b| format!("{b:02x}")).collect();
+    format!("0x{digits}")
+}
+
 /// Runs a client to its end; its exit status.
 async fn run(
     dir: &Path,
@@ -438,7 +444,7 @@ async fn af_gets_the_rule_installed_then_loss_of_bearer(backend: Backend) -> any
     let pcef_text = std::fs::read_to_string(&pcef_out)?;
     assert!(pcef_text.contains("Re-Auth"), "{pcef_text}");
     assert!(
-        pcef_text.contains(&format!("af:{rx}")),
+        pcef_text.contains(&hex(&format!("af:{rx}"))),
         "the media rule: {pcef_text}"
     );
     let rows = sessions(&lab.vpcrf).await?;
