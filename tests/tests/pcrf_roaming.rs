@@ -50,6 +50,16 @@ struct Lab {
 
 impl Lab {
     async fn start(dir: &Path, backend: Backend, mode: &str) -> anyhow::Result<Lab> {
+        Lab::start_with(dir, backend, mode, "").await
+    }
+
+    /// With more `[s9]` keys for the vPCRF.
+    async fn start_with(
+        dir: &Path,
+        backend: Backend,
+        mode: &str,
+        s9_extra: &str,
+    ) -> anyhow::Result<Lab> {
         let hpcrf = start(
             dir,
             "hpcrf",
@@ -86,7 +96,7 @@ impl Lab {
             "visited.lab",
             "visited",
             &format!(
-                "[s9]\nhome_realm = \"home.lab\"\nhdra = \"{}\"\n",
+                "[s9]\nhome_realm = \"home.lab\"\nhdra = \"{}\"\n{s9_extra}",
                 hdra.addrs["diameter"]
             ),
         );
@@ -264,10 +274,10 @@ async fn run(
 /// at the vPCRF, S2, S1, S3 at the hDRA. The Gxx termination is **not the last**: an S9
 /// modification ends its subsession (the hDRA deletes S1, the hPCRF its subsession; S2 lives).
 /// The Gx termination is the last: S9 CCR-T; afterwards no node holds a session or binding.
-async fn embodiment_10(backend: Backend, mode: &str) -> anyhow::Result<()> {
+async fn embodiment_10(backend: Backend, mode: &str, s9_extra: &str) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let d = dir.path();
-    let lab = Lab::start(d, backend, mode).await?;
+    let lab = Lab::start_with(d, backend, mode, s9_extra).await?;
     let v = lab.vpcrf_addr();
     let (s1, s3) = ("bberf.lab;1;s1", "pcef.lab;1;s3");
     assert_eq!(
@@ -402,11 +412,17 @@ async fn embodiment_10(backend: Backend, mode: &str) -> anyhow::Result<()> {
 }
 
 async fn embodiment_10_redirect_hdra(backend: Backend) -> anyhow::Result<()> {
-    embodiment_10(backend, "redirect").await
+    embodiment_10(backend, "redirect", "").await
 }
 
 async fn embodiment_10_proxy_hdra(backend: Backend) -> anyhow::Result<()> {
-    embodiment_10(backend, "proxy").await
+    embodiment_10(backend, "proxy", "").await
+}
+
+/// Embodiment 10 with the seed's "∥ at once": each termination goes to the redirect hDRA and
+/// to the remembered hPCRF at the same time; the end state is the same (nothing anywhere).
+async fn embodiment_10_at_once(backend: Backend) -> anyhow::Result<()> {
+    embodiment_10(backend, "redirect", "termination = \"at_once\"\n").await
 }
 
 /// Rx AAR → Gx RAR installing the media rule on the PCEF; then the IP-CAN session ends
@@ -527,6 +543,7 @@ async fn a_restarted_pcrf_keeps_its_sessions(backend: Backend) -> anyhow::Result
 on_both_backends! {
     embodiment_10_through_a_redirect_hdra => embodiment_10_redirect_hdra;
     embodiment_10_through_a_proxy_hdra => embodiment_10_proxy_hdra;
+    embodiment_10_terminations_to_the_hdra_and_the_hpcrf_at_once => embodiment_10_at_once;
     rx_rule_on_the_pcef_then_loss_of_bearer_to_the_af_then_str => af_gets_the_rule_installed_then_loss_of_bearer;
     a_restarted_vpcrf_keeps_its_sessions_and_links => a_restarted_pcrf_keeps_its_sessions;
 }

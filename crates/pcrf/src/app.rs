@@ -413,16 +413,15 @@ impl Pcrf {
         let s2 = &r.session_id;
         let known = self.store.get(s2).await.map_err(store_error)?;
         match r.cc_request_type {
-            Some(CcRequestType::Initial) => {
-                if known.is_none() {
-                    let row = SessionRow {
-                        interface: "s9".into(),
-                        ..self.client_row(r)
-                    };
-                    self.store.insert(&row).await.map_err(store_error)?;
-                    count(metrics::ESTABLISHED, "interface", "s9".into());
-                }
+            Some(CcRequestType::Initial) if known.is_none() => {
+                let row = SessionRow {
+                    interface: "s9".into(),
+                    ..self.client_row(r)
+                };
+                self.store.insert(&row).await.map_err(store_error)?;
+                count(metrics::ESTABLISHED, "interface", "s9".into());
             }
+            Some(CcRequestType::Initial) => {}
             Some(CcRequestType::Termination) => {
                 if known.is_none() {
                     return Err(unknown(s2));

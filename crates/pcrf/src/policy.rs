@@ -171,7 +171,7 @@ mod tests {
             .proxiable()
             .encode()
             .unwrap();
-        let header = Message::decode(&req).unwrap().header().clone();
+        let header = *Message::decode(&req).unwrap().header();
         let mut b = MessageBuilder::answer_to(&header)
             .avp(AvpBuf::utf8(avp::SESSION_ID, "pcef;1").mandatory())
             .avp(AvpBuf::u32(avp::AUTH_APPLICATION_ID, app::GX).mandatory())

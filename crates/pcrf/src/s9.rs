@@ -236,7 +236,7 @@ pub async fn send(pcrf: &Pcrf, r: &S9Request, hpcrf_host: &str) -> Result<S9Answ
         });
     }
     // RFC 6733 §6.1.7: try the Redirect-Hosts in order.
-    let mut last = format!("3006 from the hDRA without a usable Redirect-Host");
+    let mut last = "3006 from the hDRA without a usable Redirect-Host".to_string();
     for uri in &redirects {
         let Some((host, port)) = parse_diameter_uri(uri) else {
             continue;
