@@ -22,6 +22,7 @@ fn compose_services_use_binaries_and_files_that_exist() {
         "session-manager",
         "group-server",
         "dra",
+        "pcrf",
         "diameter-peer",
     ];
     let mut seen_binaries = 0;
@@ -76,6 +77,29 @@ fn shipped_dra_config_is_accepted_by_dra() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[test]
+fn shipped_pcrf_and_hdra_configs_are_accepted() {
+    for (bin, file) in [
+        ("pcrf", "deploy/vpcrf.toml"),
+        ("pcrf", "deploy/hpcrf.toml"),
+        ("dra", "deploy/hdra.toml"),
+    ] {
+        let out = std::process::Command::new(labctl::bin_path(bin).unwrap())
+            .args([
+                "--config",
+                root().join(file).to_str().unwrap(),
+                "--print-config",
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{file}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }
 
 #[test]
