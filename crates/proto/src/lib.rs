@@ -47,3 +47,10 @@ pub mod poc {
         tonic::include_proto!("corelab.poc.v1");
     }
 }
+
+/// The control service of pcc-emulator (docs/pcc-emulator.md).
+pub mod pcc {
+    pub mod v1 {
+        tonic::include_proto!("corelab.pcc.v1");
+    }
+}
