@@ -8,6 +8,7 @@ use serde::Deserialize;
 /// A PCC client role and the interface it speaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize, ValueEnum)]
 #[serde(rename_all = "snake_case")]
+#[value(rename_all = "snake_case")]
 pub enum Role {
     /// Policy and charging enforcement function (P-GW), Gx (TS 29.212 §4).
     Pcef,
@@ -61,6 +62,7 @@ fn default_apn() -> String {
 /// How the vDRA works (TS 29.213 §7.3; specs/dra-roaming.md "DRA modes").
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, ValueEnum)]
 #[serde(rename_all = "snake_case")]
+#[value(rename_all = "snake_case")]
 pub enum DraMode {
     /// The DRA answers 3006 naming the PCRF; later requests go to the PCRF directly.
     #[default]
@@ -74,6 +76,7 @@ pub enum DraMode {
 /// The seed's two orderings of a termination in redirect mode ("∥").
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, ValueEnum)]
 #[serde(rename_all = "snake_case")]
+#[value(rename_all = "snake_case")]
 pub enum Ordering {
     /// Send to the vDRA, then to the PCRF the vDRA's 3006 names.
     #[default]
@@ -85,6 +88,7 @@ pub enum Ordering {
 /// What a client does with a session.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, ValueEnum)]
 #[serde(rename_all = "snake_case")]
+#[value(rename_all = "snake_case")]
 pub enum Action {
     /// CCR-I (Gx, Gxx) or the first AAR (Rx).
     Establish,
@@ -97,6 +101,7 @@ pub enum Action {
 /// Where a step's message goes, when the scenario overrides the mode's choice.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, ValueEnum)]
 #[serde(rename_all = "snake_case")]
+#[value(rename_all = "snake_case")]
 pub enum Target {
     /// The vDRA (a 3006 from it is followed).
     Dra,
