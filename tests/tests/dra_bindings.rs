@@ -5,13 +5,13 @@
 //!
 //! Needs `cargo build -p corelab-dra -p diameter-peer` (the binaries next to the test).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use corelab_proto::dra::v1 as pb;
 use corelab_proto::dra::v1::dra_control_client::DraControlClient;
 use corelab_tests::{Backend, on_both_backends, postgres_database, until};
-use labctl::{Node, bin_path};
+use labctl::bin_path;
 use serde_json::Value;
 use tokio::process::Command;
 

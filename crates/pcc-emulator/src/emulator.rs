@@ -480,7 +480,7 @@ impl Inner {
 impl RequestHandler for Notifications {
     async fn handle(&self, request: Vec<u8>, from: PeerHandle) -> Option<Vec<u8>> {
         let inner = self.0.get()?.upgrade()?;
-        let header: Header = Message::decode(&request).ok()?.header().clone();
+        let header: Header = *Message::decode(&request).ok()?.header();
         if inner.cfg.print {
             print::out(&format!(
                 "<< from {}: {}",

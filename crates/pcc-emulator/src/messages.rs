@@ -180,7 +180,7 @@ impl PcrfRequest {
 /// Reads a request from the PCRF; `Err` with the Result-Code to answer when it is not one.
 pub fn read_pcrf_request(bytes: &[u8]) -> Result<PcrfRequest, u32> {
     let m = Message::decode(bytes).map_err(|_| 5014u32)?; // DIAMETER_INVALID_AVP_LENGTH
-    let h = m.header().clone();
+    let h = *m.header();
     if h.command_code != cmd::RE_AUTH && h.command_code != cmd::ABORT_SESSION {
         return Err(3001); // DIAMETER_COMMAND_UNSUPPORTED
     }
@@ -257,7 +257,7 @@ mod tests {
         let req = request(Role::Pcef, Action::Establish, "s;1", 0, &ue(), &to())
             .encode()
             .unwrap();
-        let h = Message::decode(&req).unwrap().header().clone();
+        let h = *Message::decode(&req).unwrap().header();
         let a = answer(&h, Some("s;1"), "vdra.lab", "lab", 3006)
             .avp(AvpBuf::utf8(REDIRECT_HOST, "aaa://127.0.0.1:3868;transport=tcp").mandatory())
             .encode()
