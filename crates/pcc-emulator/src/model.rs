@@ -42,8 +42,8 @@ impl Role {
     pub const ALL_APPLICATIONS: [u32; 3] = [app::GX, app::GXX, app::RX];
 }
 
-/// The keys the DRA binds by (TS 29.213 §7): UE NAI (sent as Subscription-Id
-/// END_USER_NAI... here END_USER_IMSI when it is all digits), UE IPv4 address, APN.
+/// The keys the DRA binds by (TS 29.213 §7): the UE's NAI or IMSI (Subscription-Id, type
+/// END_USER_IMSI when all digits, else END_USER_NAI), its IPv4 address and the APN.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 pub struct Ue {
     /// The UE's NAI or IMSI (Subscription-Id-Data).

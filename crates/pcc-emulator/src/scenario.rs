@@ -230,6 +230,19 @@ expect = 2001
     }
 
     #[test]
+    fn the_examples_read() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+        let mut n = 0;
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            let text = std::fs::read_to_string(&p).unwrap();
+            parse(&text).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+            n += 1;
+        }
+        assert!(n >= 3);
+    }
+
+    #[test]
     fn steps_must_name_what_they_need() {
         let e = parse("[[step]]\nrole = \"pcef\"\naction = \"establish\"\n").unwrap_err();
         assert!(
