@@ -214,16 +214,17 @@ impl Emulator {
 
     /// Waits until the session is gone (ended by an ASR or loss-of-bearer RAR), at most `within`.
     pub async fn wait_ended(&self, session_id: &str, within: Duration) -> bool {
-        let deadline = tokio::time::Instant::now() + within;
-        while self.inner.known(session_id).is_some() {
-            if tokio::time::Instant::now() >= deadline {
-                return false;
+        let wait = async {
+            loop {
+                // Registered before the look, so a removal in between still wakes us.
+                let changed = self.inner.answered_changed.notified();
+                if self.inner.known(session_id).is_none() {
+                    return;
+                }
+                changed.await;
             }
-            // The STR runs in its own task; look again when its answer is likely in.
-            let changed = self.inner.answered_changed.notified();
-            let _ = tokio::time::timeout(Duration::from_millis(50), changed).await;
-        }
-        true
+        };
+        tokio::time::timeout(within, wait).await.is_ok()
     }
 
     /// The vDRA's Diameter identity.
