@@ -356,7 +356,54 @@ async fn load_smoke(backend: Backend) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The one-shot subcommands drive a running `serve`: `establish` prints the Session-Id and
+/// 2001, `list` shows the session with its PCRF, `terminate` ends it and the binding goes.
+async fn subcommands_drive_serve(backend: Backend) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let (dra, p1, p2) = network(dir.path(), backend, "redirect", &[]).await?;
+    let emu = Serve::start(
+        dir.path(),
+        connection(&dra, "redirect", "at_once", &[&p1, &p2]),
+    )
+    .await?;
+    let cli = |args: &[&str]| {
+        let mut c = Command::new(bin_path("pcc-emulator").unwrap_or_default());
+        c.args(args).args(["--control", &emu.url]);
+        async move {
+            let o = tokio::time::timeout(Duration::from_secs(30), c.output()).await??;
+            anyhow::Ok((
+                o.status.code(),
+                String::from_utf8_lossy(&o.stdout).to_string(),
+            ))
+        }
+    };
+    let (code, out) = cli(&[
+        "establish",
+        "--role",
+        "pcef",
+        "--nai",
+        "001010000000004",
+        "--ip",
+        "10.45.4.1",
+    ])
+    .await?;
+    assert_eq!(code, Some(0), "{out}");
+    let (sid, rc) = out.trim().rsplit_once(' ').unwrap_or_default();
+    assert_eq!(rc, "2001", "{out}");
+    let (_, listed) = cli(&["list"]).await?;
+    assert!(
+        listed.contains(sid) && listed.contains("pcrf=vpcrf"),
+        "{listed}"
+    );
+    assert_eq!(dra.bindings("").await?.len(), 1);
+    let (code, out) = cli(&["terminate", "--session-id", sid]).await?;
+    assert_eq!(code, Some(0), "{out}");
+    assert!(dra.bindings("").await?.is_empty());
+    Ok(())
+}
+
 on_both_backends! {
+    the_subcommands_drive_a_running_serve => subcommands_drive_serve;
     redirect_after_the_redirect_leaves_no_binding => redirect_after_redirect;
     redirect_at_once_leaves_no_binding => redirect_at_once;
     proxy_leaves_no_binding => proxy;
