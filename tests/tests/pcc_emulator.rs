@@ -182,6 +182,7 @@ async fn establish_then_terminate(
             .into_inner();
         assert_eq!(r.result_code, 2001, "CCR-U straight to the PCRF");
     }
+    let redirects_before = dra.metric("corelab_dra_redirects_total").await?;
     for id in ids.iter().rev() {
         let r = c
             .terminate(pb::SessionRequest {
@@ -202,6 +203,18 @@ async fn establish_then_terminate(
             .into_inner()
             .sessions
             .is_empty()
+    );
+    // The orderings differ on the wire: after_redirect follows the vDRA's 3006 for each
+    // termination; at_once addresses the vDRA itself (acknowledged 2001) and the PCRF at once.
+    let redirected = dra.metric("corelab_dra_redirects_total").await? - redirects_before;
+    let want = if mode == "redirect" && ordering == "after_redirect" {
+        3.0
+    } else {
+        0.0
+    };
+    assert_eq!(
+        redirected, want,
+        "{mode} {ordering}: 3006 answers to the terminations"
     );
     let left = dra.bindings("").await?;
     assert!(
