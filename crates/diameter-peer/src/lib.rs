@@ -6,6 +6,7 @@
 
 pub mod agent;
 pub mod answers;
+pub mod budget;
 pub mod check;
 pub mod checks;
 pub mod cli;

@@ -8,21 +8,21 @@
 //! `${session}` (for a one-request file: a fresh Session-Id per request).
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use clap::Args;
 use corelab_diameter::{Dictionary, Message};
 use corelab_diameter_node::{Node, NodeError, PeerHandle};
-use tracing::{info, warn};
+use tracing::warn;
 
 use crate::answers::{is_expected, outcome};
+use crate::budget::{Budget, report_until_done};
 use crate::cli::{Common, Exit, resolve};
 use crate::files::{self, RequestTemplate, SessionIds, Vars};
 use crate::print;
 use crate::responder::{Handler, Output, Responder};
-use crate::stats::{Stats, progress_line};
+use crate::stats::Stats;
 
 /// Generate load and report latency.
 #[derive(Args, Debug)]
@@ -65,29 +65,11 @@ struct Run {
     origin_host: String,
     origin_realm: String,
     peer_realm: String,
-    limit: Option<u64>,
-    deadline: Option<Instant>,
-    claimed: AtomicU64,
-    stop: AtomicBool,
-    pacer: Option<tokio::sync::Mutex<tokio::time::Interval>>,
+    budget: Budget,
     current: Mutex<Stats>,
 }
 
 impl Run {
-    /// May one more request be sent?
-    fn claim(&self) -> bool {
-        if self.stop.load(Ordering::Relaxed) {
-            return false;
-        }
-        if self.deadline.is_some_and(|d| Instant::now() >= d) {
-            return false;
-        }
-        match self.limit {
-            Some(n) => self.claimed.fetch_add(1, Ordering::Relaxed) < n,
-            None => true,
-        }
-    }
-
     fn stats(&self) -> std::sync::MutexGuard<'_, Stats> {
         self.current.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -103,12 +85,10 @@ impl Run {
                 peer_realm: &self.peer_realm,
             };
             for t in &self.templates {
-                if !self.claim() {
+                if !self.budget.claim() {
                     return;
                 }
-                if let Some(p) = &self.pacer {
-                    p.lock().await.tick().await;
-                }
+                self.budget.pace().await;
                 let bytes = match t
                     .build(&vars)
                     .and_then(|b| b.encode().map_err(|e| e.to_string()))
@@ -116,7 +96,7 @@ impl Run {
                     Ok(b) => b,
                     Err(e) => {
                         warn!(request = t.index, error = %e, "cannot build; stopping");
-                        self.stop.store(true, Ordering::Relaxed);
+                        self.budget.stop();
                         return;
                     }
                 };
@@ -133,7 +113,7 @@ impl Run {
                         self.stats().failures += 1;
                         if matches!(e, NodeError::PeerDown(_)) || !self.peer.is_open() {
                             warn!(error = %e, "peer down: stopping the load");
-                            self.stop.store(true, Ordering::Relaxed);
+                            self.budget.stop();
                             return;
                         }
                     }
@@ -153,19 +133,7 @@ impl LoadArgs {
 /// Runs the load generator.
 pub async fn run(args: LoadArgs) -> anyhow::Result<Exit> {
     let templates = files::load_requests(&args.requests, Dictionary::standard())?;
-    if args.concurrency == 0 {
-        anyhow::bail!("--concurrency must be at least 1");
-    }
-    if let Some(r) = args.rate
-        && !(r > 0.0 && r.is_finite())
-    {
-        anyhow::bail!("--rate must be a positive number of requests per second");
-    }
-    if let Some(d) = args.duration
-        && !(d > 0.0 && d.is_finite())
-    {
-        anyhow::bail!("--duration must be a positive number of seconds");
-    }
+    Budget::check_args(args.concurrency, args.rate, args.duration)?;
     let c = &args.common;
     let mut apps: Vec<u32> = templates.iter().map(|t| t.application_id).collect();
     apps.dedup();
@@ -209,11 +177,6 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<Exit> {
         }
     ));
     let start = Instant::now();
-    let pacer = args.rate.map(|r| {
-        let mut i = tokio::time::interval(Duration::from_secs_f64(1.0 / r));
-        i.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
-        tokio::sync::Mutex::new(i)
-    });
     let run = Arc::new(Run {
         templates,
         peer: peer.clone(),
@@ -221,11 +184,7 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<Exit> {
         origin_host: c.origin_host.clone(),
         origin_realm: c.origin_realm.clone(),
         peer_realm: peer.origin_realm().to_string(),
-        limit: args.count,
-        deadline: args.duration.map(|d| start + Duration::from_secs_f64(d)),
-        claimed: AtomicU64::new(0),
-        stop: AtomicBool::new(false),
-        pacer,
+        budget: Budget::new(args.count, args.duration, args.rate, start),
         current: Mutex::new(Stats::new()),
     });
     let workers: Vec<_> = (0..args.concurrency)
@@ -236,35 +195,15 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<Exit> {
             let _ = w.await;
         }
     };
-    tokio::pin!(all_done);
-    let mut total = Stats::new();
-    let mut tick = tokio::time::interval_at(
-        tokio::time::Instant::now() + Duration::from_secs(1),
-        Duration::from_secs(1),
-    );
-    let mut last = start;
-    let term = crate::cli::terminated();
-    tokio::pin!(term);
-    let mut signalled = false;
-    loop {
-        tokio::select! {
-            _ = &mut all_done => break,
-            _ = tick.tick() => {
-                let now = Instant::now();
-                let interval = std::mem::take(&mut *run.stats());
-                total.merge(&interval);
-                progress_out(&progress_line(now - start, &interval, now - last, &total));
-                last = now;
-            }
-            _ = &mut term, if !signalled => {
-                signalled = true;
-                info!("signal: stopping the load");
-                run.stop.store(true, Ordering::Relaxed);
-            }
-        }
-    }
+    let total = report_until_done(
+        start,
+        &run.budget,
+        all_done,
+        || std::mem::take(&mut *run.stats()),
+        progress_out,
+    )
+    .await;
     let elapsed = start.elapsed();
-    total.merge(&std::mem::take(&mut *run.stats()));
     node.shutdown().await;
     let summary = total.summary(elapsed);
     if args.json {
