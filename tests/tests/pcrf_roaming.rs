@@ -114,22 +114,8 @@ impl Lab {
     }
 }
 
-async fn http_get(url: &str) -> anyhow::Result<String> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let rest = url.trim_start_matches("http://");
-    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
-    let mut s = tokio::net::TcpStream::connect(host).await?;
-    s.write_all(format!("GET /{path} HTTP/1.0\r\nHost: {host}\r\n\r\n").as_bytes())
-        .await?;
-    let mut text = String::new();
-    tokio::time::timeout(Duration::from_secs(10), s.read_to_string(&mut text)).await??;
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    anyhow::ensure!(head.contains(" 200 "), "GET {url}: {head}");
-    Ok(body.to_string())
-}
-
 async fn json_array(node: &Node, path: &str) -> anyhow::Result<Vec<Value>> {
-    match serde_json::from_str(&http_get(&node.admin_url(path)).await?)? {
+    match serde_json::from_str(&corelab_tests::http::get_ok(&node.admin_url(path)).await?)? {
         Value::Array(a) => Ok(a),
         other => anyhow::bail!("GET {path}: not an array: {other}"),
     }
@@ -158,7 +144,7 @@ async fn hdra_sessions(hdra: &Node) -> anyhow::Result<Vec<String>> {
 }
 
 async fn metric(node: &Node, line_start: &str) -> anyhow::Result<f64> {
-    let text = http_get(&node.admin_url("/metrics")).await?;
+    let text = corelab_tests::http::get_ok(&node.admin_url("/metrics")).await?;
     Ok(text
         .lines()
         .find(|l| l.starts_with(line_start))

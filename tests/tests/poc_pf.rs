@@ -140,23 +140,8 @@ users = [{{ uri = "sip:alice@a.lab", contact = "sip:alice@{uac}" }},
     }
 
     async fn metrics(&self) -> anyhow::Result<String> {
-        http_get(&self.pf.admin_url("/metrics")).await
+        corelab_tests::http::get_ok(&self.pf.admin_url("/metrics")).await
     }
-}
-
-/// GET over plain HTTP/1.1 (the admin server).
-async fn http_get(url: &str) -> anyhow::Result<String> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let rest = url.strip_prefix("http://").unwrap_or(url);
-    let (addr, path) = rest.split_once('/').unwrap_or((rest, ""));
-    let mut s = tokio::net::TcpStream::connect(addr).await?;
-    s.write_all(
-        format!("GET /{path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
-    )
-    .await?;
-    let mut out = String::new();
-    s.read_to_string(&mut out).await?;
-    Ok(out)
 }
 
 /// Every value of header `name`, one per line or comma-separated entry.

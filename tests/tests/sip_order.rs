@@ -280,7 +280,7 @@ async fn flood_past_the_bound_gets_503(backend: Backend) -> anyhow::Result<()> {
         .collect();
     assert!(others.iter().all(|s| *s == 200), "{others:?}");
 
-    let metrics = http_get(&lab.server().admin_url("/metrics"))?;
+    let metrics = corelab_tests::http::get_blocking(&lab.server().admin_url("/metrics"))?.body;
     let line = metrics
         .lines()
         .find(|l| l.starts_with("corelab_sip_requests_refused_total{limit=\"per_key\"}"))
@@ -288,18 +288,6 @@ async fn flood_past_the_bound_gets_503(backend: Backend) -> anyhow::Result<()> {
     let counted: f64 = line.rsplit(' ').next().unwrap_or("0").parse()?;
     assert_eq!(counted, refused.len() as f64, "{line}");
     Ok(())
-}
-
-/// A plain HTTP/1.0 GET (the admin server's `/metrics`).
-fn http_get(url: &str) -> anyhow::Result<String> {
-    let rest = url.trim_start_matches("http://");
-    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
-    let mut stream = TcpStream::connect(host)?;
-    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
-    write!(stream, "GET /{path} HTTP/1.0\r\nHost: {host}\r\n\r\n")?;
-    let mut body = String::new();
-    stream.read_to_string(&mut body)?;
-    Ok(body)
 }
 
 on_both_backends! {

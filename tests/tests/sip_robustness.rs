@@ -352,17 +352,6 @@ async fn folded_headers_do_not_flood_the_log() -> anyhow::Result<()> {
     Ok(())
 }
 
-fn http_get(addr: &str, path: &str) -> anyhow::Result<String> {
-    let mut s = std::net::TcpStream::connect(addr)?;
-    s.set_read_timeout(Some(WAIT))?;
-    s.write_all(
-        format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
-    )?;
-    let mut out = String::new();
-    s.read_to_string(&mut out)?;
-    Ok(out)
-}
-
 /// Whether the server has closed `tcp` (a read returns end of stream now).
 fn closed_now(tcp: &Tcp) -> bool {
     let _ = tcp.stream.set_nonblocking(true);
@@ -431,8 +420,8 @@ async fn tcp_connections_are_capped_and_trickles_cut_off() -> anyhow::Result<()>
             )?;
             let resp = udp.message(WAIT)?;
             anyhow::ensure!(status_line(&resp) == "SIP/2.0 200 OK", "{resp}");
-            let h = http_get(&health, "/healthz")?;
-            anyhow::ensure!(h.starts_with("HTTP/1.1 200"), "{h}");
+            let h = corelab_tests::http::get_blocking(&format!("http://{health}/healthz"))?;
+            anyhow::ensure!(h.status == 200, "{h:?}");
 
             // Free one slot; a new connection is then served (the server frees the slot once it
             // has seen the close, after a short grace for answers in flight).

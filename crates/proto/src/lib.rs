@@ -52,6 +52,9 @@ pub mod poc {
 pub mod pcrf {
     pub mod v1 {
         tonic::include_proto!("corelab.pcrf.v1");
+    }
+}
+
 /// The control service of pcc-emulator (docs/pcc-emulator.md).
 pub mod pcc {
     pub mod v1 {

@@ -127,7 +127,8 @@ impl Dra {
     }
 
     pub async fn bindings(&self, query: &str) -> anyhow::Result<Vec<Value>> {
-        let body = http_get(&self.node.admin_url(&format!("/bindings{query}"))).await?;
+        let body =
+            corelab_tests::http::get_ok(&self.node.admin_url(&format!("/bindings{query}"))).await?;
         match serde_json::from_str(&body)? {
             Value::Array(a) => Ok(a),
             other => anyhow::bail!("GET /bindings: not an array: {other}"),
@@ -135,7 +136,7 @@ impl Dra {
     }
 
     pub async fn metric(&self, line_start: &str) -> anyhow::Result<f64> {
-        let text = http_get(&self.node.admin_url("/metrics")).await?;
+        let text = corelab_tests::http::get_ok(&self.node.admin_url("/metrics")).await?;
         Ok(text
             .lines()
             .find(|l| l.starts_with(line_start))
@@ -143,23 +144,6 @@ impl Dra {
             .and_then(|v| v.parse().ok())
             .unwrap_or(0.0))
     }
-}
-
-pub async fn http_get(url: &str) -> anyhow::Result<String> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let rest = url.trim_start_matches("http://");
-    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
-    let mut s = tokio::net::TcpStream::connect(host).await?;
-    s.write_all(format!("GET /{path} HTTP/1.0\r\nHost: {host}\r\n\r\n").as_bytes())
-        .await?;
-    let mut text = String::new();
-    tokio::time::timeout(Duration::from_secs(10), s.read_to_string(&mut text)).await??;
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    anyhow::ensure!(
-        head.starts_with("HTTP/1.1 200") || head.starts_with("HTTP/1.0 200"),
-        "GET {url}: {head}"
-    );
-    Ok(body.to_string())
 }
 
 pub async fn store_for(backend: Backend, dir: &Path) -> anyhow::Result<String> {
