@@ -1,7 +1,9 @@
 //! labctl's library: start corelab binaries as real processes on loopback ephemeral ports, wait
 //! for their ready files, and reach their gRPC control services. The demo and the scenario tests
-//! in `tests/` both use it.
+//! in `tests/` both use it; `mbs` is the MBS lab (session-manager and 5G gNBs) they share.
 
+pub mod ladder;
+pub mod mbs;
 pub mod node;
 pub mod wait;
 

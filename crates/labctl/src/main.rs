@@ -1,5 +1,7 @@
 //! labctl: runs the lab's demo scenarios with real processes and prints what happened.
 
+mod demo_mbs;
+
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
@@ -22,16 +24,37 @@ struct Args {
 
 #[derive(Subcommand)]
 enum Command {
+    /// A demo scenario: `labctl demo presence`, `labctl demo mbs`.
+    #[command(subcommand)]
+    Demo(Demo),
+    /// The same as `labctl demo presence` (its first spelling).
+    DemoPresence(PresenceArgs),
+}
+
+#[derive(Subcommand)]
+enum Demo {
     /// IMS presence: a failed NOTIFY is restored by a MESSAGE and a re-SUBSCRIBE; repeated
     /// failures past the threshold sign the watcher out and alarm the administrator.
-    DemoPresence {
-        /// Store URL (default: SQLite in a fresh directory under var/).
+    Presence(PresenceArgs),
+    /// 5G MBS (issue 12, seed 000): a UE that closed its MBS app out of coverage lists its
+    /// remaining QFIs at mobility registration; session-manager releases the MBS QoS flows and
+    /// the TMGI and stops paging. Then the same with the capability off: paging goes on.
+    /// Exits 1 when a step fails.
+    Mbs {
+        /// session-manager's store URL (default: SQLite in a temporary directory).
         #[arg(long)]
         store_url: Option<String>,
-        /// RFC 3261 T1 in ms (Timer F = 64·T1).
-        #[arg(long, default_value_t = 100)]
-        t1_ms: u64,
     },
+}
+
+#[derive(clap::Args)]
+struct PresenceArgs {
+    /// Store URL (default: SQLite in a fresh directory under var/).
+    #[arg(long)]
+    store_url: Option<String>,
+    /// RFC 3261 T1 in ms (Timer F = 64·T1).
+    #[arg(long, default_value_t = 100)]
+    t1_ms: u64,
 }
 
 const LIMIT: Duration = Duration::from_secs(60);
@@ -39,7 +62,16 @@ const LIMIT: Duration = Duration::from_secs(60);
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     match Args::parse().command {
-        Command::DemoPresence { store_url, t1_ms } => demo_presence(store_url, t1_ms).await,
+        Command::Demo(Demo::Presence(a)) | Command::DemoPresence(a) => {
+            demo_presence(a.store_url, a.t1_ms).await
+        }
+        Command::Demo(Demo::Mbs { store_url }) => {
+            if demo_mbs::demo_mbs(store_url).await? {
+                Ok(())
+            } else {
+                std::process::exit(1)
+            }
+        }
     }
 }
 
