@@ -32,13 +32,7 @@ impl Ladder {
     /// The lanes' heads.
     pub fn head(&self, title: &str) {
         println!("\n=== {title}\n");
-        println!(
-            "{:<w$}{:<w$}{}",
-            "UE",
-            "gNB / N1",
-            "session-manager",
-            w = WIDTH
-        );
+        println!("{:<w$}{:<w$}session-manager", "UE", "gNB / N1", w = WIDTH);
         println!("{}", Self::lanes(""));
     }
 
