@@ -104,8 +104,10 @@ for store in $STORES; do
     load_after=$(cut -d' ' -f1-3 /proc/loadavg)
     if [ -n "$perf_pid" ]; then
         kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null
-        perf report -q -i "$WORK/perf-$store.data" --no-children --percent-limit 1.5 --stdio \
-            -g none 2>/dev/null | head -40 >"$WORK/perf-$store.txt"
+        for sort in dso sym; do
+            perf report -q -i "$WORK/perf-$store.data" --no-children --sort "$sort" \
+                --percent-limit 0.4 --stdio -g none 2>/dev/null | head -30
+        done >"$WORK/perf-$store.txt"
         log "$store: perf report in $WORK/perf-$store.txt"; KEEP=1
     fi
     kill "$SM_PID"; wait "$SM_PID" 2>/dev/null; SM_PID=
