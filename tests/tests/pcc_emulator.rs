@@ -18,7 +18,7 @@ use tokio::process::{Child, Command};
 
 #[path = "support/dra_peers.rs"]
 mod dra_peers;
-use dra_peers::{Dra, Pcrf, dra_config, store_for};
+use dra_peers::{Dra, Pcrf, connection, dra_config, run_scenario, store_for};
 
 /// A vDRA in `mode` in front of two PCRFs.
 async fn network(
@@ -37,30 +37,6 @@ async fn network(
     )
     .await?;
     Ok((dra, p1, p2))
-}
-
-/// The options every pcc-emulator subcommand that connects takes.
-fn connection(dra: &Dra, mode: &str, ordering: &str, pcrfs: &[&Pcrf]) -> Vec<String> {
-    let mut a: Vec<String> = [
-        "--origin-host",
-        "pcc.lab",
-        "--origin-realm",
-        "lab",
-        "--dra",
-        &dra.diameter(),
-        "--mode",
-        mode,
-        "--ordering",
-        ordering,
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    for p in pcrfs {
-        a.push("--pcrf".into());
-        a.push(format!("{}={}", p.host, p.addr));
-    }
-    a
 }
 
 /// `pcc-emulator serve`: its control service's URL.
@@ -105,31 +81,6 @@ fn ue(ip: &str) -> pb::Ue {
         ip: ip.into(),
         apn: "internet".into(),
     }
-}
-
-/// `pcc-emulator run --scenario`: exit status and stdout.
-async fn run_scenario(
-    dir: &Path,
-    name: &str,
-    args: Vec<String>,
-    scenario: &str,
-) -> anyhow::Result<(i32, String)> {
-    let file = dir.join(format!("{name}.toml"));
-    std::fs::write(&file, scenario)?;
-    let out = dir.join(format!("{name}.out"));
-    let status = tokio::time::timeout(
-        Duration::from_secs(60),
-        Command::new(bin_path("pcc-emulator")?)
-            .arg("run")
-            .args(args)
-            .arg("--scenario")
-            .arg(&file)
-            .stdout(std::fs::File::create(&out)?)
-            .stderr(std::fs::File::create(dir.join(format!("{name}.log")))?)
-            .status(),
-    )
-    .await??;
-    Ok((status.code().unwrap_or(-1), std::fs::read_to_string(&out)?))
 }
 
 /// Establishes a PCEF, a BBERF and an AF session of one UE through the control service, checks

@@ -1,0 +1,288 @@
+//! The four-node proof over the wire (issue 10 §4): separate processes over TCP on loopback —
+//! `pcc-emulator run` as the BBERF (and PCEF) → vDRA (`dra`, role visited) → vPCRF (`pcrf`, role
+//! visited) → hDRA (`dra`, role home) → hPCRF (`pcrf`, role home) — establishment then
+//! termination of one roaming UE, after which the four stores hold **no binding and no session**
+//! (`GET /bindings` at the DRAs, `GET /sessions` at the PCRFs). One body, driven by the rows of
+//! specs/dra-roaming.md's table: (vDRA mode, hDRA mode, ordering, binding_cleanup, embodiment 10).
+//!
+//! Needs `cargo build -p pcc-emulator -p corelab-dra -p corelab-pcrf`.
+
+use std::path::Path;
+
+use corelab_tests::{Backend, on_both_backends};
+use labctl::Node;
+use serde_json::Value;
+
+#[path = "support/dra_peers.rs"]
+mod dra_peers;
+use dra_peers::{
+    Dra, connection_to, dra_config_in, json_array, metric, run_scenario, start_pcrf, store_for,
+};
+
+const UE: &str = "ue = { nai = \"001010000000001\", ip = \"10.45.10.1\", apn = \"internet\" }";
+
+/// One run of the table.
+struct Row {
+    /// The vDRA's mode (`redirect`, `proxy`).
+    vdra: &'static str,
+    /// The hDRA's mode.
+    hdra: &'static str,
+    /// The client's termination ordering (`after_redirect`, `at_once`).
+    ordering: &'static str,
+    /// `binding_cleanup` on both DRAs.
+    cleanup: bool,
+    /// Embodiment 10: BBERF then PCEF on one S9 session (else the BBERF alone).
+    bberf_then_pcef: bool,
+}
+
+impl Row {
+    const fn new(vdra: &'static str, hdra: &'static str, ordering: &'static str) -> Row {
+        Row {
+            vdra,
+            hdra,
+            ordering,
+            cleanup: true,
+            bberf_then_pcef: false,
+        }
+    }
+
+    fn name(&self) -> String {
+        format!(
+            "vDRA {} / hDRA {} / {} / cleanup {}{}",
+            self.vdra,
+            self.hdra,
+            self.ordering,
+            self.cleanup,
+            if self.bberf_then_pcef {
+                " / BBERF then PCEF"
+            } else {
+                ""
+            }
+        )
+    }
+
+    /// The client's steps: establishment(s), then termination(s) in the same order.
+    fn scenario(&self) -> String {
+        let roles: &[&str] = if self.bberf_then_pcef {
+            &["bberf", "pcef"]
+        } else {
+            &["bberf"]
+        };
+        let mut s = String::new();
+        for r in roles {
+            s.push_str(&format!(
+                "[[step]]\nrole = \"{r}\"\n{UE}\naction = \"establish\"\nexpect = 2001\n"
+            ));
+        }
+        for r in roles {
+            s.push_str(&format!(
+                "[[step]]\nsession = \"{r}\"\naction = \"terminate\"\nexpect = 2001\n"
+            ));
+        }
+        s
+    }
+}
+
+/// The four nodes, each in its own directory (its own SQLite file, or PostgreSQL database).
+struct Lab {
+    vdra: Dra,
+    vpcrf: Node,
+    hdra: Dra,
+    hpcrf: Node,
+}
+
+impl Lab {
+    async fn start(dir: &Path, backend: Backend, row: &Row) -> anyhow::Result<Lab> {
+        let sub = |name: &str| -> anyhow::Result<std::path::PathBuf> {
+            let d = dir.join(name);
+            std::fs::create_dir_all(&d)?;
+            Ok(d)
+        };
+        let extra = if row.cleanup { "" } else { "cleanup_off" };
+        let d = sub("hpcrf")?;
+        let hpcrf = start_pcrf(
+            &d,
+            "hpcrf",
+            &store_for(backend, &d).await?,
+            "hpcrf.home.lab",
+            "home.lab",
+            "home",
+            "",
+        )
+        .await?;
+        let d = sub("hdra")?;
+        let hdra = Dra::start(
+            &d,
+            "hdra",
+            &dra_config_in(
+                &d,
+                &store_for(backend, &d).await?,
+                "home",
+                row.hdra,
+                "home.lab",
+                &[("hpcrf.home.lab", &hpcrf.addrs["diameter"])],
+                extra,
+            ),
+        )
+        .await?;
+        let d = sub("vpcrf")?;
+        let vpcrf = start_pcrf(
+            &d,
+            "vpcrf",
+            &store_for(backend, &d).await?,
+            "vpcrf.lab",
+            "lab",
+            "visited",
+            &format!(
+                "[s9]\nhome_realm = \"home.lab\"\nhdra = \"{}\"\n",
+                hdra.diameter()
+            ),
+        )
+        .await?;
+        let d = sub("vdra")?;
+        let vdra = Dra::start(
+            &d,
+            "vdra",
+            &dra_config_in(
+                &d,
+                &store_for(backend, &d).await?,
+                "visited",
+                row.vdra,
+                "lab",
+                &[("vpcrf.lab", &vpcrf.addrs["diameter"])],
+                extra,
+            ),
+        )
+        .await?;
+        Ok(Lab {
+            vdra,
+            vpcrf,
+            hdra,
+            hpcrf,
+        })
+    }
+}
+
+/// Plays the row's establishment then termination through the four nodes and checks what each
+/// store holds afterwards: nothing, or (cleanup off) the DRAs' stale bindings and no session.
+async fn play(backend: Backend, row: Row) -> anyhow::Result<()> {
+    let name = row.name();
+    let dir = tempfile::tempdir()?;
+    let lab = Lab::start(dir.path(), backend, &row).await?;
+    let args = connection_to(
+        &lab.vdra,
+        row.vdra,
+        row.ordering,
+        &[("vpcrf.lab", &lab.vpcrf.addrs["diameter"])],
+    );
+    let (code, out) = run_scenario(dir.path(), "client", args, &row.scenario()).await?;
+    assert_eq!(code, 0, "{name}: {out}");
+
+    // Every hop was taken: bindings made at both DRAs, sessions at both PCRFs, S9 ended.
+    for (dra, what) in [(&lab.vdra, "vDRA"), (&lab.hdra, "hDRA")] {
+        assert!(
+            dra.metric("corelab_dra_bindings_created_total").await? >= 1.0,
+            "{name}: the {what} made a binding"
+        );
+    }
+    for (pcrf, what) in [(&lab.vpcrf, "vPCRF"), (&lab.hpcrf, "hPCRF")] {
+        assert!(
+            metric(pcrf, "corelab_pcrf_sessions_established_total").await? >= 1.0,
+            "{name}: the {what} established a session"
+        );
+    }
+    let s9 = |kind: &str| format!("corelab_pcrf_s9_requests_total{{kind=\"{kind}\"");
+    assert_eq!(
+        metric(&lab.vpcrf, &s9("termination")).await?,
+        1.0,
+        "{name}: one S9 termination, for the last client session"
+    );
+    if row.bberf_then_pcef {
+        assert_eq!(
+            metric(&lab.vpcrf, &s9("subsession_termination")).await?,
+            1.0,
+            "{name}: the BBERF's termination is not the last: an S9 modification"
+        );
+    }
+
+    for (pcrf, what) in [(&lab.vpcrf, "vPCRF"), (&lab.hpcrf, "hPCRF")] {
+        let left = json_array(pcrf, "/sessions").await?;
+        assert_eq!(
+            left,
+            Vec::<Value>::new(),
+            "{name}: sessions left at the {what}"
+        );
+    }
+    for (dra, what) in [(&lab.vdra, "vDRA"), (&lab.hdra, "hDRA")] {
+        let left = dra.bindings("").await?;
+        if row.cleanup {
+            assert_eq!(
+                left,
+                Vec::<Value>::new(),
+                "{name}: bindings left at the {what}"
+            );
+        } else {
+            assert!(
+                !left.is_empty(),
+                "{name}: binding_cleanup = false leaves the {what}'s binding"
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Embodiment 1, the seed's sequential ordering: each termination to the DRA, then to the PCRF
+/// its 3006 names.
+async fn e1_after_redirect(b: Backend) -> anyhow::Result<()> {
+    play(b, Row::new("redirect", "redirect", "after_redirect")).await
+}
+
+/// Embodiment 1, "∥ at once": each termination to the DRA and the PCRF in parallel.
+async fn e1_at_once(b: Backend) -> anyhow::Result<()> {
+    play(b, Row::new("redirect", "redirect", "at_once")).await
+}
+
+/// Embodiment 4: the proxy hDRA deletes before forwarding.
+async fn e4(b: Backend) -> anyhow::Result<()> {
+    play(b, Row::new("redirect", "proxy", "after_redirect")).await
+}
+
+/// Embodiment 7: the proxy vDRA deletes when the answer passes back.
+async fn e7(b: Backend) -> anyhow::Result<()> {
+    play(b, Row::new("proxy", "redirect", "after_redirect")).await
+}
+
+/// Embodiment 1 with `binding_cleanup = false` on both DRAs (TS 29.213's DRA): the same
+/// messages, but both DRAs keep a stale binding — the difference the cleanup makes.
+async fn e1_without_cleanup(b: Backend) -> anyhow::Result<()> {
+    let row = Row {
+        cleanup: false,
+        ..Row::new("redirect", "redirect", "after_redirect")
+    };
+    play(b, row).await
+}
+
+/// Embodiment 10: BBERF then PCEF on one S9 session; the first termination is an S9
+/// modification, the last the S9 CCR-T.
+async fn e10(b: Backend) -> anyhow::Result<()> {
+    let row = Row {
+        bberf_then_pcef: true,
+        ..Row::new("redirect", "redirect", "after_redirect")
+    };
+    play(b, row).await
+}
+
+/// Proxy vDRA and proxy hDRA.
+async fn proxy_proxy(b: Backend) -> anyhow::Result<()> {
+    play(b, Row::new("proxy", "proxy", "after_redirect")).await
+}
+
+on_both_backends! {
+    embodiment_1_after_the_redirect_leaves_nothing_on_four_nodes => e1_after_redirect;
+    embodiment_1_at_once_leaves_nothing_on_four_nodes => e1_at_once;
+    embodiment_4_redirect_vdra_proxy_hdra_leaves_nothing => e4;
+    embodiment_7_proxy_vdra_redirect_hdra_leaves_nothing => e7;
+    embodiment_1_without_binding_cleanup_leaves_stale_bindings => e1_without_cleanup;
+    embodiment_10_one_s9_session_for_bberf_and_pcef_leaves_nothing => e10;
+    proxy_vdra_proxy_hdra_leaves_nothing => proxy_proxy;
+}
