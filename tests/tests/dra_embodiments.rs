@@ -31,8 +31,9 @@ struct Row {
     ordering: &'static str,
     /// `binding_cleanup` on both DRAs.
     cleanup: bool,
-    /// Embodiment 10: BBERF then PCEF on one S9 session (else the BBERF alone).
-    bberf_then_pcef: bool,
+    /// The client sessions of the UE, established and then terminated in this order (BBERF then
+    /// PCEF: embodiment 10's one S9 session).
+    clients: &'static [&'static str],
 }
 
 impl Row {
@@ -42,39 +43,30 @@ impl Row {
             hdra,
             ordering,
             cleanup: true,
-            bberf_then_pcef: false,
+            clients: &["bberf"],
         }
     }
 
     fn name(&self) -> String {
         format!(
-            "vDRA {} / hDRA {} / {} / cleanup {}{}",
+            "vDRA {} / hDRA {} / {} / cleanup {} / {}",
             self.vdra,
             self.hdra,
             self.ordering,
             self.cleanup,
-            if self.bberf_then_pcef {
-                " / BBERF then PCEF"
-            } else {
-                ""
-            }
+            self.clients.join(" then ")
         )
     }
 
     /// The client's steps: establishment(s), then termination(s) in the same order.
     fn scenario(&self) -> String {
-        let roles: &[&str] = if self.bberf_then_pcef {
-            &["bberf", "pcef"]
-        } else {
-            &["bberf"]
-        };
         let mut s = String::new();
-        for r in roles {
+        for r in self.clients {
             s.push_str(&format!(
                 "[[step]]\nrole = \"{r}\"\n{UE}\naction = \"establish\"\nexpect = 2001\n"
             ));
         }
-        for r in roles {
+        for r in self.clients {
             s.push_str(&format!(
                 "[[step]]\nsession = \"{r}\"\naction = \"terminate\"\nexpect = 2001\n"
             ));
@@ -197,13 +189,11 @@ async fn play(backend: Backend, row: Row) -> anyhow::Result<()> {
         1.0,
         "{name}: one S9 termination, for the last client session"
     );
-    if row.bberf_then_pcef {
-        assert_eq!(
-            metric(&lab.vpcrf, &s9("subsession_termination")).await?,
-            1.0,
-            "{name}: the BBERF's termination is not the last: an S9 modification"
-        );
-    }
+    assert_eq!(
+        metric(&lab.vpcrf, &s9("subsession_termination")).await?,
+        (row.clients.len() - 1) as f64,
+        "{name}: every termination but the last is an S9 modification"
+    );
 
     for (pcrf, what) in [(&lab.vpcrf, "vPCRF"), (&lab.hpcrf, "hPCRF")] {
         let left = json_array(pcrf, "/sessions").await?;
@@ -265,11 +255,38 @@ async fn e1_without_cleanup(b: Backend) -> anyhow::Result<()> {
 /// Embodiment 10: BBERF then PCEF on one S9 session; the first termination is an S9
 /// modification, the last the S9 CCR-T.
 async fn e10(b: Backend) -> anyhow::Result<()> {
+    play(b, e10_row("after_redirect")).await
+}
+
+fn e10_row(ordering: &'static str) -> Row {
+    Row {
+        clients: &["bberf", "pcef"],
+        ..Row::new("redirect", "redirect", ordering)
+    }
+}
+
+/// Embodiment 10 "∥ at once".
+async fn e10_at_once(b: Backend) -> anyhow::Result<()> {
+    play(b, e10_row("at_once")).await
+}
+
+/// Embodiment 4 "∥ at once" (the vDRA's leg; the hDRA proxies).
+async fn e4_at_once(b: Backend) -> anyhow::Result<()> {
+    play(b, Row::new("redirect", "proxy", "at_once")).await
+}
+
+/// Embodiments 2/3 order: PCEF then AF, the AF's STR first, the PCEF's CCR-T last.
+async fn pcef_then_af(b: Backend) -> anyhow::Result<()> {
     let row = Row {
-        bberf_then_pcef: true,
+        clients: &["pcef", "af"],
         ..Row::new("redirect", "redirect", "after_redirect")
     };
     play(b, row).await
+}
+
+/// The proxy-variant vDRA (establishment and termination through it) with a proxy hDRA.
+async fn proxy_variant_proxy(b: Backend) -> anyhow::Result<()> {
+    play(b, Row::new("proxy_variant", "proxy", "after_redirect")).await
 }
 
 /// Proxy vDRA and proxy hDRA.
@@ -285,4 +302,8 @@ on_both_backends! {
     embodiment_1_without_binding_cleanup_leaves_stale_bindings => e1_without_cleanup;
     embodiment_10_one_s9_session_for_bberf_and_pcef_leaves_nothing => e10;
     proxy_vdra_proxy_hdra_leaves_nothing => proxy_proxy;
+    embodiment_10_at_once_leaves_nothing => e10_at_once;
+    embodiment_4_at_once_leaves_nothing => e4_at_once;
+    pcef_then_af_leaves_nothing_on_four_nodes => pcef_then_af;
+    proxy_variant_vdra_proxy_hdra_leaves_nothing => proxy_variant_proxy;
 }
