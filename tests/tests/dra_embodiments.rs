@@ -31,9 +31,11 @@ struct Row {
     ordering: &'static str,
     /// `binding_cleanup` on both DRAs.
     cleanup: bool,
-    /// The client sessions of the UE, established and then terminated in this order (BBERF then
-    /// PCEF: embodiment 10's one S9 session).
+    /// The client sessions of the UE, established in this order (BBERF then PCEF: embodiment
+    /// 10's one S9 session).
     clients: &'static [&'static str],
+    /// The order their terminations are sent in.
+    ends: &'static [&'static str],
 }
 
 impl Row {
@@ -44,6 +46,7 @@ impl Row {
             ordering,
             cleanup: true,
             clients: &["bberf"],
+            ends: &["bberf"],
         }
     }
 
@@ -58,7 +61,7 @@ impl Row {
         )
     }
 
-    /// The client's steps: establishment(s), then termination(s) in the same order.
+    /// The client's steps: establishments, then terminations.
     fn scenario(&self) -> String {
         let mut s = String::new();
         for r in self.clients {
@@ -66,7 +69,7 @@ impl Row {
                 "[[step]]\nrole = \"{r}\"\n{UE}\naction = \"establish\"\nexpect = 2001\n"
             ));
         }
-        for r in self.clients {
+        for r in self.ends {
             s.push_str(&format!(
                 "[[step]]\nsession = \"{r}\"\naction = \"terminate\"\nexpect = 2001\n"
             ));
@@ -261,6 +264,7 @@ async fn e10(b: Backend) -> anyhow::Result<()> {
 fn e10_row(ordering: &'static str) -> Row {
     Row {
         clients: &["bberf", "pcef"],
+        ends: &["bberf", "pcef"],
         ..Row::new("redirect", "redirect", ordering)
     }
 }
@@ -275,13 +279,28 @@ async fn e4_at_once(b: Backend) -> anyhow::Result<()> {
     play(b, Row::new("redirect", "proxy", "at_once")).await
 }
 
-/// Embodiments 2/3 order: PCEF then AF, the AF's STR first, the PCEF's CCR-T last.
-async fn pcef_then_af(b: Backend) -> anyhow::Result<()> {
-    let row = Row {
+/// PCEF then AF through (vDRA, hDRA): the AF's STR first, the PCEF's CCR-T last.
+fn pcef_af_row(vdra: &'static str, hdra: &'static str) -> Row {
+    Row {
         clients: &["pcef", "af"],
-        ..Row::new("redirect", "redirect", "after_redirect")
-    };
-    play(b, row).await
+        ends: &["af", "pcef"],
+        ..Row::new(vdra, hdra, "after_redirect")
+    }
+}
+
+/// Embodiments 2 and 3: redirect vDRA, redirect hDRA.
+async fn pcef_then_af(b: Backend) -> anyhow::Result<()> {
+    play(b, pcef_af_row("redirect", "redirect")).await
+}
+
+/// Embodiment 5's AF (and 6's PCEF, without the loss of transmission): proxy hDRA.
+async fn pcef_then_af_proxy_hdra(b: Backend) -> anyhow::Result<()> {
+    play(b, pcef_af_row("redirect", "proxy")).await
+}
+
+/// Embodiment 8's AF (and 9's PCEF, without the loss of transmission): proxy vDRA.
+async fn pcef_then_af_proxy_vdra(b: Backend) -> anyhow::Result<()> {
+    play(b, pcef_af_row("proxy", "redirect")).await
 }
 
 /// The proxy-variant vDRA (establishment and termination through it) with a proxy hDRA.
@@ -305,5 +324,7 @@ on_both_backends! {
     embodiment_10_at_once_leaves_nothing => e10_at_once;
     embodiment_4_at_once_leaves_nothing => e4_at_once;
     pcef_then_af_leaves_nothing_on_four_nodes => pcef_then_af;
+    pcef_then_af_through_a_proxy_hdra_leaves_nothing => pcef_then_af_proxy_hdra;
+    pcef_then_af_through_a_proxy_vdra_leaves_nothing => pcef_then_af_proxy_vdra;
     proxy_variant_vdra_proxy_hdra_leaves_nothing => proxy_variant_proxy;
 }
