@@ -34,8 +34,9 @@ struct Row {
     /// The client sessions of the UE, established in this order (BBERF then PCEF: embodiment
     /// 10's one S9 session).
     clients: &'static [&'static str],
-    /// The order their terminations are sent in.
-    ends: &'static [&'static str],
+    /// How each ends, in order: (session, `terminate` | `await_end`, the latter for the AF's
+    /// own STR after the vPCRF's loss-of-transmission RAR).
+    ends: &'static [(&'static str, &'static str)],
 }
 
 impl Row {
@@ -46,7 +47,7 @@ impl Row {
             ordering,
             cleanup: true,
             clients: &["bberf"],
-            ends: &["bberf"],
+            ends: &[("bberf", "terminate")],
         }
     }
 
@@ -69,9 +70,14 @@ impl Row {
                 "[[step]]\nrole = \"{r}\"\n{UE}\naction = \"establish\"\nexpect = 2001\n"
             ));
         }
-        for r in self.ends {
+        for (r, action) in self.ends {
+            let expect = if *action == "terminate" {
+                "expect = 2001\n"
+            } else {
+                ""
+            };
             s.push_str(&format!(
-                "[[step]]\nsession = \"{r}\"\naction = \"terminate\"\nexpect = 2001\n"
+                "[[step]]\nsession = \"{r}\"\naction = \"{action}\"\n{expect}"
             ));
         }
         s
@@ -172,6 +178,12 @@ async fn play(backend: Backend, row: Row) -> anyhow::Result<()> {
     );
     let (code, out) = run_scenario(dir.path(), "client", args, &row.scenario()).await?;
     assert_eq!(code, 0, "{name}: {out}");
+    if row.ends.iter().any(|(_, a)| *a == "await_end") {
+        assert!(
+            out.contains("Re-Auth-Request (RAR) app=Rx") && out.contains(">> af STR"),
+            "{name}: loss of transmission to the AF, then its STR: {out}"
+        );
+    }
 
     // Every hop was taken: bindings made at both DRAs, sessions at both PCRFs, S9 ended.
     for (dra, what) in [(&lab.vdra, "vDRA"), (&lab.hdra, "hDRA")] {
@@ -264,7 +276,7 @@ async fn e10(b: Backend) -> anyhow::Result<()> {
 fn e10_row(ordering: &'static str) -> Row {
     Row {
         clients: &["bberf", "pcef"],
-        ends: &["bberf", "pcef"],
+        ends: &[("bberf", "terminate"), ("pcef", "terminate")],
         ..Row::new("redirect", "redirect", ordering)
     }
 }
@@ -283,7 +295,7 @@ async fn e4_at_once(b: Backend) -> anyhow::Result<()> {
 fn pcef_af_row(vdra: &'static str, hdra: &'static str) -> Row {
     Row {
         clients: &["pcef", "af"],
-        ends: &["af", "pcef"],
+        ends: &[("af", "terminate"), ("pcef", "terminate")],
         ..Row::new(vdra, hdra, "after_redirect")
     }
 }
@@ -301,6 +313,26 @@ async fn pcef_then_af_proxy_hdra(b: Backend) -> anyhow::Result<()> {
 /// Embodiment 8's AF (and 9's PCEF, without the loss of transmission): proxy vDRA.
 async fn pcef_then_af_proxy_vdra(b: Backend) -> anyhow::Result<()> {
     play(b, pcef_af_row("proxy", "redirect")).await
+}
+
+/// Embodiments 6 and 9: the PCEF's termination first; the vPCRF tells the AF of the loss of
+/// transmission (RAR), the AF answers and ends its session with an STR.
+fn loss_of_transmission_row(vdra: &'static str, hdra: &'static str) -> Row {
+    Row {
+        clients: &["pcef", "af"],
+        ends: &[("pcef", "terminate"), ("af", "await_end")],
+        ..Row::new(vdra, hdra, "after_redirect")
+    }
+}
+
+/// Embodiment 6: redirect vDRA, proxy hDRA.
+async fn e6(b: Backend) -> anyhow::Result<()> {
+    play(b, loss_of_transmission_row("redirect", "proxy")).await
+}
+
+/// Embodiment 9: proxy vDRA, redirect hDRA.
+async fn e9(b: Backend) -> anyhow::Result<()> {
+    play(b, loss_of_transmission_row("proxy", "redirect")).await
 }
 
 /// The proxy-variant vDRA (establishment and termination through it) with a proxy hDRA.
@@ -327,4 +359,6 @@ on_both_backends! {
     pcef_then_af_through_a_proxy_hdra_leaves_nothing => pcef_then_af_proxy_hdra;
     pcef_then_af_through_a_proxy_vdra_leaves_nothing => pcef_then_af_proxy_vdra;
     proxy_variant_vdra_proxy_hdra_leaves_nothing => proxy_variant_proxy;
+    embodiment_6_loss_of_transmission_then_str_leaves_nothing => e6;
+    embodiment_9_loss_of_transmission_then_str_leaves_nothing => e9;
 }
