@@ -128,23 +128,52 @@ fn udp_socket(listen: SocketAddr) -> std::io::Result<Arc<tokio::net::UdpSocket>>
     Ok(Arc::new(tokio::net::UdpSocket::from_std(socket.into())?))
 }
 
+/// How many ephemeral ports port 0 tries before giving up on one free for both UDP and TCP.
+const EPHEMERAL_ATTEMPTS: usize = 16;
+
+/// Bind UDP on `listen` and, with `tcp`, TCP on the same address and port, now, so that a clash
+/// is an error at start-up. For port 0 the kernel picks the UDP port, whose TCP twin may be
+/// taken by another process: then another ephemeral port is tried.
+fn bind_udp_and_tcp(
+    listen: SocketAddr,
+    tcp: bool,
+) -> Result<
+    (
+        Arc<tokio::net::UdpSocket>,
+        SocketAddr,
+        Option<tokio::net::TcpListener>,
+    ),
+    SipNodeError,
+> {
+    let bind_err =
+        |addr: SocketAddr| move |e: std::io::Error| SipNodeError::Bind(addr, e.to_string());
+    let attempts = if listen.port() == 0 && tcp {
+        EPHEMERAL_ATTEMPTS
+    } else {
+        1
+    };
+    let mut last = None;
+    for _ in 0..attempts {
+        let socket = udp_socket(listen).map_err(bind_err(listen))?;
+        let bound = socket.local_addr().map_err(bind_err(listen))?;
+        if !tcp {
+            return Ok((socket, bound, None));
+        }
+        match tcp::bind(bound) {
+            Ok(listener) => return Ok((socket, bound, Some(listener))),
+            Err(e) => last = Some(SipNodeError::Bind(bound, format!("TCP: {e}"))),
+        }
+    }
+    Err(last.unwrap_or_else(|| SipNodeError::Bind(listen, "no port".into())))
+}
+
 impl SipNode {
     /// Bind the listeners and start the endpoint; returns the node and its incoming transactions.
     pub async fn start(
         config: &SipNodeConfig,
         cancel: CancellationToken,
     ) -> Result<(SipNode, TransactionReceiver), SipNodeError> {
-        let bind_err =
-            |addr: SocketAddr| move |e: std::io::Error| SipNodeError::Bind(addr, e.to_string());
-        let socket = udp_socket(config.listen).map_err(bind_err(config.listen))?;
-        let bound = socket.local_addr().map_err(bind_err(config.listen))?;
-        // TCP on the same address and port, bound now so that a clash is an error at start-up.
-        let listener = match config.tcp {
-            true => {
-                Some(tcp::bind(bound).map_err(|e| SipNodeError::Bind(bound, format!("TCP: {e}")))?)
-            }
-            false => None,
-        };
+        let (socket, bound, listener) = bind_udp_and_tcp(config.listen, config.tcp)?;
         let platform_socket: Arc<dyn rsipstack::platform::net::UdpSocket> = socket.clone();
         let udp = UdpConnection::from_socket(platform_socket, None, Some(cancel.child_token()))
             .await
