@@ -5,6 +5,7 @@
 //! SIGINT/SIGTERM ([`shutdown`]). The runtime knows no network function.
 
 pub mod admin;
+pub mod boot;
 pub mod cli;
 pub mod config;
 pub mod failpoint;
