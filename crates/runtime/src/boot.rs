@@ -129,3 +129,32 @@ pub fn write_ready(path: Option<&Path>, addrs: &[(&str, SocketAddr)]) -> std::io
         .collect();
     ready::write(path, &addrs)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ready_file_names_each_address() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ready.json");
+        let sip: SocketAddr = "127.0.0.1:5060".parse().unwrap();
+        let admin: SocketAddr = "127.0.0.1:8080".parse().unwrap();
+        write_ready(Some(&path), &[("sip", sip), ("admin", admin)]).unwrap();
+        let read: std::collections::BTreeMap<String, String> =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(read["sip"], "127.0.0.1:5060");
+        assert_eq!(read["admin"], "127.0.0.1:8080");
+        assert_eq!(read.len(), 2);
+        write_ready(None, &[("sip", sip)]).unwrap();
+    }
+
+    #[test]
+    fn exit_code_maps_the_result() {
+        assert_eq!(exit_code("t", Ok(())), ExitCode::SUCCESS);
+        assert_eq!(
+            exit_code("t", Err(anyhow::anyhow!("no"))),
+            ExitCode::FAILURE
+        );
+    }
+}
