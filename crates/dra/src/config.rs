@@ -232,6 +232,15 @@ pub async fn resolve(key: &str, a: &str) -> Result<SocketAddr, ConfigError> {
         .ok_or_else(|| ConfigError(format!("{key} {a:?}: the name has no address")))
 }
 
+impl corelab_runtime::boot::NodeConfig for DraConfig {
+    fn common(&self) -> &corelab_runtime::CommonConfig {
+        &self.common
+    }
+    fn check(&self) -> Result<(), corelab_runtime::ConfigError> {
+        self.validate()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,7 +1,6 @@
 //! dra: the Diameter routing agent of a PCRF domain, visited (vDRA) or home (hDRA), redirect,
 //! proxy or proxy_variant (docs/dra.md).
 
-use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -20,7 +19,7 @@ use corelab_dra::store::DraStore;
 use corelab_dra::{Dra, MIGRATOR, Pcrf, admin_api, audit, metrics};
 use corelab_proto::dra::v1::dra_control_server::DraControlServer;
 use corelab_runtime::cli::NodeArgs;
-use corelab_runtime::{Store, admin, config, grpc, ready, shutdown, telemetry};
+use corelab_runtime::{Store, boot};
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -48,41 +47,26 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    match run(Args::parse()).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("dra: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    boot::exit_code("dra", run(Args::parse()).await)
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
-    let mut overrides = args.node.overrides();
-    for (key, v) in [
-        ("diameter.listen", &args.diameter_listen),
-        ("dra.role", &args.role),
-        ("dra.mode", &args.mode),
-    ] {
-        if let Some(v) = v {
-            overrides.push((key, v.clone()));
-        }
-    }
-    let cfg: DraConfig = config::load(
+    let Some(cfg) = boot::config(
         &DraConfig::defaults(),
-        args.node.config.as_deref(),
-        &overrides,
-    )?;
-    cfg.validate()?;
-    if args.print_config {
-        println!("{}", serde_json::to_string_pretty(&cfg)?);
+        &args.node,
+        &[
+            ("diameter.listen", &args.diameter_listen),
+            ("dra.role", &args.role),
+            ("dra.mode", &args.mode),
+        ],
+        |_| {},
+        args.print_config,
+    )?
+    else {
         return Ok(());
-    }
-    telemetry::init(&cfg.common.log)?;
-    corelab_runtime::failpoint::arm(&cfg.common.node.failpoints);
-    let prometheus = admin::install_metrics()?;
-    metrics::describe();
-    let cancel = shutdown::on_signal();
+    };
+    let boot = boot::start(metrics::describe)?;
+    let cancel = boot.cancel.clone();
 
     let mut pcrfs = Vec::with_capacity(cfg.pcrf.len());
     for p in &cfg.pcrf {
@@ -118,35 +102,34 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("diameter.listen {}: {e}", cfg.diameter.listen))?;
 
-    let (admin_addr, admin_fut) = admin::serve(
-        cfg.common.admin.listen,
-        Some(store.clone()),
-        prometheus,
-        admin_api::routes(dra.clone()),
-        cancel.clone(),
-    )
-    .await?;
-    let routes = tonic::service::Routes::new(DraControlServer::new(dra.clone()));
-    let (grpc_addr, grpc_fut) = grpc::serve(cfg.common.grpc.listen, routes, cancel.clone()).await?;
+    let control = boot
+        .serve_control(
+            &cfg.common,
+            Some(store.clone()),
+            admin_api::routes(dra.clone()),
+            tonic::service::Routes::new(DraControlServer::new(dra.clone())),
+        )
+        .await?;
+    let (admin_addr, grpc_addr) = (control.admin, control.grpc);
     tracing::info!(
         diameter = %diameter_addr, admin = %admin_addr, grpc = %grpc_addr, store = %store.backend,
         role = cfg.dra.role.name(), mode = cfg.dra.mode.name(), binding_cleanup = cfg.dra.binding_cleanup,
         pcrfs = cfg.pcrf.len(), "dra ready"
     );
-    if let Some(path) = &cfg.common.node.ready_file {
-        let addrs = BTreeMap::from([
-            ("diameter".to_string(), diameter_addr.to_string()),
-            ("admin".to_string(), admin_addr.to_string()),
-            ("grpc".to_string(), grpc_addr.to_string()),
-        ]);
-        ready::write(path, &addrs)?;
-    }
+    boot::write_ready(
+        cfg.common.node.ready_file.as_deref(),
+        &[
+            ("diameter", diameter_addr),
+            ("admin", admin_addr),
+            ("grpc", grpc_addr),
+        ],
+    )?;
     let auditor = tokio::spawn(audit::run(dra.clone(), cancel.clone()));
     let stop_node = async {
         cancel.cancelled().await;
         node.shutdown().await;
     };
-    tokio::join!(admin_fut, grpc_fut, stop_node);
+    tokio::join!(control.serve, stop_node);
     let _ = auditor.await;
     store.close().await;
     tracing::info!("dra stopped");

@@ -98,6 +98,15 @@ impl GroupServerConfig {
     }
 }
 
+impl corelab_runtime::boot::NodeConfig for GroupServerConfig {
+    fn common(&self) -> &corelab_runtime::CommonConfig {
+        &self.common
+    }
+    fn check(&self) -> Result<(), corelab_runtime::ConfigError> {
+        self.validate()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

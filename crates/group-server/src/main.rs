@@ -1,6 +1,5 @@
 //! group-server: the PoC group XDMS, group documents over XCAP (RFC 4825).
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -13,7 +12,7 @@ use corelab_group_server::store::GroupStore;
 use corelab_group_server::{KIND, MIGRATOR, metrics, provision};
 use corelab_proto::group::v1::group_control_server::GroupControlServer;
 use corelab_runtime::cli::NodeArgs;
-use corelab_runtime::{Store, admin, config, grpc, ready, shutdown, telemetry};
+use corelab_runtime::{Store, boot};
 
 /// PoC group XDMS: PoC group documents (AUID org.openmobilealliance.poc-groups) in the store,
 /// read and edited over XCAP (RFC 4825) on their own HTTP listener.
@@ -44,32 +43,20 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let args = Args::parse();
-    match run(args).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("group-server: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    boot::exit_code("group-server", run(Args::parse()).await)
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
-    let mut overrides = args.node.overrides();
-    if let Some(v) = &args.xcap_listen {
-        overrides.push(("xcap.listen", v.clone()));
-    }
-    let cfg: GroupServerConfig = config::load(
+    let Some(cfg) = boot::config(
         &GroupServerConfig::defaults(),
-        args.node.config.as_deref(),
-        &overrides,
-    )?;
-    cfg.validate()?;
-    if args.print_config {
-        println!("{}", serde_json::to_string_pretty(&cfg)?);
+        &args.node,
+        &[("xcap.listen", &args.xcap_listen)],
+        |_| {},
+        args.print_config,
+    )?
+    else {
         return Ok(());
-    }
-    telemetry::init(&cfg.common.log)?;
+    };
     if let Some(Command::Provision { file }) = &args.command {
         let groups = provision::load(file).map_err(anyhow::Error::msg)?;
         let store = Store::open(
@@ -95,9 +82,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
         return Ok(());
     }
 
-    let prometheus = admin::install_metrics()?;
-    metrics::describe();
-    let cancel = shutdown::on_signal();
+    let boot = boot::start(metrics::describe)?;
+    let cancel = boot.cancel.clone();
     let store = Store::open(
         &cfg.common.store,
         &cfg.common.node.data_dir,
@@ -111,32 +97,32 @@ async fn run(args: Args) -> anyhow::Result<()> {
     }
     let xcap = Arc::new(Xcap::new(cfg.xcap.clone(), groups.clone()));
     let (xcap_addr, xcap_fut) = http::serve(xcap, cancel.clone()).await?;
-    let (admin_addr, admin_fut) = admin::serve(
-        cfg.common.admin.listen,
-        Some(store.clone()),
-        prometheus,
-        axum::Router::new(),
-        cancel.clone(),
-    )
-    .await?;
-    let routes = tonic::service::Routes::new(GroupControlServer::new(Control {
+    let grpc_routes = tonic::service::Routes::new(GroupControlServer::new(Control {
         node: cfg.common.node.name.clone(),
         store: groups,
     }));
-    let (grpc_addr, grpc_fut) = grpc::serve(cfg.common.grpc.listen, routes, cancel.clone()).await?;
+    let control = boot
+        .serve_control(
+            &cfg.common,
+            Some(store.clone()),
+            axum::Router::new(),
+            grpc_routes,
+        )
+        .await?;
+    let (admin_addr, grpc_addr) = (control.admin, control.grpc);
     tracing::info!(
         xcap = %xcap_addr, root = %cfg.xcap.root, admin = %admin_addr, grpc = %grpc_addr,
         store = %store.backend, "group-server ready"
     );
-    if let Some(path) = &cfg.common.node.ready_file {
-        let addrs = BTreeMap::from([
-            ("xcap".to_string(), xcap_addr.to_string()),
-            ("admin".to_string(), admin_addr.to_string()),
-            ("grpc".to_string(), grpc_addr.to_string()),
-        ]);
-        ready::write(path, &addrs)?;
-    }
-    tokio::join!(xcap_fut, admin_fut, grpc_fut);
+    boot::write_ready(
+        cfg.common.node.ready_file.as_deref(),
+        &[
+            ("xcap", xcap_addr),
+            ("admin", admin_addr),
+            ("grpc", grpc_addr),
+        ],
+    )?;
+    tokio::join!(xcap_fut, control.serve);
     store.close().await;
     tracing::info!("group-server stopped");
     Ok(())

@@ -1,7 +1,6 @@
 //! pcrf: the PCRF of the visited (vPCRF) or home (hPCRF) PLMN: Gx, Gxx, Rx server, S9 towards
 //! home or from a vPCRF (docs/pcrf.md).
 
-use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -16,7 +15,7 @@ use corelab_pcrf::store::PcrfStore;
 use corelab_pcrf::{MIGRATOR, Pcrf, admin_api, metrics};
 use corelab_proto::pcrf::v1::pcrf_control_server::PcrfControlServer;
 use corelab_runtime::cli::NodeArgs;
-use corelab_runtime::{Store, admin, config, grpc, ready, shutdown, telemetry};
+use corelab_runtime::{Store, boot};
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -41,39 +40,25 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    match run(Args::parse()).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("pcrf: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    boot::exit_code("pcrf", run(Args::parse()).await)
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
-    let mut overrides = args.node.overrides();
-    for (key, v) in [
-        ("diameter.listen", &args.diameter_listen),
-        ("pcrf.role", &args.role),
-    ] {
-        if let Some(v) = v {
-            overrides.push((key, v.clone()));
-        }
-    }
-    let cfg: PcrfConfig = config::load(
+    let Some(cfg) = boot::config(
         &PcrfConfig::defaults(),
-        args.node.config.as_deref(),
-        &overrides,
-    )?;
-    cfg.validate()?;
-    if args.print_config {
-        println!("{}", serde_json::to_string_pretty(&cfg)?);
+        &args.node,
+        &[
+            ("diameter.listen", &args.diameter_listen),
+            ("pcrf.role", &args.role),
+        ],
+        |_| {},
+        args.print_config,
+    )?
+    else {
         return Ok(());
-    }
-    telemetry::init(&cfg.common.log)?;
-    let prometheus = admin::install_metrics()?;
-    metrics::describe();
-    let cancel = shutdown::on_signal();
+    };
+    let boot = boot::start(metrics::describe)?;
+    let cancel = boot.cancel.clone();
 
     let hdra = if cfg.s9_enabled() {
         Some(resolve("s9.hdra", &cfg.s9.hdra).await?)
@@ -103,33 +88,32 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("diameter.listen {}: {e}", cfg.diameter.listen))?;
 
-    let (admin_addr, admin_fut) = admin::serve(
-        cfg.common.admin.listen,
-        Some(store.clone()),
-        prometheus,
-        admin_api::routes(pcrf.clone()),
-        cancel.clone(),
-    )
-    .await?;
-    let routes = tonic::service::Routes::new(PcrfControlServer::new(pcrf.clone()));
-    let (grpc_addr, grpc_fut) = grpc::serve(cfg.common.grpc.listen, routes, cancel.clone()).await?;
+    let control = boot
+        .serve_control(
+            &cfg.common,
+            Some(store.clone()),
+            admin_api::routes(pcrf.clone()),
+            tonic::service::Routes::new(PcrfControlServer::new(pcrf.clone())),
+        )
+        .await?;
+    let (admin_addr, grpc_addr) = (control.admin, control.grpc);
     tracing::info!(
         diameter = %diameter_addr, admin = %admin_addr, grpc = %grpc_addr, store = %store.backend,
         role = cfg.pcrf.role.name(), home_realm = %cfg.s9.home_realm, "pcrf ready"
     );
-    if let Some(path) = &cfg.common.node.ready_file {
-        let addrs = BTreeMap::from([
-            ("diameter".to_string(), diameter_addr.to_string()),
-            ("admin".to_string(), admin_addr.to_string()),
-            ("grpc".to_string(), grpc_addr.to_string()),
-        ]);
-        ready::write(path, &addrs)?;
-    }
+    boot::write_ready(
+        cfg.common.node.ready_file.as_deref(),
+        &[
+            ("diameter", diameter_addr),
+            ("admin", admin_addr),
+            ("grpc", grpc_addr),
+        ],
+    )?;
     let stop_node = async {
         cancel.cancelled().await;
         node.shutdown().await;
     };
-    tokio::join!(admin_fut, grpc_fut, stop_node);
+    tokio::join!(control.serve, stop_node);
     store.close().await;
     tracing::info!("pcrf stopped");
     Ok(())

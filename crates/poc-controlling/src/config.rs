@@ -156,6 +156,15 @@ impl PocControllingConfig {
     }
 }
 
+impl corelab_runtime::boot::NodeConfig for PocControllingConfig {
+    fn common(&self) -> &corelab_runtime::CommonConfig {
+        &self.common
+    }
+    fn check(&self) -> Result<(), corelab_runtime::ConfigError> {
+        self.validate()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,5 @@
 //! poc-controlling: the PoC controlling function for join groups (seed 002).
 
-use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,7 +14,7 @@ use corelab_poc_controlling::xcap_client::{XcapClient, XcapRoot};
 use corelab_poc_controlling::{KIND, MIGRATOR, admin_api, metrics, sip};
 use corelab_proto::poc::v1::controlling_control_server::ControllingControlServer;
 use corelab_runtime::cli::NodeArgs;
-use corelab_runtime::{Store, admin, config, grpc, ready, shutdown, telemetry};
+use corelab_runtime::{Store, boot};
 use corelab_sip::advertise::Advertise;
 use corelab_sip::node::{SipNode, SipNodeConfig};
 
@@ -43,41 +42,26 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let args = Args::parse();
-    match run(args).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("poc-controlling: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    boot::exit_code("poc-controlling", run(Args::parse()).await)
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
-    let mut overrides = args.node.overrides();
-    for (key, v) in [
-        ("sip.listen", &args.sip_listen),
-        ("sip.advertise", &args.sip_advertise),
-        ("xcap.root", &args.xcap_root),
-    ] {
-        if let Some(v) = v {
-            overrides.push((key, v.clone()));
-        }
-    }
-    let cfg: PocControllingConfig = config::load(
+    let Some(cfg) = boot::config(
         &PocControllingConfig::defaults(),
-        args.node.config.as_deref(),
-        &overrides,
-    )?;
-    cfg.validate()?;
-    if args.print_config {
-        println!("{}", serde_json::to_string_pretty(&cfg)?);
+        &args.node,
+        &[
+            ("sip.listen", &args.sip_listen),
+            ("sip.advertise", &args.sip_advertise),
+            ("xcap.root", &args.xcap_root),
+        ],
+        |_| {},
+        args.print_config,
+    )?
+    else {
         return Ok(());
-    }
-    telemetry::init(&cfg.common.log)?;
-    let prometheus = admin::install_metrics()?;
-    metrics::describe();
-    let cancel = shutdown::on_signal();
+    };
+    let boot = boot::start(metrics::describe)?;
+    let cancel = boot.cancel.clone();
     let store = Store::open(
         &cfg.common.store,
         &cfg.common.node.data_dir,
@@ -119,32 +103,32 @@ async fn run(args: Args) -> anyhow::Result<()> {
         store: session_store.clone(),
         sessions: sessions.clone(),
     });
-    let (admin_addr, admin_fut) = admin::serve(
-        cfg.common.admin.listen,
-        Some(store.clone()),
-        prometheus,
-        admin_api::router(session_store.clone(), sessions.clone()),
-        cancel.clone(),
-    )
-    .await?;
-    let routes = tonic::service::Routes::new(ControllingControlServer::new(Control {
+    let grpc_routes = tonic::service::Routes::new(ControllingControlServer::new(Control {
         node: cfg.common.node.name.clone(),
-        store: session_store,
-        sessions,
+        store: session_store.clone(),
+        sessions: sessions.clone(),
     }));
-    let (grpc_addr, grpc_fut) = grpc::serve(cfg.common.grpc.listen, routes, cancel.clone()).await?;
+    let control = boot
+        .serve_control(
+            &cfg.common,
+            Some(store.clone()),
+            admin_api::router(session_store, sessions),
+            grpc_routes,
+        )
+        .await?;
+    let (admin_addr, grpc_addr) = (control.admin, control.grpc);
     tracing::info!(sip = %node.addr, advertised = %node.advertised, admin = %admin_addr,
         grpc = %grpc_addr, store = %store.backend, served = ?cfg.groups.served,
         xcap = %cfg.xcap.root, "poc-controlling ready");
-    if let Some(path) = &cfg.common.node.ready_file {
-        let addrs = BTreeMap::from([
-            ("sip".to_string(), node.addr.to_string()),
-            ("admin".to_string(), admin_addr.to_string()),
-            ("grpc".to_string(), grpc_addr.to_string()),
-        ]);
-        ready::write(path, &addrs)?;
-    }
-    tokio::join!(sip::run(ctx, incoming, cancel.clone()), admin_fut, grpc_fut);
+    boot::write_ready(
+        cfg.common.node.ready_file.as_deref(),
+        &[
+            ("sip", node.addr),
+            ("admin", admin_addr),
+            ("grpc", grpc_addr),
+        ],
+    )?;
+    tokio::join!(sip::run(ctx, incoming, cancel.clone()), control.serve);
     store.close().await;
     tracing::info!("poc-controlling stopped");
     Ok(())

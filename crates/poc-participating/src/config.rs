@@ -198,6 +198,15 @@ pub fn check_user(u: &UserEntry) -> Result<(), String> {
     Ok(())
 }
 
+impl corelab_runtime::boot::NodeConfig for PfConfig {
+    fn common(&self) -> &corelab_runtime::CommonConfig {
+        &self.common
+    }
+    fn check(&self) -> Result<(), corelab_runtime::ConfigError> {
+        self.validate()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

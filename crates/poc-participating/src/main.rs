@@ -1,6 +1,5 @@
 //! poc-participating: the PoC participating function, a SIP proxy for its users.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -14,7 +13,7 @@ use corelab_poc_participating::store::UserStore;
 use corelab_poc_participating::{KIND, MIGRATOR, metrics, provision};
 use corelab_proto::poc::v1::participating_control_server::ParticipatingControlServer;
 use corelab_runtime::cli::NodeArgs;
-use corelab_runtime::{Store, admin, config, grpc, ready, shutdown, telemetry};
+use corelab_runtime::{Store, boot};
 use corelab_sip::advertise::Advertise;
 use corelab_sip::node::{SipNode, SipNodeConfig};
 use corelab_sip::proxy::relay::Proxy;
@@ -53,35 +52,23 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let args = Args::parse();
-    match run(args).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("poc-participating: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    boot::exit_code("poc-participating", run(Args::parse()).await)
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
-    let mut overrides = args.node.overrides();
-    if let Some(v) = &args.sip_listen {
-        overrides.push(("sip.listen", v.clone()));
-    }
-    if let Some(v) = &args.sip_advertise {
-        overrides.push(("sip.advertise", v.clone()));
-    }
-    let cfg: PfConfig = config::load(
+    let Some(cfg) = boot::config(
         &PfConfig::defaults(),
-        args.node.config.as_deref(),
-        &overrides,
-    )?;
-    cfg.validate()?;
-    if args.print_config {
-        println!("{}", serde_json::to_string_pretty(&cfg)?);
+        &args.node,
+        &[
+            ("sip.listen", &args.sip_listen),
+            ("sip.advertise", &args.sip_advertise),
+        ],
+        |_| {},
+        args.print_config,
+    )?
+    else {
         return Ok(());
-    }
-    telemetry::init(&cfg.common.log)?;
+    };
     let store = Store::open(
         &cfg.common.store,
         &cfg.common.node.data_dir,
@@ -107,9 +94,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
         users.upsert(&provision::user(entry)).await?;
     }
 
-    let prometheus = admin::install_metrics()?;
-    metrics::describe();
-    let cancel = shutdown::on_signal();
+    let boot = boot::start(metrics::describe)?;
+    let cancel = boot.cancel.clone();
     let (sip, incoming) = SipNode::start(
         &SipNodeConfig {
             listen: cfg.sip.listen,
@@ -142,38 +128,38 @@ async fn run(args: Args) -> anyhow::Result<()> {
         users: users.clone(),
         proxy,
     });
-    let (admin_addr, admin_fut) = admin::serve(
-        cfg.common.admin.listen,
-        Some(store.clone()),
-        prometheus,
-        axum::Router::new(),
-        cancel.clone(),
-    )
-    .await?;
-    let routes = tonic::service::Routes::new(ParticipatingControlServer::new(Control {
+    let grpc_routes = tonic::service::Routes::new(ParticipatingControlServer::new(Control {
         node: cfg.common.node.name.clone(),
         users,
     }));
-    let (grpc_addr, grpc_fut) = grpc::serve(cfg.common.grpc.listen, routes, cancel.clone()).await?;
+    let control = boot
+        .serve_control(
+            &cfg.common,
+            Some(store.clone()),
+            axum::Router::new(),
+            grpc_routes,
+        )
+        .await?;
+    let (admin_addr, grpc_addr) = (control.admin, control.grpc);
     tracing::info!(
         sip = %sip.addr, advertised = %sip.advertised, tcp = cfg.sip.tcp, admin = %admin_addr,
         grpc = %grpc_addr, store = %store.backend, "poc-participating ready"
     );
-    if let Some(path) = &cfg.common.node.ready_file {
-        let addrs = BTreeMap::from([
-            ("sip".to_string(), sip.addr.to_string()),
-            ("admin".to_string(), admin_addr.to_string()),
-            ("grpc".to_string(), grpc_addr.to_string()),
-        ]);
-        ready::write(path, &addrs)?;
-    }
+    boot::write_ready(
+        cfg.common.node.ready_file.as_deref(),
+        &[
+            ("sip", sip.addr),
+            ("admin", admin_addr),
+            ("grpc", grpc_addr),
+        ],
+    )?;
     let serve = corelab_sip::serve::serve(
         incoming,
         cfg.serve.serve_config(),
         cancel.clone(),
         move |tx| pf.clone().handle(tx),
     );
-    tokio::join!(admin_fut, grpc_fut, serve);
+    tokio::join!(control.serve, serve);
     store.close().await;
     tracing::info!("poc-participating stopped");
     Ok(())

@@ -298,6 +298,15 @@ impl PresenceConfig {
     }
 }
 
+impl corelab_runtime::boot::NodeConfig for PresenceConfig {
+    fn common(&self) -> &corelab_runtime::CommonConfig {
+        &self.common
+    }
+    fn check(&self) -> Result<(), corelab_runtime::ConfigError> {
+        self.validate()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,7 +1,5 @@
 //! presence-server: IMS presence server that restores subscriptions after a failed NOTIFY.
 
-use std::collections::BTreeMap;
-use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -12,7 +10,7 @@ use corelab_presence::store::{NotifyHold, PresenceStore};
 use corelab_presence::{MIGRATOR, Presence, admin_api, metrics, replicas, server, sweep};
 use corelab_proto::presence::v1::presence_control_server::PresenceControlServer;
 use corelab_runtime::cli::NodeArgs;
-use corelab_runtime::{Backend, Store, admin, config, grpc, ready, shutdown, telemetry};
+use corelab_runtime::{Backend, Store, boot};
 /// mimalloc rather than glibc's malloc: a SUBSCRIBE allocates many small strings, and glibc's
 /// malloc/free were about 15 % of the server's CPU under load (docs/benchmarks.md).
 #[global_allocator]
@@ -45,42 +43,26 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let args = Args::parse();
-    match run(args).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("presence-server: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    boot::exit_code("presence-server", run(Args::parse()).await)
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
-    let mut overrides = args.node.overrides();
-    if let Some(v) = &args.sip_listen {
-        overrides.push(("sip.listen", v.clone()));
-    }
-    if let Some(v) = &args.sip_advertise {
-        overrides.push(("sip.advertise", v.clone()));
-    }
-    if let Some(v) = &args.registrar_mode {
-        overrides.push(("registrar.mode", v.clone()));
-    }
-    let cfg: PresenceConfig = config::load(
+    let Some(cfg) = boot::config(
         &PresenceConfig::defaults(),
-        args.node.config.as_deref(),
-        &overrides,
-    )?;
-    cfg.validate()?;
-    if args.print_config {
-        println!("{}", serde_json::to_string_pretty(&cfg)?);
+        &args.node,
+        &[
+            ("sip.listen", &args.sip_listen),
+            ("sip.advertise", &args.sip_advertise),
+            ("registrar.mode", &args.registrar_mode),
+        ],
+        |_| {},
+        args.print_config,
+    )?
+    else {
         return Ok(());
-    }
-    telemetry::init(&cfg.common.log)?;
-    corelab_runtime::failpoint::arm(&cfg.common.node.failpoints);
-    let prometheus = admin::install_metrics()?;
-    metrics::describe();
-    let cancel = shutdown::on_signal();
+    };
+    let boot = boot::start(metrics::describe)?;
+    let cancel = boot.cancel.clone();
 
     let store = Store::open(
         &cfg.common.store,
@@ -139,38 +121,33 @@ async fn run(args: Args) -> anyhow::Result<()> {
         }
     };
 
-    let (admin_addr, admin_fut) = admin::serve(
-        cfg.common.admin.listen,
-        Some(store.clone()),
-        prometheus,
-        admin_api::routes(ctx.clone()),
-        cancel.clone(),
-    )
-    .await?;
-    let routes = tonic::service::Routes::new(PresenceControlServer::new(ctx.clone()));
-    let (grpc_addr, grpc_fut) = grpc::serve(cfg.common.grpc.listen, routes, cancel.clone()).await?;
+    let control = boot
+        .serve_control(
+            &cfg.common,
+            Some(store.clone()),
+            admin_api::routes(ctx.clone()),
+            tonic::service::Routes::new(PresenceControlServer::new(ctx.clone())),
+        )
+        .await?;
+    let (admin_addr, grpc_addr) = (control.admin, control.grpc);
 
     tracing::info!(
         sip = %sip.addr, advertised = %sip.advertised, tcp = cfg.sip.tcp, admin = %admin_addr, grpc = %grpc_addr,
         store = %store.backend, mode = ?cfg.registrar.mode, threshold = cfg.recovery.threshold,
         on_threshold = ?cfg.recovery.on_threshold, "presence-server ready"
     );
-    if let Some(path) = &cfg.common.node.ready_file {
-        write_ready(
-            path,
-            &sip.addr.to_string(),
-            &admin_addr.to_string(),
-            &grpc_addr.to_string(),
-        )?;
-    }
+    boot::write_ready(
+        cfg.common.node.ready_file.as_deref(),
+        &[
+            ("sip", sip.addr),
+            ("admin", admin_addr),
+            ("grpc", grpc_addr),
+        ],
+    )?;
 
     let sweeper = tokio::spawn(sweep::run(ctx.clone(), cancel.clone()));
     let ctx_store = ctx.store.clone();
-    tokio::join!(
-        admin_fut,
-        grpc_fut,
-        server::run(ctx, incoming, cancel.clone())
-    );
+    tokio::join!(control.serve, server::run(ctx, incoming, cancel.clone()));
     let _ = sweeper.await;
     if let Some(listener) = listener {
         let _ = listener.await;
@@ -181,13 +158,4 @@ async fn run(args: Args) -> anyhow::Result<()> {
     store.close().await;
     tracing::info!("presence-server stopped");
     Ok(())
-}
-
-fn write_ready(path: &Path, sip: &str, admin: &str, grpc: &str) -> std::io::Result<()> {
-    let addrs = BTreeMap::from([
-        ("sip".to_string(), sip.to_string()),
-        ("admin".to_string(), admin.to_string()),
-        ("grpc".to_string(), grpc.to_string()),
-    ]);
-    ready::write(path, &addrs)
 }

@@ -2,9 +2,11 @@
 //!
 //! A node loads its [`config`], sets up [`telemetry`], opens its [`store`] (running its migrations),
 //! serves the [`admin`] HTTP API and its gRPC control service ([`grpc`]), and stops cleanly on
-//! SIGINT/SIGTERM ([`shutdown`]). The runtime knows no network function.
+//! SIGINT/SIGTERM ([`shutdown`]); [`boot`] runs that start-up sequence for a node binary. The
+//! runtime knows no network function.
 
 pub mod admin;
+pub mod boot;
 pub mod cli;
 pub mod config;
 pub mod failpoint;

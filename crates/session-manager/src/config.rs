@@ -145,6 +145,15 @@ impl SessionManagerConfig {
     }
 }
 
+impl corelab_runtime::boot::NodeConfig for SessionManagerConfig {
+    fn common(&self) -> &corelab_runtime::CommonConfig {
+        &self.common
+    }
+    fn check(&self) -> Result<(), corelab_runtime::ConfigError> {
+        self.validate()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

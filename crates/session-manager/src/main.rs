@@ -1,6 +1,5 @@
 //! session-manager: the lab's 5GC AMF/SMF-lite over the N1 link (docs/session-manager.md).
 
-use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -9,7 +8,7 @@ use clap::Parser;
 use corelab_proto::n1::v1::n1_server::N1Server;
 use corelab_proto::session::v1::session_control_server::SessionControlServer;
 use corelab_runtime::cli::NodeArgs;
-use corelab_runtime::{Store, admin, config, grpc, ready, shutdown, telemetry};
+use corelab_runtime::{Store, boot};
 use corelab_session_manager::config::SessionManagerConfig;
 use corelab_session_manager::control::Control;
 use corelab_session_manager::core_task::{self, CoreHandle, Gnbs};
@@ -45,38 +44,30 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let args = Args::parse();
-    match run(args).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("session-manager: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    boot::exit_code("session-manager", run(Args::parse()).await)
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
-    let mut cfg: SessionManagerConfig = config::load(
+    let Some(cfg) = boot::config(
         &SessionManagerConfig::defaults(),
-        args.node.config.as_deref(),
-        &args.node.overrides(),
-    )?;
-    // Typed flags: the runtime's overrides are strings, these are not.
-    if let Some(v) = args.paging_interval_ms {
-        cfg.paging.interval_ms = v;
-    }
-    if let Some(v) = args.qfi_lists {
-        cfg.capabilities.qfi_lists = v;
-    }
-    cfg.validate()?;
-    if args.print_config {
-        println!("{}", serde_json::to_string_pretty(&cfg)?);
+        &args.node,
+        &[],
+        |cfg: &mut SessionManagerConfig| {
+            // Typed flags: the runtime's overrides are strings, these are not.
+            if let Some(v) = args.paging_interval_ms {
+                cfg.paging.interval_ms = v;
+            }
+            if let Some(v) = args.qfi_lists {
+                cfg.capabilities.qfi_lists = v;
+            }
+        },
+        args.print_config,
+    )?
+    else {
         return Ok(());
-    }
-    telemetry::init(&cfg.common.log)?;
-    let prometheus = admin::install_metrics()?;
-    metrics::describe();
-    let cancel = shutdown::on_signal();
+    };
+    let boot = boot::start(metrics::describe)?;
+    let cancel = boot.cancel.clone();
 
     let store = Store::open(
         &cfg.common.store,
@@ -121,14 +112,6 @@ async fn run(args: Args) -> anyhow::Result<()> {
         core: handle.clone(),
         gnbs: gnbs.clone(),
     };
-    let (admin_addr, admin_fut) = admin::serve(
-        cfg.common.admin.listen,
-        Some(store.clone()),
-        prometheus,
-        admin_api::routes(control.clone()),
-        cancel.clone(),
-    )
-    .await?;
     let n1 = N1Service {
         core: handle,
         gnbs,
@@ -136,24 +119,32 @@ async fn run(args: Args) -> anyhow::Result<()> {
         max_gnbs: cfg.n1.max_gnbs,
         queue_depth: cfg.n1.queue_depth,
     };
-    let routes = tonic::service::Routes::new(SessionControlServer::new(control))
+    let grpc_routes = tonic::service::Routes::new(SessionControlServer::new(control.clone()))
         .add_service(N1Server::new(n1));
-    let (grpc_addr, grpc_fut) = grpc::serve(cfg.common.grpc.listen, routes, cancel.clone()).await?;
+    let control = boot
+        .serve_control(
+            &cfg.common,
+            Some(store.clone()),
+            admin_api::routes(control),
+            grpc_routes,
+        )
+        .await?;
+    let (admin_addr, grpc_addr) = (control.admin, control.grpc);
 
     tracing::info!(
         admin = %admin_addr, grpc_and_n1 = %grpc_addr, store = %store.backend, restored,
         paging_interval_ms = cfg.paging.interval_ms, qfi_lists = cfg.capabilities.qfi_lists,
         "session-manager ready"
     );
-    if let Some(path) = &cfg.common.node.ready_file {
-        let addrs = BTreeMap::from([
-            ("admin".to_string(), admin_addr.to_string()),
-            ("grpc".to_string(), grpc_addr.to_string()),
-            ("n1".to_string(), grpc_addr.to_string()),
-        ]);
-        ready::write(path, &addrs)?;
-    }
-    tokio::join!(admin_fut, grpc_fut);
+    boot::write_ready(
+        cfg.common.node.ready_file.as_deref(),
+        &[
+            ("admin", admin_addr),
+            ("grpc", grpc_addr),
+            ("n1", grpc_addr),
+        ],
+    )?;
+    control.serve.await;
     let _ = core_task.await;
     store.close().await;
     tracing::info!("session-manager stopped");
