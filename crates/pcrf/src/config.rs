@@ -181,15 +181,7 @@ impl PcrfConfig {
     }
 }
 
-/// Resolves a `host:port` of the configuration (first address of the name).
-pub async fn resolve(key: &str, a: &str) -> Result<SocketAddr, ConfigError> {
-    let mut addrs = tokio::net::lookup_host(a)
-        .await
-        .map_err(|e| ConfigError(format!("{key} {a:?}: cannot resolve: {e}")))?;
-    addrs
-        .next()
-        .ok_or_else(|| ConfigError(format!("{key} {a:?}: the name has no address")))
-}
+pub use corelab_runtime::config::resolve;
 
 impl corelab_runtime::boot::NodeConfig for PcrfConfig {
     fn common(&self) -> &corelab_runtime::CommonConfig {

@@ -148,6 +148,17 @@ pub fn load<T: DeserializeOwned + Serialize>(
     Ok(figment.extract()?)
 }
 
+/// Resolves a `host:port` of the configuration (first address of the name), once at start;
+/// the error names the key.
+pub async fn resolve(key: &str, a: &str) -> Result<SocketAddr, ConfigError> {
+    let mut addrs = tokio::net::lookup_host(a)
+        .await
+        .map_err(|e| ConfigError(format!("{key} {a:?}: cannot resolve: {e}")))?;
+    addrs
+        .next()
+        .ok_or_else(|| ConfigError(format!("{key} {a:?}: the name has no address")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
