@@ -161,3 +161,24 @@ fn shipped_group_server_config_is_accepted() {
         "{text}"
     );
 }
+
+#[test]
+fn docker_build_context_excludes_build_output_and_dependencies_build_in_their_own_layer() {
+    let ignore = std::fs::read_to_string(root().join(".dockerignore")).expect(".dockerignore");
+    assert!(
+        ignore.lines().any(|l| l.trim() == "target"),
+        "target/ is not sent to the build"
+    );
+    let dockerfile = std::fs::read_to_string(root().join("deploy/Dockerfile")).unwrap();
+    let cook = dockerfile
+        .find("cargo chef cook")
+        .expect("dependencies cooked");
+    let copy_all = dockerfile.rfind("COPY . .").expect("sources copied");
+    let build = dockerfile
+        .find("cargo build --release --bins")
+        .expect("binaries built");
+    assert!(
+        cook < copy_all && copy_all < build,
+        "dependency layer before the sources"
+    );
+}
