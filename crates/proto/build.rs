@@ -15,6 +15,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "corelab/poc/v1/controlling.proto",
         "corelab/pcrf/v1/control.proto",
         "corelab/pcc/v1/control.proto",
+        "corelab/events/v1/wire_tap.proto",
     ];
     let fds = protox::compile(files, [root])?;
     tonic_prost_build::configure().compile_fds(fds)?;

@@ -10,6 +10,8 @@
 //! writer batches: it copies every queued message into a buffered writer and
 //! flushes only when the queue is empty.
 
+use crate::tap::{Tap, TransportInfo};
+use corelab_wire_tap::Direction;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -53,9 +55,10 @@ pub(crate) fn start<R, W>(
     up: Option<oneshot::Sender<Result<PeerHandle, NodeError>>>,
     events: Events,
 ) where
-    R: AsyncRead + Unpin + Send + 'static,
+    R: AsyncRead + TransportInfo + Unpin + Send + 'static,
     W: AsyncWrite + Unpin + Send + 'static,
 {
+    let tap = Tap::of(&rd, remote);
     let initiator = redial.is_some();
     let (wtx, wrx) = mpsc::channel(inner.cfg.limits.write_queue.max(1));
     let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
@@ -72,7 +75,7 @@ pub(crate) fn start<R, W>(
         %remote,
         origin_host = tracing::field::Empty
     );
-    let writer_task = tokio::spawn(writer(wr, wrx).instrument(span.clone())).abort_handle();
+    let writer_task = tokio::spawn(writer(wr, wrx, tap).instrument(span.clone())).abort_handle();
     let conn = Conn {
         inner,
         _slot: slot,
@@ -99,6 +102,7 @@ pub(crate) fn start<R, W>(
         span: span.clone(),
         events,
         outbox: Vec::new(),
+        tap,
     };
     tokio::spawn(conn.run().instrument(span));
 }
@@ -138,11 +142,13 @@ struct Conn<R, W> {
     events: Events,
     /// Events the state machine produced, sent before the socket is read again.
     outbox: Vec<Event>,
+    /// This connection on the wire tap.
+    tap: Tap,
 }
 
 impl<R, W> Conn<R, W>
 where
-    R: AsyncRead + Unpin + Send + 'static,
+    R: AsyncRead + TransportInfo + Unpin + Send + 'static,
     W: AsyncWrite + Unpin + Send + 'static,
 {
     async fn run(mut self) {
@@ -235,9 +241,11 @@ where
         match tokio::time::timeout(tw, redial()).await {
             Ok(Ok((rd, wr))) => {
                 info!("transport re-opened; capabilities exchange again");
+                self.tap = Tap::of(&rd, self.remote);
                 let (wtx, wrx) = mpsc::channel(self.inner.cfg.limits.write_queue.max(1));
                 self.writer_task =
-                    tokio::spawn(writer(wr, wrx).instrument(self.span.clone())).abort_handle();
+                    tokio::spawn(writer(wr, wrx, self.tap).instrument(self.span.clone()))
+                        .abort_handle();
                 self.wtx = wtx.clone();
                 if let Some(h) = &self.handle {
                     *crate::node::lock(&h.shared.writer) = wtx;
@@ -288,6 +296,7 @@ where
                     if tracing::enabled!(tracing::Level::DEBUG) {
                         log_message("recv", &self.buf[..n]);
                     }
+                    self.tap.emit(Direction::Received, &self.buf[..n]);
                     self.peer.handle(now, Input::Received(&self.buf[..n]));
                     self.buf.advance(n);
                     self.drain();
@@ -572,7 +581,7 @@ where
 
 /// The writer task: batches queued messages into one buffered write and
 /// flushes when the queue is empty.
-async fn writer<W: AsyncWrite + Unpin>(wr: W, mut rx: mpsc::Receiver<WriteCmd>) {
+async fn writer<W: AsyncWrite + Unpin>(wr: W, mut rx: mpsc::Receiver<WriteCmd>, tap: Tap) {
     let mut w = BufWriter::with_capacity(BUF, wr);
     while let Some(mut cmd) = rx.recv().await {
         loop {
@@ -581,6 +590,7 @@ async fn writer<W: AsyncWrite + Unpin>(wr: W, mut rx: mpsc::Receiver<WriteCmd>) 
                     if tracing::enabled!(tracing::Level::DEBUG) {
                         log_message("sent", &b);
                     }
+                    tap.emit(Direction::Sent, &b);
                     if let Err(e) = w.write_all(&b).await {
                         debug!(error = %e, "write failed");
                         return;

@@ -22,6 +22,7 @@ mod handle;
 mod node;
 mod redirect;
 pub mod routing;
+mod tap;
 mod tls;
 
 pub use application::{Application, Refusal, Request, Validated};

@@ -2,6 +2,7 @@
 //! for their ready files, and reach their gRPC control services. The demo and the scenario tests
 //! in `tests/` both use it; `mbs` is the MBS lab (session-manager and 5G gNBs) they share.
 
+pub mod capture;
 pub mod ladder;
 pub mod mbs;
 pub mod node;

@@ -29,6 +29,9 @@ enum Command {
     Demo(Demo),
     /// The same as `labctl demo presence` (its first spelling).
     DemoPresence(PresenceArgs),
+    /// Capture the protocol messages of running nodes (their wire tap) into a pcapng file,
+    /// optionally one flow (Call-ID, Session-Id or SUPI): docs/capture.md.
+    Capture(labctl::capture::CaptureArgs),
 }
 
 #[derive(Subcommand)]
@@ -65,6 +68,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Demo(Demo::Presence(a)) | Command::DemoPresence(a) => {
             demo_presence(a.store_url, a.t1_ms).await
         }
+        Command::Capture(args) => labctl::capture::capture(args).await.map(|_| ()),
         Command::Demo(Demo::Mbs { store_url }) => {
             if demo_mbs::demo_mbs(store_url).await? {
                 Ok(())

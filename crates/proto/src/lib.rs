@@ -61,3 +61,10 @@ pub mod pcc {
         tonic::include_proto!("corelab.pcc.v1");
     }
 }
+
+/// The wire tap every node serves on its control port (crates/wire-tap, `labctl capture`).
+pub mod events {
+    pub mod v1 {
+        tonic::include_proto!("corelab.events.v1");
+    }
+}

@@ -106,6 +106,8 @@ impl Boot {
             self.cancel.clone(),
         )
         .await?;
+        // Every node streams its wire tap on the control port (docs/capture.md).
+        let grpc_routes = grpc_routes.add_service(crate::wire_tap::server());
         let (grpc_addr, grpc_fut) =
             grpc::serve(common.grpc.listen, grpc_routes, self.cancel.clone()).await?;
         Ok(Control {

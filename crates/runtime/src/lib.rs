@@ -15,6 +15,7 @@ pub mod ready;
 pub mod shutdown;
 pub mod store;
 pub mod telemetry;
+pub mod wire_tap;
 pub mod writer;
 
 pub use config::{CommonConfig, ConfigError};

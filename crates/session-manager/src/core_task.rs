@@ -16,7 +16,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tonic::Status;
 
-use crate::fsm::context::UeContext;
+use crate::fsm::context::{Location, UeContext};
 use crate::fsm::{Core, Event, Input, NetworkLeaveError, Output, ResourceAction};
 use crate::metrics;
 use crate::store::SmStore;
@@ -168,7 +168,27 @@ pub async fn run(
         for command in batch {
             let now = Instant::now();
             match command {
-                Command::Input(input) => core.handle(now, input),
+                Command::Input(input) => {
+                    if let Input::UplinkNas {
+                        gnb,
+                        ran_ue_id,
+                        pdu,
+                    } = &input
+                    {
+                        let at = Location {
+                            gnb: gnb.clone(),
+                            ran_ue_id: *ran_ue_id,
+                        };
+                        crate::tap::nas(
+                            corelab_wire_tap::Direction::Received,
+                            &at,
+                            core.supi_at(&at),
+                            pdu,
+                            None,
+                        );
+                    }
+                    core.handle(now, input)
+                }
                 Command::NetworkLeave {
                     supi,
                     tmgi,
@@ -232,13 +252,27 @@ async fn act(
     for output in outputs {
         match output {
             Output::Save(_) | Output::PagingTimer { .. } => {}
-            Output::Downlink { to, pdu, .. } => gnbs.send(
-                &to.gnb,
-                pb::downlink::Msg::Nas(pb::DownlinkNas {
-                    ran_ue_id: to.ran_ue_id,
-                    pdu,
-                }),
-            ),
+            Output::Downlink {
+                to,
+                pdu,
+                message,
+                supi,
+            } => {
+                crate::tap::nas(
+                    corelab_wire_tap::Direction::Sent,
+                    &to,
+                    supi.as_deref(),
+                    &pdu,
+                    Some(message),
+                );
+                gnbs.send(
+                    &to.gnb,
+                    pb::downlink::Msg::Nas(pb::DownlinkNas {
+                        ran_ue_id: to.ran_ue_id,
+                        pdu,
+                    }),
+                )
+            }
             Output::Resource {
                 to,
                 psi,

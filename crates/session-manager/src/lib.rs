@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod n1;
 pub mod release;
 pub mod store;
+mod tap;
 pub mod view;
 
 /// Migrations of this network function (`migrations/session-manager`), embedded in the binary.

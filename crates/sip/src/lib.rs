@@ -33,6 +33,7 @@ pub mod headers;
 pub mod node;
 pub mod proxy;
 pub mod serve;
+mod tap;
 pub mod transport;
 pub mod validate;
 

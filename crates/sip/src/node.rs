@@ -217,6 +217,7 @@ impl SipNode {
         };
         let endpoint = EndpointBuilder::new()
             .with_transport_layer(transport_layer)
+            .with_inspector(Box::new(crate::tap::Inspector { local: addr }))
             .with_cancel_token(cancel.clone())
             .with_user_agent(&config.user_agent)
             .with_option(option)
@@ -239,6 +240,7 @@ impl SipNode {
             cancel.child_token(),
         ));
         let streams = Arc::new(Streams::new(
+            addr,
             config.tcp_limits.clone(),
             inject,
             cancel.child_token(),

@@ -149,11 +149,13 @@ pub enum Output {
     /// Keep this UE context (insert or replace, with its sessions, flows, associations and
     /// paging counters) before any later output.
     Save(Box<UeContext>),
-    /// Send a plain NAS PDU to a UE (N1 `DownlinkNas`); `message` names it for logs.
+    /// Send a plain NAS PDU to a UE (N1 `DownlinkNas`); `message` names it for logs and the
+    /// wire tap, `supi` is the UE's when it is known at that location.
     Downlink {
         to: Location,
         pdu: Vec<u8>,
         message: &'static str,
+        supi: Option<String>,
     },
     /// Set up or release the DRBs of QoS flows of a PDU session (N1 `ResourceCommand`).
     Resource {
@@ -266,6 +268,11 @@ impl Core {
         self.ues.get(supi)
     }
 
+    /// The SUPI of the UE registered at `location`, if any.
+    pub fn supi_at(&self, location: &Location) -> Option<&str> {
+        self.by_location.get(location).map(String::as_str)
+    }
+
     /// How many UE contexts are held.
     pub fn ue_count(&self) -> usize {
         self.ues.len()
@@ -368,6 +375,7 @@ impl Core {
                     to: to.clone(),
                     pdu,
                     message: message.name(),
+                    supi: self.by_location.get(to).cloned(),
                 });
             }
             Err(e) => tracing::error!(error = %e, "cannot encode a downlink NAS message"),

@@ -34,6 +34,7 @@ use crate::build;
 use crate::framing::{Frame, StreamFramer};
 use crate::validate::{self, Inbound};
 use corelab_log_throttle::Throttle;
+use corelab_wire_tap::{Direction, Transport as TapTransport};
 
 /// Limits on TCP connections (config `sip.max_connections`, `sip.tcp_idle_timeout_ms`,
 /// `sip.tcp_message_timeout_ms`).
@@ -87,6 +88,8 @@ const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
 /// The live TCP connections, by remote address (reused for requests we send there).
 pub struct Streams {
+    /// The node's SIP address (the wire tap's local address for TCP).
+    local: SocketAddr,
     table: Mutex<HashMap<SocketAddr, TcpConnection>>,
     /// Accepted connections not yet closed.
     inbound: AtomicUsize,
@@ -111,8 +114,14 @@ pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
 }
 
 impl Streams {
-    pub fn new(limits: TcpLimits, inject: TransportSender, cancel: CancellationToken) -> Streams {
+    pub fn new(
+        local: SocketAddr,
+        limits: TcpLimits,
+        inject: TransportSender,
+        cancel: CancellationToken,
+    ) -> Streams {
         Streams {
+            local,
             table: Mutex::default(),
             inbound: AtomicUsize::new(0),
             limits,
@@ -269,10 +278,12 @@ impl Streams {
                         let _ = conn.send_raw(b"\r\n").await;
                     }
                     Frame::Message(bytes) => {
+                        self.tap(Direction::Received, remote, &bytes);
                         match validate::inbound(&bytes, remote, Transport::Tcp) {
                             Inbound::Deliver(msg) => self.deliver(msg, remote, &sip_conn),
                             Inbound::Answer { reason, bytes, .. } => {
                                 self.refused(remote, &reason);
+                                self.tap(Direction::Sent, remote, &bytes);
                                 let _ = conn.send_raw(&bytes).await;
                             }
                             Inbound::Drop { reason } => self.refused(remote, &reason),
@@ -318,6 +329,16 @@ impl Streams {
                 streams.inbound.fetch_sub(1, Ordering::Relaxed);
             }
         });
+    }
+
+    fn tap(&self, direction: Direction, remote: SocketAddr, bytes: &[u8]) {
+        crate::tap::on_wire(
+            direction,
+            TapTransport::Tcp,
+            self.local,
+            Some(remote),
+            bytes,
+        );
     }
 
     /// Hand one message to the endpoint, to be answered on `conn`.

@@ -17,6 +17,7 @@ use crate::build;
 use crate::framing::{self, Datagram, MAX_DATAGRAM_BYTES};
 use crate::validate::{self, Inbound};
 use corelab_log_throttle::Throttle;
+use corelab_wire_tap::{Direction, Transport as TapTransport};
 
 /// Read datagrams until `cancel`, handing each message to the endpoint through `inject` with
 /// `connection` (the same socket) to answer on.
@@ -27,6 +28,12 @@ pub async fn serve(
     cancel: CancellationToken,
 ) {
     let mut buf = vec![0u8; MAX_DATAGRAM_BYTES];
+    let local = socket
+        .local_addr()
+        .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
+    let tap = |direction, src, bytes: &[u8]| {
+        crate::tap::on_wire(direction, TapTransport::Udp, local, Some(src), bytes)
+    };
     let errors = Throttle::default();
     let refused = Throttle::default();
     loop {
@@ -54,22 +61,29 @@ pub async fn serve(
                 refused(&reason);
                 build::raw_response(head, 400, &reason)
             }
-            Datagram::Message(bytes) => match validate::inbound(bytes, src, Transport::Udp) {
-                Inbound::Deliver(msg) => {
-                    deliver(msg, src, &connection, &inject);
-                    None
+            Datagram::Message(bytes) => {
+                tap(Direction::Received, src, bytes);
+                match validate::inbound(bytes, src, Transport::Udp) {
+                    Inbound::Deliver(msg) => {
+                        deliver(msg, src, &connection, &inject);
+                        None
+                    }
+                    Inbound::Answer { reason, bytes, .. } => {
+                        refused(&reason);
+                        Some(bytes)
+                    }
+                    Inbound::Drop { reason } => {
+                        refused(&reason);
+                        None
+                    }
                 }
-                Inbound::Answer { reason, bytes, .. } => {
-                    refused(&reason);
-                    Some(bytes)
-                }
-                Inbound::Drop { reason } => {
-                    refused(&reason);
-                    None
-                }
-            },
+            }
         };
         if let Some(bytes) = answer {
+            // A keepalive pong is not a SIP message.
+            if bytes != b"\r\n" {
+                tap(Direction::Sent, src, &bytes);
+            }
             let _ = socket.send_to(&bytes, src).await;
         }
     }
