@@ -11,7 +11,7 @@ use tonic::transport::Channel;
 
 pub use labctl::wait::until;
 
-pub mod http;
+pub use labctl::http;
 pub mod mbs_lab;
 
 /// The store a scenario runs on.

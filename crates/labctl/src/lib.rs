@@ -3,6 +3,8 @@
 //! in `tests/` both use it; `mbs` is the MBS lab (session-manager and 5G gNBs) they share.
 
 pub mod capture;
+pub mod http;
+pub mod lab;
 pub mod ladder;
 pub mod mbs;
 pub mod node;

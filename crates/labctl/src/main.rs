@@ -2,6 +2,7 @@
 
 mod demo_mbs;
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
@@ -29,6 +30,24 @@ enum Command {
     Demo(Demo),
     /// The same as `labctl demo presence` (its first spelling).
     DemoPresence(PresenceArgs),
+    /// Start every node of a topology file (default deploy/lab.toml) as local processes on the
+    /// embedded store, wait for each, and print where each listens (docs/lab.md).
+    Up {
+        #[arg(default_value = "deploy/lab.toml")]
+        topology: PathBuf,
+    },
+    /// Stop the lab `up` started.
+    Down {
+        /// The lab's directory (`[lab] dir` of the topology).
+        #[arg(long, default_value = "var/lab")]
+        dir: PathBuf,
+    },
+    /// Each node's process, readiness and counts; exits 1 when a node is not ready.
+    Status {
+        /// The lab's directory (`[lab] dir` of the topology).
+        #[arg(long, default_value = "var/lab")]
+        dir: PathBuf,
+    },
     /// Capture the protocol messages of running nodes (their wire tap) into a pcapng file,
     /// optionally one flow (Call-ID, Session-Id or SUPI): docs/capture.md.
     Capture(labctl::capture::CaptureArgs),
@@ -67,6 +86,15 @@ async fn main() -> anyhow::Result<()> {
     match Args::parse().command {
         Command::Demo(Demo::Presence(a)) | Command::DemoPresence(a) => {
             demo_presence(a.store_url, a.t1_ms).await
+        }
+        Command::Up { topology } => labctl::lab::up(&topology).await.map(|_| ()),
+        Command::Down { dir } => labctl::lab::down(&dir).await,
+        Command::Status { dir } => {
+            if labctl::lab::status(&dir).await? {
+                Ok(())
+            } else {
+                std::process::exit(1)
+            }
         }
         Command::Capture(args) => labctl::capture::capture(args).await.map(|_| ()),
         Command::Demo(Demo::Mbs { store_url }) => {

@@ -73,6 +73,30 @@ impl Node {
         inherit_stdout: bool,
         grpc_listen: &str,
     ) -> anyhow::Result<Node> {
+        Self::launch(name, binary, args, dir, inherit_stdout, grpc_listen, false).await
+    }
+
+    /// [`Node::start`] for a node that outlives labctl (`labctl up`): in a process group of its
+    /// own, not killed when the returned `Node` is dropped. Returns the node; its pid is
+    /// [`Node::pid`].
+    pub async fn start_detached(
+        name: &str,
+        binary: &Path,
+        args: &[String],
+        dir: &Path,
+    ) -> anyhow::Result<Node> {
+        Self::launch(name, binary, args, dir, false, "127.0.0.1:0", true).await
+    }
+
+    async fn launch(
+        name: &str,
+        binary: &Path,
+        args: &[String],
+        dir: &Path,
+        inherit_stdout: bool,
+        grpc_listen: &str,
+        detached: bool,
+    ) -> anyhow::Result<Node> {
         let ready = dir.join(format!("{name}.ready.json"));
         let _ = std::fs::remove_file(&ready);
         let log = std::fs::File::create(dir.join(format!("{name}.log")))?;
@@ -81,7 +105,11 @@ impl Node {
         } else {
             Stdio::from(std::fs::File::create(dir.join(format!("{name}.out")))?)
         };
-        let mut child = Command::new(binary)
+        let mut command = Command::new(binary);
+        if detached {
+            command.process_group(0);
+        }
+        let mut child = command
             .args(args)
             .arg("--ready-file")
             .arg(&ready)
@@ -93,7 +121,7 @@ impl Node {
             ])
             .stdout(stdout)
             .stderr(Stdio::from(log))
-            .kill_on_drop(true)
+            .kill_on_drop(!detached)
             .spawn()
             .map_err(|e| anyhow::anyhow!("cannot start {}: {e}", binary.display()))?;
         for _ in 0..400 {

@@ -1,4 +1,4 @@
-//! One plain HTTP/1.1 GET for the tests: the nodes' admin servers (`/metrics`, `/bindings`,
+//! One plain HTTP/1.1 GET for labctl and the tests: the nodes' admin servers (`/metrics`, `/bindings`,
 //! `/sessions`, `/group-sessions`, `/healthz`), over a raw TCP connection, bounded in time.
 
 use std::io::{Read, Write};
