@@ -8,6 +8,7 @@ pub mod lab;
 pub mod ladder;
 pub mod mbs;
 pub mod node;
+pub mod presence;
 pub mod wait;
 
 pub use node::{Node, bin_path, free_port};

@@ -6,12 +6,6 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use corelab_proto::presence::v1 as ppb;
-use corelab_proto::presence::v1::presence_control_client::PresenceControlClient;
-use corelab_proto::ue::v1 as upb;
-use corelab_proto::ue::v1::ue_control_client::UeControlClient;
-use labctl::wait::until;
-use labctl::{Node, bin_path, free_port};
 
 #[derive(Parser)]
 #[command(
@@ -48,6 +42,10 @@ enum Command {
         #[arg(long, default_value = "var/lab")]
         dir: PathBuf,
     },
+    /// Play a seed's client side against a node that is not ours (or ours) and print which of
+    /// the seed's behaviours it shows. Exits 0 when it shows them all, 2 when it lacks one.
+    #[command(subcommand)]
+    Probe(Probe),
     /// Capture the protocol messages of running nodes (their wire tap) into a pcapng file,
     /// optionally one flow (Call-ID, Session-Id or SUPI): docs/capture.md.
     Capture(labctl::capture::CaptureArgs),
@@ -69,6 +67,20 @@ enum Demo {
     },
 }
 
+#[derive(Subcommand)]
+enum Probe {
+    /// IMS presence (seed 001): after a failed NOTIFY, does the server tell the watcher with a
+    /// MESSAGE, and is the watcher's view restored?
+    Presence {
+        /// The presence server (or the P-CSCF in front of it), e.g. sip:127.0.0.1:5060.
+        #[arg(long)]
+        target: String,
+        /// Longest wait per step, in seconds: more than the target's Timer F.
+        #[arg(long, default_value_t = 40)]
+        wait_s: u64,
+    },
+}
+
 #[derive(clap::Args)]
 struct PresenceArgs {
     /// Store URL (default: SQLite in a fresh directory under var/).
@@ -79,13 +91,22 @@ struct PresenceArgs {
     t1_ms: u64,
 }
 
-const LIMIT: Duration = Duration::from_secs(60);
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     match Args::parse().command {
         Command::Demo(Demo::Presence(a)) | Command::DemoPresence(a) => {
-            demo_presence(a.store_url, a.t1_ms).await
+            labctl::presence::demo(a.store_url, a.t1_ms).await
+        }
+        Command::Probe(Probe::Presence { target, wait_s }) => {
+            let report = labctl::presence::probe(&target, Duration::from_secs(wait_s)).await?;
+            if report
+                .iter()
+                .all(|(_, v)| *v == labctl::presence::Verdict::Shows)
+            {
+                Ok(())
+            } else {
+                std::process::exit(2)
+            }
         }
         Command::Up { topology } => labctl::lab::up(&topology).await.map(|_| ()),
         Command::Down { dir } => labctl::lab::down(&dir).await,
@@ -105,170 +126,4 @@ async fn main() -> anyhow::Result<()> {
             }
         }
     }
-}
-
-fn step(text: &str) {
-    println!("\n=== {text}");
-}
-
-async fn demo_presence(store_url: Option<String>, t1_ms: u64) -> anyhow::Result<()> {
-    let dir = std::env::current_dir()?
-        .join("var")
-        .join(format!("demo-presence-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    let store_url = store_url.unwrap_or_else(|| format!("sqlite://{}/presence.db", dir.display()));
-    let port = free_port()?;
-    let config = dir.join("presence.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[sip]\nlisten = \"127.0.0.1:{port}\"\nt1_ms = {t1_ms}\n[recovery]\nthreshold = 2\non_threshold = \"deregister\"\n"
-        ),
-    )?;
-    step(&format!(
-        "presence-server on udp/tcp 127.0.0.1:{port}, store {store_url}, Timer F {} ms, threshold 2 MESSAGEs",
-        64 * t1_ms
-    ));
-    let server = Node::start(
-        "presence-server",
-        &bin_path("presence-server")?,
-        &[
-            "--config".into(),
-            config.display().to_string(),
-            "--store-url".into(),
-            store_url,
-        ],
-        &dir,
-        false,
-    )
-    .await?;
-    let mut ctl = PresenceControlClient::connect(server.grpc_uri()).await?;
-    let proxy = format!("sip:127.0.0.1:{port}");
-    let ue = |user: &str, extra: &[&str]| {
-        let mut args: Vec<String> = [
-            "--aor",
-            &format!("sip:{user}@lab.example"),
-            "--proxy",
-            &proxy,
-            "--t1-ms",
-            "100",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        args.extend(extra.iter().map(|s| s.to_string()));
-        args
-    };
-    step(
-        "bob registers and publishes 'open'; alice registers and watches bob (presence) and herself (reg)",
-    );
-    let bob_node = Node::start(
-        "bob",
-        &bin_path("ue-emulator")?,
-        &ue("bob", &["--publish", "open", "--note", "at desk"]),
-        &dir,
-        true,
-    )
-    .await?;
-    let alice_node = Node::start(
-        "alice",
-        &bin_path("ue-emulator")?,
-        &ue("alice", &["--buddy", "sip:bob@lab.example", "--watch-reg"]),
-        &dir,
-        true,
-    )
-    .await?;
-    let mut bob = UeControlClient::connect(bob_node.grpc_uri()).await?;
-    let mut alice = UeControlClient::connect(alice_node.grpc_uri()).await?;
-    let watcher = alice.clone();
-    let sees = |basic: &'static str, messages: u32| {
-        let alice = watcher.clone();
-        move || {
-            let mut a = alice.clone();
-            async move {
-                let v = a.get_view(upb::Empty {}).await.ok()?.into_inner();
-                let ok = v.buddies.iter().any(|b| b.basic == basic)
-                    && v.failure_messages_received >= messages
-                    && v.subscriptions
-                        .iter()
-                        .any(|s| s.event == "presence" && s.state == "active");
-                ok.then_some(v)
-            }
-        }
-    };
-    until(LIMIT, "alice to see bob open", sees("open", 0)).await?;
-
-    step(
-        "alice will ignore her next NOTIFY; bob publishes 'closed' (the server's Timer F will fire)",
-    );
-    alice
-        .inject_notify_fault(upb::NotifyFault {
-            mode: "ignore".into(),
-            status: 0,
-            count: 1,
-        })
-        .await?;
-    bob.publish(upb::PublishRequest {
-        basic: "closed".into(),
-        note: String::new(),
-    })
-    .await?;
-    let v = until(
-        LIMIT,
-        "alice to re-subscribe and see bob closed",
-        sees("closed", 1),
-    )
-    .await?;
-    step(&format!(
-        "restored: alice got {} subscription-failure MESSAGE, re-subscribed, and sees bob {}",
-        v.failure_messages_received,
-        v.buddies.first().map(|b| b.basic.as_str()).unwrap_or("?")
-    ));
-
-    step(
-        "alice now answers every NOTIFY with 500; bob publishes 'open' — failures until the threshold",
-    );
-    alice
-        .inject_notify_fault(upb::NotifyFault {
-            mode: "reject".into(),
-            status: 500,
-            count: 100,
-        })
-        .await?;
-    bob.publish(upb::PublishRequest {
-        basic: "open".into(),
-        note: "back".into(),
-    })
-    .await?;
-    let alarms = until(LIMIT, "an alarm", || {
-        let mut c = ctl.clone();
-        async move {
-            let a = c.list_alarms(ppb::Empty {}).await.ok()?.into_inner().alarms;
-            (!a.is_empty()).then_some(a)
-        }
-    })
-    .await?;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let regs = ctl
-        .list_registrations(ppb::Empty {})
-        .await?
-        .into_inner()
-        .registrations;
-    step("summary");
-    println!(
-        "registrations now: {:?}",
-        regs.iter().map(|r| r.aor.as_str()).collect::<Vec<_>>()
-    );
-    for a in &alarms {
-        println!("ALARM #{} {} for {}: {}", a.id, a.kind, a.aor, a.detail);
-    }
-    println!(
-        "alarms are also at {} ; logs and store in {}",
-        server.admin_url("/alarms"),
-        dir.display()
-    );
-    for node in [alice_node, bob_node, server] {
-        node.stop().await?;
-    }
-    Ok(())
 }
