@@ -104,3 +104,84 @@ need_binary() {
     exit 1
   fi
 }
+
+# ---------------------------------------------------------------- corelab's PCC nodes (issue 10)
+# `dra`, `pcrf` and `pcc-emulator` from the workspace (CORELAB_BIN, default target/debug), each
+# with a TOML config in $T, SQLite in $T/NAME (unless the config names a store), admin HTTP and
+# gRPC on ephemeral ports, ready file $T/NAME.ready.json (its addresses: diameter, admin, grpc).
+CORELAB_BIN=${CORELAB_BIN:-target/debug}
+declare -A NODE_PIDS=() # NAME -> the `timeout` PID of a node started by node_start
+case "$CORELAB_BIN" in /*) ;; *) CORELAB_BIN="$REPO/$CORELAB_BIN" ;; esac
+
+# need_bins NAME...: fail early (exit 1) when a workspace binary is missing.
+need_bins() {
+  local b
+  for b in "$@"; do
+    if [ ! -x "$CORELAB_BIN/$b" ]; then
+      echo "FAIL: $CORELAB_BIN/$b not built (cargo build -p corelab-dra -p corelab-pcrf -p pcc-emulator)"
+      exit 1
+    fi
+  done
+}
+
+# node_start NAME BINARY CONFIG_TEXT [SECS]: writes $T/NAME.toml (with [node] data_dir $T/NAME
+# prepended), starts $CORELAB_BIN/BINARY -c it under `timeout SECS` (default 300) and waits up to
+# 20 s for its ready file. Returns 1 (and prints its log's tail) when it does not come up.
+node_start() {
+  local name=$1 bin=$2 conf=$3 secs=${4:-300} i
+  mkdir -p "$T/$name"
+  printf '[node]\ndata_dir = "%s"\n%s\n' "$T/$name" "$conf" >"$T/$name.toml"
+  rm -f "$T/$name.ready.json"
+  start "$name" "$secs" "$CORELAB_BIN/$bin" -c "$T/$name.toml" --ready-file "$T/$name.ready.json" \
+    --admin-listen 127.0.0.1:0 --grpc-listen 127.0.0.1:0
+  local pid=$LAST_PID
+  NODE_PIDS[$name]=$pid
+  for ((i = 0; i < 200; i++)); do
+    [ -s "$T/$name.ready.json" ] && return 0
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "$name did not become ready:"; tail -5 "$T/$name.log"
+  return 1
+}
+
+# addr_of NAME KEY: an address from NAME's ready file (diameter, admin, grpc).
+addr_of() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$T/$1.ready.json" "$2"; }
+# port_of NAME: NAME's Diameter port.
+port_of() { local a; a=$(addr_of "$1" diameter); echo "${a##*:}"; }
+
+# admin_get NAME PATH: the body of GET PATH on NAME's admin HTTP (empty on error).
+admin_get() {
+  python3 -c 'import sys,urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())' \
+    "http://$(addr_of "$1" admin)$2" 2>/dev/null
+}
+# json_len NAME PATH: the length of the JSON array at PATH (-1 when it cannot be read).
+json_len() {
+  admin_get "$1" "$2" | python3 -c 'import json,sys
+try: print(len(json.load(sys.stdin)))
+except Exception: print(-1)'
+}
+# metric_of NAME PREFIX: the sum of NAME's /metrics lines starting with PREFIX (0 when none).
+metric_of() {
+  admin_get "$1" /metrics | awk -v p="$2" 'index($0, p) == 1 {s += $NF} END {print s + 0}'
+}
+# check_empty NAME PATH WHAT: PASS when NAME's GET PATH is an empty JSON array.
+check_empty() {
+  local n; n=$(json_len "$1" "$2")
+  if [ "$n" = 0 ]; then pass "$3"; else fail "$3" "$2 has $n entries: $(admin_get "$1" "$2" | head -c 600)"; fi
+}
+
+# dra_conf HOST REALM ROLE MODE PCRF_HOST PCRF_ADDR [EXTRA]: a `dra` config (ephemeral Diameter
+# port, Tw 30 s, audit off); EXTRA is appended (e.g. a [store] section).
+dra_conf() {
+  printf '[diameter]\nlisten = "127.0.0.1:%s"\norigin_host = "%s"\norigin_realm = "%s"\ntw_secs = 30\n' \
+    "${DIAMETER_PORT:-0}" "$1" "$2"
+  printf '[dra]\nrole = "%s"\nmode = "%s"\n[audit]\nlifetime_secs = 0\n' "$3" "$4"
+  printf '[[pcrf]]\nhost = "%s"\naddress = "%s"\n%s\n' "$5" "$6" "${7:-}"
+}
+# pcrf_conf HOST REALM ROLE [EXTRA]: a `pcrf` config; EXTRA e.g. an [s9] section.
+pcrf_conf() {
+  printf '[diameter]\nlisten = "127.0.0.1:%s"\norigin_host = "%s"\norigin_realm = "%s"\ntw_secs = 30\n' \
+    "${DIAMETER_PORT:-0}" "$1" "$2"
+  printf '[pcrf]\nrole = "%s"\n%s\n' "$3" "${4:-}"
+}
