@@ -172,11 +172,13 @@ check_empty() {
 }
 
 # dra_conf HOST REALM ROLE MODE PCRF_HOST PCRF_ADDR [EXTRA]: a `dra` config (ephemeral Diameter
-# port, Tw 30 s, audit off); EXTRA is appended (e.g. a [store] section).
+# port or $DIAMETER_PORT, Tw 30 s, audit off, binding_cleanup $DRA_BINDING_CLEANUP or true); EXTRA
+# is appended (e.g. a [store] section).
 dra_conf() {
   printf '[diameter]\nlisten = "127.0.0.1:%s"\norigin_host = "%s"\norigin_realm = "%s"\ntw_secs = 30\n' \
     "${DIAMETER_PORT:-0}" "$1" "$2"
-  printf '[dra]\nrole = "%s"\nmode = "%s"\n[audit]\nlifetime_secs = 0\n' "$3" "$4"
+  printf '[dra]\nrole = "%s"\nmode = "%s"\nbinding_cleanup = %s\n[audit]\nlifetime_secs = 0\n' "$3" "$4" \
+    "${DRA_BINDING_CLEANUP:-true}"
   printf '[[pcrf]]\nhost = "%s"\naddress = "%s"\n%s\n' "$5" "$6" "${7:-}"
 }
 # pcrf_conf HOST REALM ROLE [EXTRA]: a `pcrf` config; EXTRA e.g. an [s9] section.
@@ -184,4 +186,68 @@ pcrf_conf() {
   printf '[diameter]\nlisten = "127.0.0.1:%s"\norigin_host = "%s"\norigin_realm = "%s"\ntw_secs = 30\n' \
     "${DIAMETER_PORT:-0}" "$1" "$2"
   printf '[pcrf]\nrole = "%s"\n%s\n' "$3" "${4:-}"
+}
+
+# ---------------------------------------------------------------- tshark (Wireshark's dissector as oracle)
+# capture_start NAME FILTER PROBE_PORT: tshark on lo with capture FILTER into $T/NAME.pcapng; returns
+# once a probe SYN to the (closed) PROBE_PORT, which FILTER must match, shows in the file (dumpcap
+# announces "Capturing on" before its filter is live). Sets CAPTURE_PID. Returns 1 when not live.
+capture_start() {
+  local name=$1 filter=$2 probe=$3 i
+  start "$name" "${CAPTURE_SECS:-600}" tshark -i lo -f "$filter" -w "$T/$name.pcapng"
+  CAPTURE_PID=$LAST_PID
+  wait_for "$T/$name.log" "Capturing on" 15 || return 1
+  for ((i = 0; i < 100; i++)); do
+    python3 -c "import socket; s=socket.socket(); s.settimeout(0.2); s.connect_ex(('127.0.0.1', $probe))"
+    [ "$(tshark -r "$T/$name.pcapng" 2>/dev/null | wc -l)" -gt 0 ] && return 0
+    sleep 0.1
+  done
+  return 1
+}
+# capture_stop: let the last frames reach the file, then stop tshark.
+capture_stop() { sleep 0.5; stop "$CAPTURE_PID" INT >/dev/null 2>&1; }
+
+# tshark_decode_checks TAG PCAP PORT...: dissect PCAP (with "${TSHARK[@]}") with every PORT decoded
+# as Diameter and check: frames captured; no malformed or Warning
+# frame (a TCP RST without payload is not a Diameter problem; an unknown AVP or vendor is a
+# Warning: see use_corelab_dictionary); every TCP payload dissects as
+# Diameter (a broken header or first AVP shows as "Continuation", not as malformed). Writes the
+# PDUs (tshark_pdus.py: frame, command, R/A, application, Result-Code) to PCAP.pdus.
+tshark_decode_checks() {
+  local tag=$1 pcap=$2 p; shift 2
+  chmod a+r "$pcap"
+  local ts=("${TSHARK[@]}" -r "$pcap")
+  for p in "$@"; do ts+=(-d "tcp.port==$p,diameter"); done
+  local frames bad cont
+  frames=$("${ts[@]}" 2>/dev/null | wc -l)
+  check "$tag: capture has frames ($frames)" [ "$frames" -gt 0 ]
+  bad=$("${ts[@]}" -Y '_ws.malformed || (_ws.expert.severity >= "Warning" && !(tcp.flags.reset == 1 && tcp.len == 0))' 2>/dev/null)
+  if [ -z "$bad" ]; then pass "$tag: no malformed or Warning frame"; else fail "$tag: no malformed or Warning frame" "$bad"; fi
+  cont=$("${ts[@]}" -Y 'tcp.len > 0 && !diameter.cmd.code' 2>/dev/null)
+  if [ -z "$cont" ]; then pass "$tag: every TCP payload dissects as Diameter"; else fail "$tag: every TCP payload dissects as Diameter" "$cont"; fi
+  "${ts[@]}" -T json --no-duplicate-keys 2>/dev/null | python3 "$DDIR/tshark_pdus.py" >"$pcap.pdus"
+}
+TSHARK=(tshark)
+
+# use_corelab_dictionary: from now on tshark_decode_checks dissects with Wireshark's dictionary
+# plus tests/diameter/wireshark/Custom.xml (our vendor AVP Corelab-Client-Session-Id). Wireshark
+# 4.0 reads the Diameter dictionary from its data directory only (not the personal configuration
+# directory), so $T/wireshark is a copy of /usr/share/wireshark (symbolic links) whose
+# diameter/Custom.xml — the dictionary's slot for local additions — is ours, named by
+# WIRESHARK_DATA_DIR. Wireshark ignores that variable when run as root, so root runs tshark as
+# nobody (setpriv), which must then read $T and the captures.
+use_corelab_dictionary() {
+  local src=/usr/share/wireshark dst="$T/wireshark" f
+  mkdir -p "$dst/diameter"
+  for f in "$src"/*; do [ "$(basename "$f")" = diameter ] || ln -sfn "$f" "$dst/"; done
+  for f in "$src"/diameter/*; do ln -sfn "$f" "$dst/diameter/"; done
+  rm -f "$dst/diameter/Custom.xml"
+  cp "$DDIR/wireshark/Custom.xml" "$dst/diameter/Custom.xml"
+  chmod 755 "$T"
+  chmod -R a+rX "$dst"
+  if [ "$(id -u)" -eq 0 ]; then
+    TSHARK=(setpriv --reuid=65534 --regid=65534 --clear-groups env HOME="$dst" WIRESHARK_DATA_DIR="$dst" tshark)
+  else
+    TSHARK=(env WIRESHARK_DATA_DIR="$dst" tshark)
+  fi
 }

@@ -18,20 +18,9 @@ REALM=epc.mnc001.mcc001.3gppnetwork.org
 COMMON=(--origin-realm "$REALM" --host-ip 127.0.0.1 --app gx --app gxx --app s9 --app rx)
 PORT=${TSHARK_TEST_PORT:-$(free_port)}
 
-start tshark 60 tshark -i lo -f "tcp port $PORT" -w "$T/diameter.pcapng"
-TSHARK=$LAST_PID
-if ! wait_for "$T/tshark.log" "Capturing on" 15; then
-  fail "tshark captures on lo" "$(tail -3 "$T/tshark.log")"
-  finish; exit 1
-fi
-# dumpcap announces before its filter is live: probe the (still closed) port until a packet shows up.
-live=no
-for _ in $(seq 100); do
-  python3 -c "import socket; s=socket.socket(); s.settimeout(0.2); s.connect_ex(('127.0.0.1', $PORT))"
-  if [ "$(tshark -r "$T/diameter.pcapng" 2>/dev/null | wc -l)" -gt 0 ]; then live=yes; break; fi
-  sleep 0.1
-done
+if capture_start diameter "tcp port $PORT" "$PORT"; then live=yes; else live=no; fi
 check "capture is live before the test traffic" [ "$live" = yes ]
+[ "$live" = yes ] || { tail -3 "$T/diameter.log"; finish; exit 1; }
 
 start server 60 "$DIAMETER_PEER" server --origin-host pcrf.corelab.test "${COMMON[@]}" \
   --listen "127.0.0.1:$PORT" --answers "$EX/answers.toml" \
@@ -48,22 +37,12 @@ check "our client: every answer 2xxx, server requests answered (exit 0)" [ "$rc"
 [ "$rc" -eq 0 ] || tail -20 "$T/client.log"
 
 stop "$SERVER" INT >/dev/null 2>&1
-sleep 0.5
-stop "$TSHARK" INT >/dev/null 2>&1
+capture_stop
 
-TS=(tshark -r "$T/diameter.pcapng" -d "tcp.port==$PORT,diameter")
-frames=$("${TS[@]}" 2>/dev/null | wc -l)
-check "capture has frames" [ "$frames" -gt 0 ]
-
-# A TCP RST without payload is not a Diameter problem (it is still printed).
-bad=$("${TS[@]}" -Y '_ws.malformed || (_ws.expert.severity >= "Warning" && !(tcp.flags.reset == 1 && tcp.len == 0))' 2>/dev/null)
-if [ -z "$bad" ]; then pass "no malformed or Warning frame"; else fail "no malformed or Warning frame" "$bad"; fi
-cont=$("${TS[@]}" -Y 'tcp.len > 0 && !diameter.cmd.code' 2>/dev/null)
-if [ -z "$cont" ]; then pass "every TCP payload dissects as Diameter"; else fail "every TCP payload dissects as Diameter" "$cont"; fi
-rst=$("${TS[@]}" -Y 'tcp.flags.reset == 1' 2>/dev/null | wc -l)
+tshark_decode_checks capture "$T/diameter.pcapng" "$PORT"
+rst=$(tshark -r "$T/diameter.pcapng" -d "tcp.port==$PORT,diameter" -Y 'tcp.flags.reset == 1' 2>/dev/null | wc -l)
 echo "info: $rst TCP RST frame(s)"
-
-"${TS[@]}" -T json --no-duplicate-keys 2>/dev/null | python3 "$DDIR/tshark_pdus.py" >"$T/pdus.txt"
+cp "$T/diameter.pcapng.pdus" "$T/pdus.txt"
 echo "info: $(wc -l <"$T/pdus.txt") Diameter PDUs dissected"
 # expect NAME CODE APP: a request and an answer with Result-Code 2001.
 expect() {
