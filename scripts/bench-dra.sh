@@ -14,7 +14,7 @@
 # sessions whose CCR-I and CCR-T were both answered 2001.
 # Usage: scripts/bench-dra.sh [DURATION_SECS=20] [UES=50] [ROUNDS=1]
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 DURATION=${1:-20}
 UES=${2:-50}
 ROUNDS=${3:-1}
@@ -86,11 +86,13 @@ run() {
   local lpid=""; local i
   for ((i = 0; i < 100; i++)); do lpid=$(pgrep -P "$lp" | head -1); [ -n "$lpid" ] && break; sleep 0.02; done
   local l0; l0=$(ticks "$lpid")
-  local lt=$l0
-  while kill -0 "$lp" 2>/dev/null; do lt=$(ticks "$lpid"); [ "$lt" = 0 ] && lt=${lt_last:-$l0}; lt_last=$lt; sleep 0.2; done
+  # the load process's CPU, sampled while it lives (its last sample stays once it has exited)
+  local lt=$l0 now
+  while kill -0 "$lp" 2>/dev/null; do now=$(ticks "$lpid"); [ "$now" -gt 0 ] && lt=$now; sleep 0.2; done
   wait "$lp"
   local w1; w1=$(date +%s.%N)
-  local cpu="pcc-emulator $(python3 -c "print(f'{100*($lt-$l0)/$HZ/($w1-$w0):.0f}')")%"
+  local cpu
+  cpu="pcc-emulator $(python3 -c "print(f'{100*($lt-$l0)/$HZ/($w1-$w0):.0f}')")%"
   for e in "${PIDS_CPU[@]}"; do
     cpu+=", ${e%%:*} $(python3 -c "print(f'{100*($(ticks "${e##*:}")-${t0[${e%%:*}]})/$HZ/($w1-$w0):.0f}')")%"
   done

@@ -14,6 +14,7 @@
 # use_corelab_dictionary): tshark then names the AVP and checks its flags like any other;
 # TSHARK_PLAIN=1 dissects with the stock dictionary (and fails on those Warnings).
 # Env: CORELAB_BIN (default target/debug). PASS/FAIL per check; exit 1 on any FAIL.
+# shellcheck disable=SC2034 # DIAMETER_PORT, DRA_BINDING_CLEANUP: read by lib.sh's dra_conf, pcrf_conf
 set -uo pipefail
 # shellcheck source=../diameter/lib.sh
 source "$(dirname "$0")/../diameter/lib.sh"
@@ -98,14 +99,14 @@ capture_stop
 for row in "${ROWS[@]}"; do
   read -r tag vmode hmode ordering cleanup clients ends <<<"$row"
   [ -n "${ROW_PORTS[$tag]:-}" ] || continue
-  # shellcheck disable=SC2086
-  ports=(${ROW_PORTS[$tag]})
+  read -ra ports <<<"${ROW_PORTS[$tag]}"
   filter_row="tcp.port in {$(IFS=,; echo "${ports[*]}")}"
   tshark -r "$T/dra.pcapng" -Y "$filter_row" -w "$T/$tag.pcapng" 2>/dev/null
   tshark_decode_checks "$tag" "$T/$tag.pcapng" "${ports[@]}"
   if [ -z "${TSHARK_PLAIN:-}" ]; then
-    n=$("${TSHARK[@]}" -r "$T/$tag.pcapng" $(printf -- '-d tcp.port==%s,diameter ' "${ports[@]}") \
-      -Y 'diameter.Corelab-Client-Session-Id' 2>/dev/null | wc -l)
+    decode=()
+    for p in "${ports[@]}"; do decode+=(-d "tcp.port==$p,diameter"); done
+    n=$("${TSHARK[@]}" -r "$T/$tag.pcapng" "${decode[@]}" -Y 'diameter.Corelab-Client-Session-Id' 2>/dev/null | wc -l)
     check "$tag: S9 requests carry Corelab-Client-Session-Id, dissected by name ($n frames)" [ "$n" -gt 0 ]
   fi
   for app in $( (case ",$clients," in *,bberf,*) echo 16777266;; esac; case ",$clients," in *,pcef,*) echo 16777238;; esac;
