@@ -12,6 +12,8 @@
 # come, for DURATION seconds; ROUNDS rounds of (A, B). Prints sessions/s, failed sessions (%),
 # p50/p99 of CCR-I and CCR-T, and each process's CPU over the run; `sessions/s` counts only
 # sessions whose CCR-I and CCR-T were both answered 2001.
+# BENCH_PERF=1: `perf record -g` of the vDRA during the first (A) run; the top of `perf report` is
+# printed after the table (where its CPU goes).
 # Usage: scripts/bench-dra.sh [DURATION_SECS=20] [UES=50] [ROUNDS=1]
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
@@ -83,6 +85,12 @@ run() {
     --mode proxy --role pcef --ues "$UES" --duration "$DURATION" --first-imsi "$((1010000000000 + RUN * 1000000))" \
     --first-ip "10.$((100 + RUN)).0.1" --json -q --tw-secs 30 >"$T/load-$RUN.json" 2>"$T/load-$RUN.log" &
   local lp=$!
+  local perf=""
+  if [ -n "${BENCH_PERF:-}" ] && [ "$RUN" = 1 ] && command -v perf >/dev/null; then
+    perf record -F 499 -g -o "$T/perf-vdra.data" -p "$(child_of "${NODE_PIDS[vdra]}")" -- sleep "$DURATION" \
+      >"$T/perf.log" 2>&1 &
+    perf=$!
+  fi
   local lpid=""; local i
   for ((i = 0; i < 100; i++)); do lpid=$(pgrep -P "$lp" | head -1); [ -n "$lpid" ] && break; sleep 0.02; done
   local l0; l0=$(ticks "$lpid")
@@ -90,6 +98,7 @@ run() {
   local lt=$l0 now
   while kill -0 "$lp" 2>/dev/null; do now=$(ticks "$lpid"); [ "$now" -gt 0 ] && lt=$now; sleep 0.2; done
   wait "$lp"
+  [ -z "$perf" ] || wait "$perf"
   local w1; w1=$(date +%s.%N)
   local cpu
   cpu="pcc-emulator $(python3 -c "print(f'{100*($lt-$l0)/$HZ/($w1-$w0):.0f}')")%"
@@ -125,4 +134,10 @@ echo "| path | sessions/s | failed sessions | CCR-I p50 / p99 ms | CCR-T p50 / p
 echo "|---|---:|---:|---:|---:|---|"
 for r in "${ROWS[@]}"; do echo "$r"; done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg); vDRA bindings left: $left; vPCRF sessions left: $(json_len vpcrf /sessions)"
+if [ -s "$T/perf-vdra.data" ]; then
+  echo
+  echo "perf: the vDRA during run 1 (self time, top symbols)"
+  perf report -i "$T/perf-vdra.data" --no-children --stdio --sort dso,symbol 2>/dev/null | grep -E '^ +[0-9]' |
+    sed 's/[[:space:]-]*$//' | cut -c1-150 | head -25
+fi
 kill -INT "$FD" 2>/dev/null
