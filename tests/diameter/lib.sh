@@ -41,6 +41,29 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
+# reserved_ports N: N distinct free ports below the kernel's ephemeral range (ip_local_port_range),
+# one a line, for listeners whose ports must be known long before they bind (a capture filter): no
+# outgoing connection of another process can take one in the meantime, as it can a free_port.
+reserved_ports() {
+  python3 - "$1" <<'PY'
+import random, socket, sys
+lo = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+n, out = int(sys.argv[1]), []
+for p in random.sample(range(max(1024, lo - 12000), lo), min(lo - 1024, 12000)):
+    if len(out) == n:
+        break
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p))
+        out.append(p)
+    except OSError:
+        pass
+    finally:
+        s.close()
+print("\n".join(map(str, out)))
+PY
+}
+
 # start NAME SECS CMD...: runs CMD under `timeout SECS` in the background, output to $T/NAME.log;
 # sets LAST_PID (the timeout process: SIGINT/SIGTERM sent to it reach CMD).
 start() {
@@ -126,7 +149,7 @@ need_bins() {
 
 # node_start NAME BINARY CONFIG_TEXT [SECS]: writes $T/NAME.toml (with [node] data_dir $T/NAME
 # prepended), starts $CORELAB_BIN/BINARY -c it under `timeout SECS` (default 300) and waits up to
-# 20 s for its ready file. Returns 1 (and prints its log's tail) when it does not come up.
+# NODE_READY_SECS (default 60: debug builds on a loaded machine start slowly) for its ready file. Returns 1 (and prints its log's tail) when it does not come up.
 node_start() {
   local name=$1 bin=$2 conf=$3 secs=${4:-300} i
   mkdir -p "$T/$name"
@@ -136,7 +159,7 @@ node_start() {
     --admin-listen 127.0.0.1:0 --grpc-listen 127.0.0.1:0
   local pid=$LAST_PID
   NODE_PIDS[$name]=$pid
-  for ((i = 0; i < 200; i++)); do
+  for ((i = 0; i < ${NODE_READY_SECS:-60} * 10; i++)); do
     [ -s "$T/$name.ready.json" ] && return 0
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.1

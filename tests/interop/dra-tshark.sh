@@ -56,10 +56,10 @@ ROWS=(
 )
 [ -n "${DRA_TSHARK_ROWS:-}" ] && mapfile -t ROWS < <(printf '%s\n' "${ROWS[@]}" | grep -E "^(${DRA_TSHARK_ROWS// /|}) ")
 
-# Four ports per row, chosen before the capture starts so its filter names them.
-PORTS=()
-for _ in "${ROWS[@]}"; do for _ in 1 2 3 4; do PORTS+=("$(free_port)"); done; done
-PROBE=$(free_port)
+# Four ports per row, chosen before the capture starts so its filter names them (below the
+# ephemeral range, so that no other process's connection takes one meanwhile).
+mapfile -t PORTS < <(reserved_ports $((${#ROWS[@]} * 4 + 1)))
+PROBE=${PORTS[-1]}
 filter="tcp and (port $PROBE"
 for p in "${PORTS[@]}"; do filter+=" or port $p"; done
 filter+=")"
