@@ -10,12 +10,16 @@
 # clear, unknown to freeDiameter) carries to it: freeDiameter passed it on untouched; freeDiameter's
 # message log shows the Gxx and S9 requests forwarded; then CCR-T answered 2001, and GET /bindings
 # (both DRAs) and GET /sessions (both PCRFs) are empty; no routing error in freeDiameter's log.
+# tshark captures the two S9 legs (vPCRF -> freeDiameter, freeDiameter -> hDRA): the vendor AVP of
+# every S9 request arrives at the hDRA with the value and flags (V, no M) the vPCRF sent.
 # Env: CORELAB_BIN (default target/debug). PASS/FAIL per check; exit 1 on any FAIL.
+# shellcheck disable=SC2034 # DIAMETER_PORT: read by lib.sh's dra_conf
 set -uo pipefail
 # shellcheck source=../diameter/lib.sh
 source "$(dirname "$0")/../diameter/lib.sh"
 need_bins dra pcrf pcc-emulator
 command -v freeDiameterd >/dev/null || { echo "FAIL: freeDiameterd missing (scripts/install-peers.sh)"; exit 1; }
+command -v tshark >/dev/null || { echo "FAIL: tshark missing (scripts/install-peers.sh)"; exit 1; }
 
 FD_ID=relay.fd.interop.test
 UE_NAI=001010000000042
@@ -23,11 +27,16 @@ UE_IP=10.45.42.1
 
 # run_row TAG HDRA_MODE
 run_row() {
-  local tag=$1 hmode=$2 fport
-  fport=$(free_port)
+  local tag=$1 hmode=$2 fport hport probe
+  { read -r fport; read -r hport; read -r probe; } < <(reserved_ports 3)
+  # The S9 legs vPCRF -> freeDiameter and freeDiameter -> hDRA, to compare our vendor AVP on both.
+  capture_start "$tag-cap" "tcp and (port $fport or port $hport or port $probe)" "$probe" \
+    || { fail "$tag: tshark captures on lo" "$(tail -3 "$T/$tag-cap.log")"; return; }
   node_start "$tag-hpcrf" pcrf "$(pcrf_conf hpcrf.home.lab home.lab home)" || { fail "$tag: hPCRF starts"; return; }
+  DIAMETER_PORT=$hport
   node_start "$tag-hdra" dra "$(dra_conf hdra.home.lab home.lab home "$hmode" hpcrf.home.lab "$(addr_of "$tag-hpcrf" diameter)")" \
     || { fail "$tag: hDRA starts"; return; }
+  unset DIAMETER_PORT
   node_start "$tag-vpcrf" pcrf "$(pcrf_conf vpcrf.lab lab visited \
     "$(printf '[s9]\nhome_realm = "home.lab"\nhdra = "127.0.0.1:%s"\n' "$fport")")" || { fail "$tag: vPCRF starts"; return; }
   node_start "$tag-vdra" dra "$(dra_conf vdra.lab lab visited proxy vpcrf.lab "$(addr_of "$tag-vpcrf" diameter)")" \
@@ -99,8 +108,25 @@ print(" ".join(s["session_id"] for b in json.load(sys.stdin) for s in b["session
   fi
   stop "$pcc" INT >/dev/null 2>&1
   kill -INT "$fd"; reap "$fd"
+  capture_stop
+
+  # Corelab-Client-Session-Id in every S9 request, as sent to freeDiameter and as freeDiameter
+  # sent it on to the hDRA: same values, flags 0x80 (V set, M clear) on both legs.
+  chmod a+r "$T/$tag-cap.pcapng"
+  "${TSHARK[@]}" -r "$T/$tag-cap.pcapng" -d "tcp.port==$fport,diameter" -d "tcp.port==$hport,diameter" \
+    -Y 'diameter.applicationId == 16777267 && diameter.flags.request == 1' -T json --no-duplicate-keys 2>/dev/null |
+    python3 "$DDIR/tshark_avp.py" 1 32473 >"$T/$tag-avp.txt"
+  local sent relayed
+  sent=$(awk -v p="$fport" '$2 == p {print $3, $4}' "$T/$tag-avp.txt" | sort)
+  relayed=$(awk -v p="$hport" '$2 == p {print $3, $4}' "$T/$tag-avp.txt" | sort)
+  if [ -n "$sent" ] && [ "$sent" = "$relayed" ] && ! awk '{print $3}' "$T/$tag-avp.txt" | grep -qv '^0x80$'; then
+    pass "$tag: Corelab-Client-Session-Id relayed untouched by freeDiameter (tshark: $(wc -l <<<"$sent") S9 request(s), same values, flags 0x80 on both legs)"
+  else
+    fail "$tag: Corelab-Client-Session-Id relayed untouched by freeDiameter" "to freeDiameter: [$sent] to the hDRA: [$relayed]"
+  fi
 }
 
+use_corelab_dictionary # tshark names our vendor AVP (lib.sh)
 run_row R7 redirect
 run_row PP proxy
 finish
