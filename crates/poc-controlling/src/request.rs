@@ -1,79 +1,22 @@
-//! The join request's and answer's bodies (seed step 301, lab choice for 306/313): a
-//! multipart/mixed body (RFC 5621) with an `application/sdp` part (the offer) and a
-//! `message/cpim` part (RFC 3862) carrying the terminal's Conversation-ID and Contribution-ID;
-//! the 200 OK carries the SDP answer and the group session's stored ids the same way.
+//! The join request's and answer's bodies (seed step 301, lab choice for 306/313): the shared
+//! PoC join body ([`corelab_sip::body::poc_join`]: multipart/mixed with SDP and a message/cpim
+//! part carrying the ids), read from the INVITE and written into the 200 OK.
 
 use corelab_sip::body::BodyError;
-use corelab_sip::body::cpim::Cpim;
-use corelab_sip::body::multipart::{self, Part};
-use corelab_sip::body::sdp::AudioSdp;
+use corelab_sip::body::poc_join::{self, JoinBody};
 
 use crate::store::Ids;
-
-/// The CPM name space the ids are written in (OMA CPM; RFC 3862 §3.2 `NS`).
-pub const CPM_NS: &str = "cpm <http://www.openmobilealliance.org/cpm/>";
-
-/// Longest id accepted (as the group document's, docs/group-server.md).
-pub const MAX_ID_LEN: usize = 128;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JoinBody {
-    pub offer: AudioSdp,
-    pub ids: Ids,
-}
 
 /// Read an INVITE's body: multipart/mixed with SDP and CPIM, both required. Malformed → 400,
 /// an SDP we cannot use → 488 ([`BodyError::status`]).
 pub fn parse(content_type: Option<&str>, body: &[u8]) -> Result<JoinBody, BodyError> {
-    let ct = content_type.ok_or_else(|| BodyError::new("join request without a body"))?;
-    if multipart::media_type(ct) != "multipart/mixed" {
-        return Err(BodyError::new(
-            "join request body must be multipart/mixed (SDP and CPIM)",
-        ));
-    }
-    let parts = multipart::parse(ct, body)?;
-    let one = |media: &str| {
-        let mut it = parts.iter().filter(|p| p.media_type() == media);
-        match (it.next(), it.next()) {
-            (Some(p), None) => Ok(p),
-            (None, _) => Err(BodyError::new(format!("no {media} part"))),
-            (Some(_), Some(_)) => Err(BodyError::new(format!("more than one {media} part"))),
-        }
-    };
-    let cpim = Cpim::parse(&one("message/cpim")?.content)?;
-    let id = |name: &str| {
-        let v = cpim
-            .header(name)
-            .ok_or_else(|| BodyError::new(format!("CPIM without {name}")))?;
-        if v.is_empty() || v.len() > MAX_ID_LEN || !v.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(BodyError::new(format!("bad CPIM {name}")));
-        }
-        Ok(v.to_string())
-    };
-    let ids = Ids {
-        conversation_id: id("Conversation-ID")?,
-        contribution_id: id("Contribution-ID")?,
-    };
-    let offer = AudioSdp::parse(&one("application/sdp")?.content)?;
-    Ok(JoinBody { offer, ids })
+    poc_join::parse(content_type, body)
 }
 
-/// The 200 OK's body: the SDP answer and a CPIM part with the group session's ids.
+/// The 200 OK's body: the SDP answer and a CPIM part (from the group to the user) with the
+/// group session's ids.
 pub fn answer_body(sdp: &str, ids: &Ids, group_uri: &str, user: &str) -> (String, Vec<u8>) {
-    let cpim = Cpim {
-        headers: vec![
-            ("From".into(), format!("<{group_uri}>")),
-            ("To".into(), format!("<{user}>")),
-            ("NS".into(), CPM_NS.into()),
-            ("cpm.Conversation-ID".into(), ids.conversation_id.clone()),
-            ("cpm.Contribution-ID".into(), ids.contribution_id.clone()),
-        ],
-        ..Cpim::default()
-    };
-    multipart::write(&[
-        Part::new("application/sdp", sdp.as_bytes()),
-        Part::new("message/cpim", cpim.write()),
-    ])
+    poc_join::write(sdp, ids, group_uri, user)
 }
 
 #[cfg(test)]
@@ -81,13 +24,6 @@ mod tests {
     use super::*;
 
     const SDP: &str = "v=0\r\no=a 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n";
-
-    fn body(cpim: &str) -> (String, Vec<u8>) {
-        multipart::write(&[
-            Part::new("application/sdp", SDP),
-            Part::new("message/cpim", cpim),
-        ])
-    }
 
     #[test]
     fn answer_reads_back_as_a_request_would() {
@@ -98,28 +34,6 @@ mod tests {
         let (ct, b) = answer_body(SDP, &ids, "sip:g@x", "sip:a@x");
         let got = parse(Some(&ct), &b).unwrap();
         assert_eq!(got.ids, ids);
-        assert_eq!(got.offer.port, 4000);
-    }
-
-    #[test]
-    fn bad_bodies_say_what() {
-        let (ct, b) = body("From: <sip:a@x>\r\nConversation-ID: c\r\n\r\n");
-        assert!(
-            parse(Some(&ct), &b)
-                .unwrap_err()
-                .reason
-                .contains("Contribution-ID")
-        );
-        let (ct, b) = body("garbage without colon\r\n\r\n");
-        assert_eq!(parse(Some(&ct), &b).unwrap_err().status(), 400);
-        assert!(parse(Some("application/sdp"), SDP.as_bytes()).is_err());
-        assert!(parse(None, b"").is_err());
-        let (ct, b) = body("Conversation-ID: c c\r\nContribution-ID: k\r\n\r\n");
-        assert!(
-            parse(Some(&ct), &b)
-                .unwrap_err()
-                .reason
-                .contains("bad CPIM")
-        );
+        assert_eq!(got.sdp.port, 4000);
     }
 }

@@ -233,7 +233,7 @@ async fn invite(ctx: Arc<Cf>, tx: Transaction) -> Option<FollowUp> {
     })
     .increment(1);
     // Media: one relay port for this participant.
-    let remote_rtp = SocketAddr::new(body.offer.address, body.offer.port);
+    let remote_rtp = SocketAddr::new(body.sdp.address, body.sdp.port);
     let leg = match Leg::bind(ctx.cfg.media.address, remote_rtp).await {
         Ok(l) => l,
         Err(e) => {
@@ -244,8 +244,8 @@ async fn invite(ctx: Arc<Cf>, tx: Transaction) -> Option<FollowUp> {
         }
     };
     let sdp = match body
-        .offer
-        .answer(ctx.cfg.media.address, leg.port, &body.offer.formats)
+        .sdp
+        .answer(ctx.cfg.media.address, leg.port, &body.sdp.formats)
     {
         Ok(a) => a.write(u64::from(leg.port), 1),
         Err(e) => {
@@ -386,7 +386,7 @@ async fn reinvite(ctx: Arc<Cf>, tx: Transaction, key: DialogKey, cseq: u32) -> O
     // A new offer may move the participant's media; an absent or unreadable one keeps it.
     let ct = headers::value(&req, "Content-Type");
     if let Ok(b) = request::parse(ct.as_deref(), &req.body) {
-        leg.set_remote(SocketAddr::new(b.offer.address, b.offer.port));
+        leg.set_remote(SocketAddr::new(b.sdp.address, b.sdp.port));
     }
     let ids = match ctx.store.get(&group_uri).await {
         Ok(Some(ids)) => ids,

@@ -7,12 +7,7 @@
 use corelab_runtime::Store;
 use sqlx::Row;
 
-/// A group session's identity (seed: "Conversation id", "Contribution id").
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Ids {
-    pub conversation_id: String,
-    pub contribution_id: String,
-}
+pub use corelab_sip::body::poc_join::Ids;
 
 #[derive(Clone)]
 pub struct SessionStore {

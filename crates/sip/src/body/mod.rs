@@ -1,10 +1,12 @@
 //! Message bodies. Event packages ([`presence`]): PIDF (RFC 3863), reginfo (RFC 3680),
 //! watcherinfo (RFC 3857), our subscription-failure report. Sessions: [`multipart`] (RFC 2046 §5.1), [`cpim`]
-//! (RFC 3862), [`sdp`] (RFC 4566 / 3264, one audio stream). All pure and bounded; a failure is a
+//! (RFC 3862), [`sdp`] (RFC 4566 / 3264, one audio stream), and [`poc_join`], the PoC join body made of
+//! the three. All pure and bounded; a failure is a
 //! [`BodyError`] whose reason goes into the `400` (or `488` when [`BodyError::unusable`]).
 
 pub mod cpim;
 pub mod multipart;
+pub mod poc_join;
 pub mod presence;
 pub mod sdp;
 
