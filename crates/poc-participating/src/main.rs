@@ -114,6 +114,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             },
             t1: Duration::from_millis(cfg.sip.t1_ms),
             user_agent: format!("corelab poc-participating {}", env!("CARGO_PKG_VERSION")),
+            ..SipNodeConfig::default()
         },
         cancel.child_token(),
     )

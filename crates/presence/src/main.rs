@@ -89,6 +89,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             },
             t1: Duration::from_millis(cfg.sip.t1_ms),
             user_agent: format!("corelab presence-server {}", env!("CARGO_PKG_VERSION")),
+            ..SipNodeConfig::default()
         },
         cancel.child_token(),
     )

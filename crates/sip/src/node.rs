@@ -35,6 +35,11 @@ pub struct SipNodeConfig {
     /// RFC 3261 T1 (default 500 ms); Timer F is 64·T1.
     pub t1: Duration,
     pub user_agent: String,
+    /// Whether the transaction layer ACKs a 2xx to an INVITE we sent on its own (rsipstack's UA
+    /// convenience, the default). A user agent that owns its dialogs turns it off and sends the
+    /// ACK itself ([`SipNode::send_stateless`], RFC 3261 §13.2.2.4); the 2xx then ends the client
+    /// transaction at once.
+    pub auto_ack_2xx: bool,
 }
 
 impl Default for SipNodeConfig {
@@ -46,6 +51,7 @@ impl Default for SipNodeConfig {
             tcp_limits: TcpLimits::default(),
             t1: Duration::from_millis(500),
             user_agent: "corelab".into(),
+            auto_ack_2xx: true,
         }
     }
 }
@@ -213,6 +219,7 @@ impl SipNode {
         let option = EndpointOption {
             t1: config.t1,
             t1x64: config.t1 * 64,
+            auto_ack_2xx: config.auto_ack_2xx,
             ..EndpointOption::default()
         };
         let endpoint = EndpointBuilder::new()
@@ -344,6 +351,19 @@ impl SipNode {
                 "transport {other} not supported"
             ))),
         }
+    }
+
+    /// Send `req` to `destination` without a transaction (the ACK of a 2xx, RFC 3261 §17.1.1.3).
+    /// `Err` says why it was not sent.
+    pub async fn send_stateless(&self, req: Request, destination: SipAddr) -> Result<(), String> {
+        let (connection, destination) = self
+            .connection_to(&req, &destination)
+            .await
+            .map_err(|o| format!("next hop unreachable: {}", o.label()))?;
+        connection
+            .send(SipMessage::Request(req), Some(&destination))
+            .await
+            .map_err(|e| format!("not sent: {e}"))
     }
 
     /// Send `req` to `destination` in a client transaction; wait for the final response or for

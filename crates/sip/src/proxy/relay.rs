@@ -268,14 +268,9 @@ impl Proxy {
     pub async fn send_stateless(&self, forwarded: Forwarded) -> Result<(), Refusal> {
         let destination =
             destination_of(&forwarded.next_hop).ok_or_else(|| Refusal::new(400, "Bad next hop"))?;
-        let (connection, destination) = self
-            .node
-            .connection_to(&forwarded.request, &destination)
+        self.node
+            .send_stateless(forwarded.request, destination)
             .await
-            .map_err(|o| Refusal::new(503, format!("next hop unreachable: {}", o.label())))?;
-        connection
-            .send(SipMessage::Request(forwarded.request), Some(&destination))
-            .await
-            .map_err(|e| Refusal::new(503, format!("not sent: {e}")))
+            .map_err(|e| Refusal::new(503, e))
     }
 }
