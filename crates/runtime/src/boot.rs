@@ -26,6 +26,13 @@ pub trait NodeConfig: Serialize + DeserializeOwned {
     }
 }
 
+/// A node with only the common sections (an emulator keeping no store of its own).
+impl NodeConfig for CommonConfig {
+    fn common(&self) -> &CommonConfig {
+        self
+    }
+}
+
 /// `main()`'s ending: success, or the error chain on stderr prefixed by the binary's name.
 pub fn exit_code(name: &str, result: anyhow::Result<()>) -> ExitCode {
     match result {
