@@ -10,6 +10,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "corelab/group/v1/control.proto",
         "corelab/dra/v1/control.proto",
         "corelab/ue/v1/fivegs.proto",
+        "corelab/ue/v1/poc.proto",
         "corelab/poc/v1/common.proto",
         "corelab/poc/v1/participating.proto",
         "corelab/poc/v1/controlling.proto",

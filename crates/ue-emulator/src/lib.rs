@@ -6,3 +6,5 @@
 pub mod control;
 pub mod fivegs;
 pub mod ims;
+pub mod poc;
+pub mod step_flag;

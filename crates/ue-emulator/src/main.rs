@@ -1,5 +1,6 @@
 //! ue-emulator: emulated UEs: the IMS client of the presence scenario (no subcommand), and the
-//! 5G UEs behind one gNB on the N1 link (`ue-emulator 5g`, docs/ue-emulator.md).
+//! 5G UEs behind one gNB on the N1 link (`ue-emulator 5g`), and PoC terminals (`ue-emulator poc`)
+//! (docs/ue-emulator.md).
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -99,6 +100,8 @@ enum Mode {
     /// 5G UEs (NAS-5GS) behind one gNB on the N1 link to session-manager.
     #[command(name = "5g", alias = "fivegs")]
     FiveGs(corelab_ue_emulator::fivegs::cli::FiveGsArgs),
+    /// PoC terminals joining group sessions through their participating function.
+    Poc(corelab_ue_emulator::poc::cli::PocArgs),
 }
 
 #[tokio::main]
@@ -106,6 +109,7 @@ async fn main() -> ExitCode {
     let mut args = Args::parse();
     let result = match args.mode.take() {
         Some(Mode::FiveGs(args)) => corelab_ue_emulator::fivegs::cli::run(args).await,
+        Some(Mode::Poc(args)) => corelab_ue_emulator::poc::cli::run(args).await,
         None => run(args).await,
     };
     match result {

@@ -128,22 +128,7 @@ impl Scenario {
 impl Step {
     /// A `--step` flag: the action's name, then `key=value` pairs.
     pub fn parse_flag(text: &str) -> Result<Self, String> {
-        let mut words = text.split_whitespace();
-        let action = words
-            .next()
-            .ok_or("empty step: write e.g. \"join tmgi=000001 psi=1\"")?;
-        let mut table = format!("do = \"{}\"\n", action.replace('-', "_"));
-        for word in words {
-            let (key, value) = word
-                .split_once('=')
-                .ok_or_else(|| format!("step {text:?}: {word:?} is not key=value"))?;
-            let numeric = matches!(key, "ue" | "psi" | "ms");
-            if numeric {
-                table.push_str(&format!("{key} = {value}\n"));
-            } else {
-                table.push_str(&format!("{key} = \"{}\"\n", value.replace('"', "")));
-            }
-        }
+        let table = crate::step_flag::table(text, &["ue", "psi", "ms"], "join tmgi=000001 psi=1")?;
         let step: Self = toml::from_str(&table).map_err(|e| format!("step {text:?}: {e}"))?;
         step.command()?;
         Ok(step)
