@@ -13,6 +13,7 @@ pub use labctl::wait::until;
 
 pub use labctl::http;
 pub mod mbs_lab;
+pub mod poc_lab;
 
 /// The store a scenario runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

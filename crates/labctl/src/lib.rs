@@ -1,6 +1,7 @@
 //! labctl's library: start corelab binaries as real processes on loopback ephemeral ports, wait
 //! for their ready files, and reach their gRPC control services. The demo and the scenario tests
-//! in `tests/` both use it; `mbs` is the MBS lab (session-manager and 5G gNBs) they share.
+//! in `tests/` both use it; `mbs` is the MBS lab (session-manager and 5G gNBs) they share, `poc` the
+//! PoC lab (group server, controlling and participating functions, PoC terminals).
 
 pub mod capture;
 pub mod http;
@@ -8,6 +9,7 @@ pub mod lab;
 pub mod ladder;
 pub mod mbs;
 pub mod node;
+pub mod poc;
 pub mod presence;
 pub mod wait;
 

@@ -160,10 +160,29 @@ pub fn request(
     extra: &str,
     body: &str,
 ) -> String {
+    let from = format!("sip:{user}@lab.example");
+    request_as(method, uri, &from, local, transport, extra, body)
+}
+
+/// [`request`] from the public identity `from` (`sip:alice@a.lab`).
+pub fn request_as(
+    method: &str,
+    uri: &str,
+    from: &str,
+    local: &str,
+    transport: &str,
+    extra: &str,
+    body: &str,
+) -> String {
     static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let user = from
+        .trim_start_matches("sip:")
+        .split('@')
+        .next()
+        .unwrap_or("ue");
     let to = match method {
-        "REGISTER" => format!("sip:{user}@lab.example"),
+        "REGISTER" => from.to_string(),
         _ => uri.to_string(),
     };
     let contact = match transport {
@@ -171,7 +190,7 @@ pub fn request(
         _ => format!("<sip:{user}@{local}>"),
     };
     format!(
-        "{method} {uri} SIP/2.0\r\nVia: SIP/2.0/{transport} {local};branch=z9hG4bKraw{n}x{}\r\nMax-Forwards: 70\r\nFrom: <sip:{user}@lab.example>;tag=f{n}\r\nTo: <{to}>\r\nCall-ID: raw-{n}-{}@{local}\r\nCSeq: 1 {method}\r\nContact: {contact}\r\n{extra}Content-Length: {}\r\n\r\n{body}",
+        "{method} {uri} SIP/2.0\r\nVia: SIP/2.0/{transport} {local};branch=z9hG4bKraw{n}x{}\r\nMax-Forwards: 70\r\nFrom: <{from}>;tag=f{n}\r\nTo: <{to}>\r\nCall-ID: raw-{n}-{}@{local}\r\nCSeq: 1 {method}\r\nContact: {contact}\r\n{extra}Content-Length: {}\r\n\r\n{body}",
         std::process::id(),
         std::process::id(),
         body.len()
