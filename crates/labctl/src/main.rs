@@ -1,6 +1,7 @@
 //! labctl: runs the lab's demo scenarios with real processes and prints what happened.
 
 mod demo_mbs;
+mod demo_poc;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -19,7 +20,7 @@ struct Args {
 
 #[derive(Subcommand)]
 enum Command {
-    /// A demo scenario: `labctl demo presence`, `labctl demo mbs`.
+    /// A demo scenario: `labctl demo presence`, `labctl demo mbs`, `labctl demo poc`.
     #[command(subcommand)]
     Demo(Demo),
     /// The same as `labctl demo presence` (its first spelling).
@@ -65,6 +66,12 @@ enum Demo {
         #[arg(long)]
         store_url: Option<String>,
     },
+    /// PoC (issue 11, seed 002): A joins a join group through PF-A and its ids become the
+    /// session's; B joins through PF-B with its own ids and is given A's; RTP from A reaches B;
+    /// A leaves and rejoins and gets the same ids. Group server, CF, PF-A, PF-B and two
+    /// ue-emulator poc terminals as processes on SQLite in a temporary directory. Exits 1 when
+    /// a step fails.
+    Poc,
 }
 
 #[derive(Subcommand)]
@@ -118,6 +125,13 @@ async fn main() -> anyhow::Result<()> {
             }
         }
         Command::Capture(args) => labctl::capture::capture(args).await.map(|_| ()),
+        Command::Demo(Demo::Poc) => {
+            if demo_poc::demo_poc().await? {
+                Ok(())
+            } else {
+                std::process::exit(1)
+            }
+        }
         Command::Demo(Demo::Mbs { store_url }) => {
             if demo_mbs::demo_mbs(store_url).await? {
                 Ok(())

@@ -4,8 +4,8 @@
 //! over their gRPC control service. The scenario test (`tests/tests/poc_chain.rs`, through
 //! `tests/poc_lab.rs`) and `labctl demo poc` use it.
 //!
-//! The CF and the PFs keep their SIP port across a restart (the PFs' routes and the terminals'
-//! outbound proxy name them); a terminal's user is provisioned in its PF with the terminal's SIP
+//! The CF and the PFs bind an ephemeral SIP port on their first start and keep it across a
+//! restart (the PFs' routes and the terminals' outbound proxy name them); a terminal's user is provisioned in its PF with the terminal's SIP
 //! address as contact once the terminal runs (`poc-participating provision`, read per request).
 
 use std::time::Duration;
@@ -14,7 +14,7 @@ use corelab_proto::ue::v1 as pb;
 use corelab_proto::ue::v1::poc_control_client::PocControlClient;
 use tonic::transport::Channel;
 
-use crate::node::{Node, bin_path, free_port};
+use crate::node::{Node, bin_path};
 use crate::wait::until;
 
 /// A terminal process's control client.
@@ -102,6 +102,7 @@ pub struct PocLab {
     pub dir: tempfile::TempDir,
     pub stores: Stores,
     pub group_server: Node,
+    /// The CF's and the PFs' SIP ports (0 until their first start).
     pub cf_port: u16,
     pub pf_ports: [u16; 2],
     pub cf: Option<Node>,
@@ -152,8 +153,8 @@ impl PocLab {
             dir,
             stores,
             group_server,
-            cf_port: free_port()?,
-            pf_ports: [free_port()?, free_port()?],
+            cf_port: 0,
+            pf_ports: [0, 0],
             cf: None,
             pfs: [None, None],
             terminals: Vec::new(),
@@ -205,6 +206,7 @@ impl PocLab {
             false,
         )
         .await?;
+        self.cf_port = port_of(&node)?;
         self.cf = Some(node);
         Ok(())
     }
@@ -247,6 +249,7 @@ controlling = [{{ domain = "groups.lab", uri = "sip:{cf}" }}]
             false,
         )
         .await?;
+        self.pf_ports[side as usize] = port_of(&node)?;
         self.pfs[side as usize] = Some(node);
         Ok(())
     }
@@ -387,6 +390,15 @@ controlling = [{{ domain = "groups.lab", uri = "sip:{cf}" }}]
     pub fn log(&self, name: &str) -> String {
         std::fs::read_to_string(self.dir.path().join(format!("{name}.log"))).unwrap_or_default()
     }
+}
+
+/// The SIP port a node bound (its ready file's `sip`).
+fn port_of(node: &Node) -> anyhow::Result<u16> {
+    node.sip_addr()
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .ok_or_else(|| anyhow::anyhow!("{}: no SIP address in its ready file", node.name))
 }
 
 /// Terminal `index` joins `group` ("" : its default), with new own ids when `new_ids`.
