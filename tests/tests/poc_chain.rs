@@ -135,10 +135,20 @@ async fn seed_figure(backend: Backend) -> anyhow::Result<()> {
         .terminals("terminal-mallory", Side::A, &[MALLORY.into()], "udp", false)
         .await?;
     let refused = join(&mut m, 0, "", false).await?;
+    // Mallory is a member of the group: only PF-A's check stops him.
     assert_eq!(refused.status, 403, "identity no PF serves: {refused:?}");
+    let pf_metrics = corelab_tests::http::get_ok(
+        &lab.pfs[0]
+            .as_ref()
+            .map(|n| n.admin_url("/metrics"))
+            .unwrap_or_default(),
+    )
+    .await?;
     assert!(
-        lab.log("pf-a").contains("mallory"),
-        "PF-A logged the refusal"
+        pf_metrics.contains(
+            "corelab_poc_participating_requests_refused_total{cause=\"unknown_identity\"}"
+        ),
+        "PF-A refused it: {pf_metrics}"
     );
     assert_eq!(lab.group_sessions().await?, before, "nothing stored");
     Ok(())

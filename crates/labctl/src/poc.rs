@@ -31,7 +31,7 @@ pub const BOB: &str = "sip:bob@b.lab";
 pub const CAROL: &str = "sip:carol@b.lab";
 /// A user of PF-A who is not a member of [`GROUP`].
 pub const EVE: &str = "sip:eve@a.lab";
-/// A user no PF serves.
+/// A user no PF serves (a member of [`GROUP`]: only the PF can refuse him).
 pub const MALLORY: &str = "sip:mallory@a.lab";
 
 /// The crowd's users.
@@ -47,7 +47,7 @@ pub fn groups() -> String {
 uri = "{GROUP}"
 owner = "{ALICE}"
 join_type = "join"
-members = ["{ALICE}", "{BOB}", "{CAROL}"]
+members = ["{ALICE}", "{BOB}", "{CAROL}", "{MALLORY}"]
 
 [[group]]
 uri = "{CROWD}"
