@@ -247,7 +247,93 @@ async fn twenty_concurrent_first_joins(backend: Backend) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `ue-emulator poc` as a one-shot run: `--step` flags, each outcome a line on stdout, exit 0;
+/// a step that does not end as expected: exit 1 naming it.
+async fn one_shot_steps(backend: Backend) -> anyhow::Result<()> {
+    let mut lab = poc_lab::start(backend).await?;
+    let mut a = lab
+        .terminals("terminals-a", Side::A, &[ALICE.into()], "udp", true)
+        .await?;
+    let a1 = join(&mut a, 0, "", false).await?;
+    assert_eq!(a1.status, 200, "{a1:?}");
+    // Carol's one-shot process on a port provisioned beforehand (the PF checks her host).
+    let port = labctl::free_port()?;
+    lab.provision(Side::B, &[CAROL.into()], &format!("127.0.0.1:{port}"))
+        .await?;
+    let run = |steps: &[&str]| {
+        let mut cmd = tokio::process::Command::new(labctl::bin_path("ue-emulator").unwrap());
+        cmd.args([
+            "poc",
+            "--proxy",
+            &format!("sip:{}", lab.pf_addr(Side::B)),
+            "--user",
+            CAROL,
+            "--group",
+            GROUP,
+            "--sip-listen",
+            &format!("127.0.0.1:{port}"),
+            "--admin-listen",
+            "127.0.0.1:0",
+            "--grpc-listen",
+            "127.0.0.1:0",
+            "--exit-after-steps",
+        ]);
+        for step in steps {
+            cmd.args(["--step", step]);
+        }
+        cmd.kill_on_drop(true).output()
+    };
+    let out = tokio::time::timeout(
+        Duration::from_secs(60),
+        run(&[
+            "join",
+            "rtp packets=3 interval_ms=5",
+            "leave",
+            "join new_ids=true",
+            "leave",
+        ]),
+    )
+    .await??;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let all = format!(
+        "{stdout}
+{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{all}");
+    let joined = format!(
+        "join ok 200 conversation-id={} contribution-id={} replaced",
+        a1.conversation_id, a1.contribution_id
+    );
+    assert!(stdout.contains(&format!("step 1 ue 0 {joined}")), "{all}");
+    assert!(stdout.contains(&format!("step 4 ue 0 {joined}")), "{all}");
+    assert!(stdout.contains("step 5 ue 0 leave ok 200"), "{all}");
+
+    let out = tokio::time::timeout(
+        Duration::from_secs(60),
+        run(&[
+            "join expect=200",
+            "leave",
+            &format!("join group={NO_SUCH_GROUP} expect=200"),
+        ]),
+    )
+    .await??;
+    let all = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(all.contains("step 1 ue 0 join ok 200"), "{all}");
+    assert!(
+        all.contains("step 3 (join) on terminal 0: failed 404"),
+        "{all}"
+    );
+    Ok(())
+}
+
 on_both_backends! {
+    one_shot_steps_exit_status => one_shot_steps;
     seed_figure_through_two_participating_functions => seed_figure;
     malformed_cpim_or_multipart_400_nothing_stored => malformed_bodies_are_400_and_store_nothing;
     twenty_simultaneous_first_joins_one_pair => twenty_concurrent_first_joins;
