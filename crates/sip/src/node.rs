@@ -353,15 +353,19 @@ impl SipNode {
         }
     }
 
-    /// Send `req` to `destination` without a transaction (the ACK of a 2xx, RFC 3261 §17.1.1.3).
-    /// `Err` says why it was not sent.
+    /// Send `req` to `destination` without a transaction (the ACK of a 2xx, RFC 3261 §17.1.1.3),
+    /// seen by the wire tap. `Err` says why it was not sent.
     pub async fn send_stateless(&self, req: Request, destination: SipAddr) -> Result<(), String> {
         let (connection, destination) = self
             .connection_to(&req, &destination)
             .await
             .map_err(|o| format!("next hop unreachable: {}", o.label()))?;
+        // Not through the endpoint: on the wire tap here, as the endpoint's sends are.
+        use rsipstack::transaction::endpoint::MessageInspector;
+        let msg = crate::tap::Inspector { local: self.addr }
+            .before_send(SipMessage::Request(req), Some(&destination));
         connection
-            .send(SipMessage::Request(req), Some(&destination))
+            .send(msg, Some(&destination))
             .await
             .map_err(|e| format!("not sent: {e}"))
     }
