@@ -11,6 +11,8 @@
 //! a malformed CPIM or multipart body 400 with nothing stored. Twenty terminals joining a group at
 //! once end with one id pair.
 
+#[path = "support/capture.rs"]
+mod capture;
 #[path = "support/raw_sip.rs"]
 mod raw_sip;
 
@@ -329,6 +331,48 @@ async fn one_shot_steps(backend: Backend) -> anyhow::Result<()> {
         all.contains("step 3 (join) on terminal 0: failed 404"),
         "{all}"
     );
+    Ok(())
+}
+
+/// The ACK of the 2xx is sent without a transaction (by the terminal, and forwarded by the PF):
+/// it is on both nodes' wire tap (`labctl capture`) like every other message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_acks_sent_without_a_transaction_are_on_the_wire_tap() -> anyhow::Result<()> {
+    let mut lab = poc_lab::start(Backend::Sqlite).await?;
+    let mut a = lab
+        .terminals("terminals-a", Side::A, &[ALICE.into()], "udp", true)
+        .await?;
+    let grpc = |n: &labctl::Node| n.addrs.get("grpc").cloned().unwrap_or_default();
+    let from = vec![
+        format!("terminal={}", grpc(&lab.terminals[0])),
+        format!("pf-a={}", lab.pfs[0].as_ref().map(grpc).unwrap_or_default()),
+    ];
+    let sent_ack = |out: &str, node: &str| {
+        out.lines().any(|l| {
+            let mut w = l.split_whitespace().skip(1);
+            w.next() == Some(node) && w.next() == Some("->") && w.nth(1) == Some("ACK")
+        })
+    };
+    // A capture's subscription settles asynchronously: a join and a leave inside a capture, a
+    // few times if the capture missed them (an ACK not tapped is missing every time).
+    let mut out = String::new();
+    for attempt in 0..3 {
+        let file = lab.dir.path().join(format!("acks-{attempt}.pcapng"));
+        let cap = capture::start_capture(&from, &file, &[]).await?;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let a1 = join(&mut a, 0, "", true).await?;
+        assert_eq!(a1.status, 200, "{a1:?}");
+        let call_id = status(&mut a, 0).await?.call_id;
+        crate_wait_confirmed(&lab, &call_id).await?;
+        assert_eq!(leave(&mut a, 0).await?.status, 200);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        out = capture::stop_capture(cap).await?;
+        if sent_ack(&out, "terminal") && sent_ack(&out, "pf-a") {
+            break;
+        }
+    }
+    assert!(sent_ack(&out, "terminal"), "the terminal's ACK:\n{out}");
+    assert!(sent_ack(&out, "pf-a"), "PF-A's forwarded ACK:\n{out}");
     Ok(())
 }
 

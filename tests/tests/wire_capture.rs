@@ -8,6 +8,8 @@
 //! malformed frame and no expert error. Without tshark the test fails when
 //! `CORELAB_REQUIRE_PEERS=1` (scripts/test.sh) and is skipped with a message otherwise.
 
+#[path = "support/capture.rs"]
+mod capture;
 #[path = "support/dra_peers.rs"]
 mod dra_peers;
 #[path = "support/raw_sip.rs"]
@@ -17,49 +19,12 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
+use capture::{start_capture, stop_capture};
 use corelab_tests::mbs_lab::{MbsLab, register_and_establish};
 use corelab_tests::{Backend, Lab};
 use labctl::bin_path;
 use raw_sip::{Udp, header, request, status_line};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
-
-/// `labctl capture` as a process, once it has subscribed to every node.
-async fn start_capture(from: &[String], out: &Path, extra: &[&str]) -> anyhow::Result<Child> {
-    let mut cmd = Command::new(bin_path("labctl")?);
-    cmd.arg("capture").arg("--out").arg(out);
-    for f in from {
-        cmd.args(["--from", f]);
-    }
-    cmd.args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    let mut child = cmd.spawn()?;
-    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
-    let mut subscribed = 0;
-    while subscribed < from.len() {
-        let line = tokio::time::timeout(Duration::from_secs(15), lines.next_line())
-            .await??
-            .ok_or_else(|| anyhow::anyhow!("labctl capture ended before subscribing"))?;
-        if line.starts_with("capture: subscribed") {
-            subscribed += 1;
-        }
-    }
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    Ok(child)
-}
-
-/// Stop a capture with SIGINT (as Ctrl-C) and return its stdout.
-async fn stop_capture(child: Child) -> anyhow::Result<String> {
-    let pid = child.id().ok_or_else(|| anyhow::anyhow!("capture gone"))?;
-    std::process::Command::new("kill")
-        .args(["-INT", &pid.to_string()])
-        .status()?;
-    let out = tokio::time::timeout(Duration::from_secs(15), child.wait_with_output()).await??;
-    anyhow::ensure!(out.status.success(), "labctl capture: {:?}", out.status);
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
+use tokio::process::Command;
 
 fn tshark_present() -> bool {
     let present = std::process::Command::new("tshark")
