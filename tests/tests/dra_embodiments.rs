@@ -5,19 +5,15 @@
 //! (`GET /bindings` at the DRAs, `GET /sessions` at the PCRFs). One body, driven by the rows of
 //! specs/dra-roaming.md's table: (vDRA mode, hDRA mode, ordering, binding_cleanup, embodiment 10).
 //!
-//! Needs `cargo build -p pcc-emulator -p corelab-dra -p corelab-pcrf`.
-
-use std::path::Path;
+//! The lab is `labctl::dra::DraLab`, which `labctl demo dra` plays too. Needs
+//! `cargo build -p pcc-emulator -p corelab-dra -p corelab-pcrf`.
 
 use corelab_tests::{Backend, on_both_backends};
-use labctl::Node;
 use serde_json::Value;
 
 #[path = "support/dra_peers.rs"]
 mod dra_peers;
-use dra_peers::{
-    Dra, connection_to, dra_config_in, json_array, metric, run_scenario, start_pcrf, store_for,
-};
+use dra_peers::{Setup, json_array, metric, run_scenario, start_lab};
 
 const UE: &str = "ue = { nai = \"001010000000001\", ip = \"10.45.10.1\", apn = \"internet\" }";
 
@@ -84,98 +80,17 @@ impl Row {
     }
 }
 
-/// The four nodes, each in its own directory (its own SQLite file, or PostgreSQL database).
-struct Lab {
-    vdra: Dra,
-    vpcrf: Node,
-    hdra: Dra,
-    hpcrf: Node,
-}
-
-impl Lab {
-    async fn start(dir: &Path, backend: Backend, row: &Row) -> anyhow::Result<Lab> {
-        let sub = |name: &str| -> anyhow::Result<std::path::PathBuf> {
-            let d = dir.join(name);
-            std::fs::create_dir_all(&d)?;
-            Ok(d)
-        };
-        let extra = if row.cleanup { "" } else { "cleanup_off" };
-        let d = sub("hpcrf")?;
-        let hpcrf = start_pcrf(
-            &d,
-            "hpcrf",
-            &store_for(backend, &d).await?,
-            "hpcrf.home.lab",
-            "home.lab",
-            "home",
-            "",
-        )
-        .await?;
-        let d = sub("hdra")?;
-        let hdra = Dra::start(
-            &d,
-            "hdra",
-            &dra_config_in(
-                &d,
-                &store_for(backend, &d).await?,
-                "home",
-                row.hdra,
-                "home.lab",
-                &[("hpcrf.home.lab", &hpcrf.addrs["diameter"])],
-                extra,
-            ),
-        )
-        .await?;
-        let d = sub("vpcrf")?;
-        let vpcrf = start_pcrf(
-            &d,
-            "vpcrf",
-            &store_for(backend, &d).await?,
-            "vpcrf.lab",
-            "lab",
-            "visited",
-            &format!(
-                "[s9]\nhome_realm = \"home.lab\"\nhdra = \"{}\"\n",
-                hdra.diameter()
-            ),
-        )
-        .await?;
-        let d = sub("vdra")?;
-        let vdra = Dra::start(
-            &d,
-            "vdra",
-            &dra_config_in(
-                &d,
-                &store_for(backend, &d).await?,
-                "visited",
-                row.vdra,
-                "lab",
-                &[("vpcrf.lab", &vpcrf.addrs["diameter"])],
-                extra,
-            ),
-        )
-        .await?;
-        Ok(Lab {
-            vdra,
-            vpcrf,
-            hdra,
-            hpcrf,
-        })
-    }
-}
-
 /// Plays the row's establishment then termination through the four nodes and checks what each
 /// store holds afterwards: nothing, or (cleanup off) the DRAs' stale bindings and no session.
 async fn play(backend: Backend, row: Row) -> anyhow::Result<()> {
     let name = row.name();
     let dir = tempfile::tempdir()?;
-    let lab = Lab::start(dir.path(), backend, &row).await?;
-    let args = connection_to(
-        &lab.vdra,
-        row.vdra,
-        row.ordering,
-        &[("vpcrf.lab", &lab.vpcrf.addrs["diameter"])],
-    );
+    let setup = Setup {
+        cleanup: row.cleanup,
+        ..Setup::new(row.vdra, row.hdra)
+    };
+    let lab = start_lab(backend, dir.path(), setup).await?;
+    let args = lab.client_args(&lab.vdra, row.ordering);
     let (code, out) = run_scenario(dir.path(), "client", args, &row.scenario()).await?;
     assert_eq!(code, 0, "{name}: {out}");
     if row.ends.iter().any(|(_, a)| *a == "await_end") {

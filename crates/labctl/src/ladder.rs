@@ -1,45 +1,74 @@
-//! A message ladder on stdout (UE | gNB/N1 | session-manager), each step ending with its
-//! verdict, for `labctl demo mbs`.
+//! A message ladder on stdout, one lane per node, each step ending with its verdict: `labctl demo
+//! mbs` (UE | gNB/N1 | session-manager) and `labctl demo dra` (client | vDRA | vPCRF | hDRA |
+//! hPCRF).
 
-/// A column of the ladder.
+/// A column of the ladder: the index of its lane.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lane {
-    Ue,
-    Gnb,
-    SessionManager,
-}
-
-const WIDTH: usize = 36;
+pub struct Lane(pub usize);
 
 impl Lane {
-    fn column(self) -> usize {
-        match self {
-            Lane::Ue => 0,
-            Lane::Gnb => WIDTH,
-            Lane::SessionManager => 2 * WIDTH,
-        }
-    }
+    /// The MBS demo's lanes.
+    pub const UE: Lane = Lane(0);
+    pub const GNB: Lane = Lane(1);
+    pub const SESSION_MANAGER: Lane = Lane(2);
 }
 
 /// The ladder being printed, with the count of steps that passed and failed.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Ladder {
+    /// Each lane's head and the short name its notes carry.
+    lanes: Vec<(&'static str, &'static str)>,
+    /// Characters between two lanes.
+    width: usize,
     pub passed: usize,
     pub failed: usize,
 }
 
+impl Default for Ladder {
+    /// The MBS demo's ladder.
+    fn default() -> Ladder {
+        Ladder::new(
+            &[("UE", "UE"), ("gNB / N1", "gNB"), ("session-manager", "SM")],
+            36,
+        )
+    }
+}
+
 impl Ladder {
+    /// Lanes given as (head, short name for notes), `width` characters apart.
+    pub fn new(lanes: &[(&'static str, &'static str)], width: usize) -> Ladder {
+        Ladder {
+            lanes: lanes.to_vec(),
+            width,
+            passed: 0,
+            failed: 0,
+        }
+    }
+
+    fn column(&self, lane: Lane) -> usize {
+        lane.0 * self.width
+    }
+
     /// The lanes' heads.
     pub fn head(&self, title: &str) {
         println!("\n=== {title}\n");
-        println!("{:<w$}{:<w$}session-manager", "UE", "gNB / N1", w = WIDTH);
-        println!("{}", Self::lanes(""));
+        let mut heads = String::new();
+        for (i, (head, _)) in self.lanes.iter().enumerate() {
+            if i + 1 == self.lanes.len() {
+                heads.push_str(head);
+            } else {
+                heads.push_str(&format!("{head:<w$}", w = self.width));
+            }
+        }
+        println!("{heads}");
+        println!("{}", self.lanes(""));
     }
 
-    fn lanes(fill: &str) -> String {
-        let mut line = vec![' '; 2 * WIDTH + 1];
-        for lane in [Lane::Ue, Lane::Gnb, Lane::SessionManager] {
-            line[lane.column()] = '|';
+    fn lanes(&self, fill: &str) -> String {
+        let last = self.lanes.len().saturating_sub(1);
+        let mut line = vec![' '; last * self.width + 1];
+        for i in 0..self.lanes.len() {
+            line[self.column(Lane(i))] = '|';
         }
         let mut s: String = line.into_iter().collect();
         if !fill.is_empty() {
@@ -51,26 +80,27 @@ impl Ladder {
 
     /// A step's title.
     pub fn step(&self, number: &str, title: &str) {
-        println!("{}", Self::lanes(""));
+        println!("{}", self.lanes(""));
         println!("[{number}] {title}");
     }
 
     /// A message from `from` to `to`, its label on the arrow (or after it when too long).
     pub fn message(&self, from: Lane, to: Lane, label: &str) {
-        println!("{}", arrow(from, to, label));
+        println!("{}", self.arrow(from, to, label));
     }
 
     /// Something a node does without a message, written beside the lanes at `lane`.
     pub fn note(&self, lane: Lane, text: &str) {
-        let who = match lane {
-            Lane::Ue => "UE",
-            Lane::Gnb => "gNB",
-            Lane::SessionManager => "SM",
-        };
-        println!("{}", Self::lanes(&format!("({who}: {text})")));
+        let who = self.lanes.get(lane.0).map(|l| l.1).unwrap_or("?");
+        println!("{}", self.lanes(&format!("({who}: {text})")));
     }
 
-    /// The step's verdict from the nodes' state over gRPC.
+    /// A line of text under the lanes (a table, a list).
+    pub fn text(&self, text: &str) {
+        println!("    {text}");
+    }
+
+    /// The step's verdict from the nodes' state.
     pub fn verdict(&mut self, ok: bool, detail: &str) {
         if ok {
             self.passed += 1;
@@ -79,41 +109,41 @@ impl Ladder {
         }
         println!("    {} {detail}", if ok { "PASS" } else { "FAIL" });
     }
-}
 
-/// One ladder line: `|--- label --->|` between the two lanes' columns.
-pub fn arrow(from: Lane, to: Lane, label: &str) -> String {
-    let (a, b) = if from.column() < to.column() {
-        (from.column(), to.column())
-    } else {
-        (to.column(), from.column())
-    };
-    let inner = b - a - 1;
-    let text = format!(" {label} ");
-    let body: String = if text.chars().count() + 4 <= inner {
-        let dashes = inner - text.chars().count() - 1;
-        let left = 2.min(dashes);
-        let mut s = "-".repeat(left);
-        s.push_str(&text);
-        s.push_str(&"-".repeat(dashes - left));
+    /// One ladder line: `|--- label --->|` between the two lanes' columns.
+    pub fn arrow(&self, from: Lane, to: Lane, label: &str) -> String {
+        let (f, t) = (self.column(from), self.column(to));
+        let (a, b) = if f < t { (f, t) } else { (t, f) };
+        let inner = (b - a).saturating_sub(1).max(2);
+        let text = format!(" {label} ");
+        let fits = text.chars().count() + 4 <= inner;
+        let body: String = if fits {
+            let dashes = inner - text.chars().count() - 1;
+            let left = 2.min(dashes);
+            let mut s = "-".repeat(left);
+            s.push_str(&text);
+            s.push_str(&"-".repeat(dashes - left));
+            s
+        } else {
+            "-".repeat(inner - 1)
+        };
+        let body = if f < t {
+            format!("{body}>")
+        } else {
+            format!("<{body}")
+        };
+        let mut line: Vec<char> = self.lanes("").chars().collect();
+        for (i, c) in body.chars().enumerate() {
+            if let Some(slot) = line.get_mut(a + 1 + i) {
+                *slot = c;
+            }
+        }
+        let mut s: String = line.into_iter().collect();
+        if !fits {
+            s.push_str(&format!("  {label}"));
+        }
         s
-    } else {
-        "-".repeat(inner - 1)
-    };
-    let body = if from.column() < to.column() {
-        format!("{body}>")
-    } else {
-        format!("<{body}")
-    };
-    let mut line: Vec<char> = Ladder::lanes("").chars().collect();
-    for (i, c) in body.chars().enumerate() {
-        line[a + 1 + i] = c;
     }
-    let mut s: String = line.into_iter().collect();
-    if text.chars().count() + 4 > inner {
-        s.push_str(&format!("  {label}"));
-    }
-    s
 }
 
 #[cfg(test)]
@@ -122,10 +152,11 @@ mod tests {
 
     #[test]
     fn arrows_point_from_sender_to_receiver() {
-        let right = arrow(Lane::Ue, Lane::SessionManager, "REGISTRATION REQUEST");
+        let ladder = Ladder::default();
+        let right = ladder.arrow(Lane::UE, Lane::SESSION_MANAGER, "REGISTRATION REQUEST");
         assert!(right.starts_with("|-- REGISTRATION REQUEST -"));
         assert!(right.ends_with(">|"));
-        let left = arrow(Lane::SessionManager, Lane::Gnb, "Paging");
+        let left = ladder.arrow(Lane::SESSION_MANAGER, Lane::GNB, "Paging");
         assert!(left.contains("|<"), "{left}");
         assert!(left.trim_end().ends_with('|'));
     }
@@ -133,7 +164,20 @@ mod tests {
     #[test]
     fn a_long_label_follows_the_arrow() {
         let label = "x".repeat(200);
-        let line = arrow(Lane::Ue, Lane::Gnb, &label);
+        let line = Ladder::default().arrow(Lane::UE, Lane::GNB, &label);
         assert!(line.ends_with(&label));
+    }
+
+    #[test]
+    fn five_lanes_and_an_arrow_over_two_gaps() {
+        let ladder = Ladder::new(
+            &[("a", "a"), ("b", "b"), ("c", "c"), ("d", "d"), ("e", "e")],
+            10,
+        );
+        let line = ladder.arrow(Lane(0), Lane(2), "CCR-I");
+        assert!(line.starts_with("|-- CCR-I --------->|"), "{line}");
+        assert_eq!(line.len(), 41, "{line}");
+        let back = ladder.arrow(Lane(4), Lane(3), "CCA 2001");
+        assert!(back.ends_with("|<--------|  CCA 2001"), "{back}");
     }
 }

@@ -1,5 +1,6 @@
 //! labctl: runs the lab's demo scenarios with real processes and prints what happened.
 
+mod demo_dra;
 mod demo_mbs;
 
 use std::path::PathBuf;
@@ -19,7 +20,7 @@ struct Args {
 
 #[derive(Subcommand)]
 enum Command {
-    /// A demo scenario: `labctl demo presence`, `labctl demo mbs`.
+    /// A demo scenario: `labctl demo presence`, `labctl demo mbs`, `labctl demo dra`.
     #[command(subcommand)]
     Demo(Demo),
     /// The same as `labctl demo presence` (its first spelling).
@@ -65,6 +66,11 @@ enum Demo {
         #[arg(long)]
         store_url: Option<String>,
     },
+    /// Roaming PCC (issue 10, seed 003): embodiments 1, 4, 7 and 10 played by pcc-emulator,
+    /// vDRA, vPCRF, hDRA and hPCRF as separate processes on SQLite, each message printed on a
+    /// ladder and the DRAs' bindings before, during and after: none is left. Exits 1 when a step
+    /// fails.
+    Dra,
 }
 
 #[derive(Subcommand)]
@@ -118,6 +124,13 @@ async fn main() -> anyhow::Result<()> {
             }
         }
         Command::Capture(args) => labctl::capture::capture(args).await.map(|_| ()),
+        Command::Demo(Demo::Dra) => {
+            if demo_dra::demo_dra().await? {
+                Ok(())
+            } else {
+                std::process::exit(1)
+            }
+        }
         Command::Demo(Demo::Mbs { store_url }) => {
             if demo_mbs::demo_mbs(store_url).await? {
                 Ok(())
