@@ -23,7 +23,8 @@ struct Row {
     vdra: &'static str,
     /// The hDRA's mode.
     hdra: &'static str,
-    /// The client's termination ordering (`after_redirect`, `at_once`).
+    /// The termination ordering (`after_redirect`, `at_once`) of the client towards a redirect
+    /// vDRA and of the vPCRF's S9 towards a redirect hDRA (`s9.termination`).
     ordering: &'static str,
     /// `binding_cleanup` on both DRAs.
     cleanup: bool,
@@ -87,6 +88,7 @@ async fn play(backend: Backend, row: Row) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let setup = Setup {
         cleanup: row.cleanup,
+        s9_termination: row.ordering.into(),
         ..Setup::new(row.vdra, row.hdra)
     };
     let lab = start_lab(backend, dir.path(), setup).await?;
@@ -215,6 +217,15 @@ fn pcef_af_row(vdra: &'static str, hdra: &'static str) -> Row {
     }
 }
 
+/// `row` with both terminations "∥ at once": the client's towards a redirect vDRA, the vPCRF's
+/// S9 towards a redirect hDRA.
+fn at_once(row: Row) -> Row {
+    Row {
+        ordering: "at_once",
+        ..row
+    }
+}
+
 /// Embodiments 2 and 3: redirect vDRA, redirect hDRA.
 async fn pcef_then_af(b: Backend) -> anyhow::Result<()> {
     play(b, pcef_af_row("redirect", "redirect")).await
@@ -255,6 +266,56 @@ async fn proxy_variant_proxy(b: Backend) -> anyhow::Result<()> {
     play(b, Row::new("proxy_variant", "proxy", "after_redirect")).await
 }
 
+/// Embodiment 5 "∥ at once" (the AF's STR to the vDRA and the vPCRF; the hDRA proxies).
+async fn e5_at_once(b: Backend) -> anyhow::Result<()> {
+    play(b, at_once(pcef_af_row("redirect", "proxy"))).await
+}
+
+/// Embodiment 6 "∥ at once".
+async fn e6_at_once(b: Backend) -> anyhow::Result<()> {
+    play(b, at_once(loss_of_transmission_row("redirect", "proxy"))).await
+}
+
+/// Embodiment 7 "∥ at once" (the vPCRF's S9 termination to the hDRA and the hPCRF).
+async fn e7_at_once(b: Backend) -> anyhow::Result<()> {
+    play(b, at_once(Row::new("proxy", "redirect", "after_redirect"))).await
+}
+
+/// Embodiment 8 "∥ at once".
+async fn e8_at_once(b: Backend) -> anyhow::Result<()> {
+    play(b, at_once(pcef_af_row("proxy", "redirect"))).await
+}
+
+/// Embodiment 9 "∥ at once".
+async fn e9_at_once(b: Backend) -> anyhow::Result<()> {
+    play(b, at_once(loss_of_transmission_row("proxy", "redirect"))).await
+}
+
+/// BBERF, PCEF and AF of one UE together (embodiment 6's "PCEF (+BBERF, +AF)"): the BBERF's and
+/// the PCEF's terminations are S9 modifications, the PCEF's also tells the AF of the loss of
+/// transmission, and the AF's own STR ends the S9 session.
+fn bberf_pcef_af_row(vdra: &'static str, hdra: &'static str) -> Row {
+    Row {
+        clients: &["bberf", "pcef", "af"],
+        ends: &[
+            ("bberf", "terminate"),
+            ("pcef", "terminate"),
+            ("af", "await_end"),
+        ],
+        ..Row::new(vdra, hdra, "after_redirect")
+    }
+}
+
+/// BBERF + PCEF + AF, redirect vDRA, proxy hDRA (row 6 with the BBERF).
+async fn bberf_pcef_af_proxy_hdra(b: Backend) -> anyhow::Result<()> {
+    play(b, bberf_pcef_af_row("redirect", "proxy")).await
+}
+
+/// BBERF + PCEF + AF, proxy vDRA, redirect hDRA, at once (row 9 with the BBERF).
+async fn bberf_pcef_af_proxy_vdra_at_once(b: Backend) -> anyhow::Result<()> {
+    play(b, at_once(bberf_pcef_af_row("proxy", "redirect"))).await
+}
+
 /// Proxy vDRA and proxy hDRA.
 async fn proxy_proxy(b: Backend) -> anyhow::Result<()> {
     play(b, Row::new("proxy", "proxy", "after_redirect")).await
@@ -276,4 +337,11 @@ on_both_backends! {
     proxy_variant_vdra_proxy_hdra_leaves_nothing => proxy_variant_proxy;
     embodiment_6_loss_of_transmission_then_str_leaves_nothing => e6;
     embodiment_9_loss_of_transmission_then_str_leaves_nothing => e9;
+    embodiment_5_at_once_leaves_nothing => e5_at_once;
+    embodiment_6_at_once_leaves_nothing => e6_at_once;
+    embodiment_7_at_once_leaves_nothing => e7_at_once;
+    embodiment_8_at_once_leaves_nothing => e8_at_once;
+    embodiment_9_at_once_leaves_nothing => e9_at_once;
+    bberf_pcef_and_af_together_through_a_proxy_hdra_leave_nothing => bberf_pcef_af_proxy_hdra;
+    bberf_pcef_and_af_together_through_a_proxy_vdra_at_once_leave_nothing => bberf_pcef_af_proxy_vdra_at_once;
 }

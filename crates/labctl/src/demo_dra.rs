@@ -46,6 +46,8 @@ struct Embodiment {
     title: &'static str,
     vdra: &'static str,
     hdra: &'static str,
+    /// The termination ordering of the client towards a redirect vDRA and of the vPCRF's S9
+    /// towards a redirect hDRA.
     ordering: &'static str,
     /// Established in this order, terminated in this order.
     clients: &'static [&'static str],
@@ -54,7 +56,7 @@ struct Embodiment {
 const EMBODIMENTS: [Embodiment; 4] = [
     Embodiment {
         number: "1",
-        title: "BBERF; redirect vDRA, redirect hDRA; the termination to the DRA and the PCRF at once",
+        title: "BBERF; redirect vDRA, redirect hDRA; each termination to the DRA and the PCRF at once",
         vdra: "redirect",
         hdra: "redirect",
         ordering: "at_once",
@@ -190,6 +192,7 @@ async fn embodiment(ladder: &mut Ladder, dir: &Path, e: &Embodiment) -> anyhow::
         .try_into()
         .map_err(|_| anyhow::anyhow!("one store per node"))?;
     let setup = Setup {
+        s9_termination: e.ordering.into(),
         tail: format!("[log]\nlevel = \"{LOG_FILTER}\"\nformat = \"json\"\n"),
         ..Setup::new(e.vdra, e.hdra)
     };

@@ -192,6 +192,9 @@ pub struct Setup {
     pub hdra: String,
     /// `binding_cleanup` on both DRAs.
     pub cleanup: bool,
+    /// The vPCRF's `s9.termination`: `after_redirect` or `at_once` (to the hDRA and the hPCRF
+    /// in parallel, the seed's "∥", when the hDRA redirected).
+    pub s9_termination: String,
     /// Appended to every node's config (e.g. a `[log]` table).
     pub tail: String,
 }
@@ -202,6 +205,7 @@ impl Setup {
             vdra: vdra.into(),
             hdra: hdra.into(),
             cleanup: true,
+            s9_termination: "after_redirect".into(),
             tail: String::new(),
         }
     }
@@ -286,8 +290,9 @@ impl DraLab {
             "lab",
             "visited",
             &format!(
-                "[s9]\nhome_realm = \"home.lab\"\nhdra = \"{}\"\n{}",
+                "[s9]\nhome_realm = \"home.lab\"\nhdra = \"{}\"\ntermination = \"{}\"\n{}",
                 hdra.diameter(),
+                setup.s9_termination,
                 setup.tail
             ),
         )
