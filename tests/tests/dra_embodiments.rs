@@ -13,7 +13,9 @@ use serde_json::Value;
 
 #[path = "support/dra_peers.rs"]
 mod dra_peers;
-use dra_peers::{Setup, json_array, metric, run_scenario, start_lab};
+use dra_peers::{
+    Setup, ccr, client, json_array, metric, node_dir, run_scenario, start_lab, ue_keys,
+};
 
 const UE: &str = "ue = { nai = \"001010000000001\", ip = \"10.45.10.1\", apn = \"internet\" }";
 
@@ -344,4 +346,101 @@ on_both_backends! {
     embodiment_9_at_once_leaves_nothing => e9_at_once;
     bberf_pcef_and_af_together_through_a_proxy_hdra_leave_nothing => bberf_pcef_af_proxy_hdra;
     bberf_pcef_and_af_together_through_a_proxy_vdra_at_once_leave_nothing => bberf_pcef_af_proxy_vdra_at_once;
+}
+
+/// The mated pair over four nodes (issue 10 §1): two vDRAs in `mode` on one PostgreSQL binding
+/// store in front of the vPCRF, hDRA, hPCRF. The BBERF's Gxx session is established through one
+/// vDRA and the PCEF's Gx session of the same UE through the other (one binding, seen alike by
+/// both); each is then terminated through the vDRA it did not use. The four stores end empty.
+/// The client is `diameter-peer client` (pcc-emulator holds one vDRA connection per process).
+async fn mated_pair(mode: &'static str) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let lab = start_lab(Backend::Postgres, dir.path(), Setup::new(mode, "redirect")).await?;
+    let mate = lab
+        .start_vdra(&node_dir(dir.path(), "vdra-b")?, "vdra-b", &lab.stores[3])
+        .await?;
+    let (a, b) = (lab.vdra.diameter(), mate.diameter());
+    let d = node_dir(dir.path(), "clients")?;
+    let keys = ue_keys("10.45.10.7");
+    let (s1, s3) = ("pcc.lab;1;gxx", "pcc.lab;1;gx");
+    let send = |at: &str, app: &str, session: &str, kind: &str, n: u32, keys: &str| {
+        let request = ccr(app, session, kind, n, keys);
+        let (d, at) = (d.clone(), at.to_string());
+        async move { client(&d, "pcc.lab", &at, &request, None).await }
+    };
+    assert_eq!(
+        send(&a, "gxx", s1, "INITIAL_REQUEST", 0, &keys).await?,
+        0,
+        "{mode}: Gxx CCR-I via vDRA a"
+    );
+    assert_eq!(
+        send(&b, "gx", s3, "INITIAL_REQUEST", 0, &keys).await?,
+        0,
+        "{mode}: Gx CCR-I via vDRA b"
+    );
+
+    let seen_by_a = lab.vdra.bindings("").await?;
+    assert_eq!(
+        seen_by_a.len(),
+        1,
+        "{mode}: one binding for the UE: {seen_by_a:?}"
+    );
+    assert_eq!(
+        mate.bindings("").await?,
+        seen_by_a,
+        "{mode}: both vDRAs read one store"
+    );
+    let sessions = seen_by_a[0]["sessions"].as_array().map(Vec::len);
+    assert_eq!(
+        sessions,
+        Some(2),
+        "{mode}: Gxx and Gx recorded: {seen_by_a:?}"
+    );
+    assert_eq!(
+        lab.hdra.bindings("").await?.len(),
+        1,
+        "{mode}: the hDRA's binding"
+    );
+
+    assert_eq!(
+        send(&b, "gxx", s1, "TERMINATION_REQUEST", 1, "").await?,
+        0,
+        "{mode}: Gxx CCR-T via vDRA b"
+    );
+    assert_eq!(
+        send(&a, "gx", s3, "TERMINATION_REQUEST", 1, "").await?,
+        0,
+        "{mode}: Gx CCR-T via vDRA a"
+    );
+
+    for (what, left) in lab.stores_now().await? {
+        assert_eq!(left, Vec::<Value>::new(), "{mode}: {what} left");
+    }
+    assert_eq!(
+        mate.bindings("").await?,
+        Vec::<Value>::new(),
+        "{mode}: vDRA b's view"
+    );
+    assert_eq!(
+        metric(
+            &lab.vpcrf,
+            "corelab_pcrf_s9_requests_total{kind=\"termination\""
+        )
+        .await?,
+        1.0,
+        "{mode}: the S9 session ended with the last client session"
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL: CORELAB_TEST_PG_URL, run with --include-ignored"]
+async fn mated_redirect_vdras_over_four_nodes_leave_nothing() -> anyhow::Result<()> {
+    mated_pair("redirect").await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL: CORELAB_TEST_PG_URL, run with --include-ignored"]
+async fn mated_proxy_vdras_over_four_nodes_leave_nothing() -> anyhow::Result<()> {
+    mated_pair("proxy").await
 }
