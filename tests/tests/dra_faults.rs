@@ -1,0 +1,149 @@
+//! dra under faults (issue 10 §5), separate processes over TCP: `dra`, `diameter-peer server`
+//! as the PCRF, `pcc-emulator load --hold` as many PCEFs/BBERFs at once.
+//!
+//! - `kill -9` of a vDRA under load loses no binding whose CCA-I was sent: every Session-Id the
+//!   client holds (CCA-I received) is in the restarted vDRA's `GET /bindings`.
+//!
+//! Needs `cargo build -p corelab-dra -p diameter-peer -p pcc-emulator`.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use corelab_tests::{Backend, on_both_backends, until};
+use labctl::bin_path;
+use serde_json::Value;
+use tokio::process::{Child, Command};
+
+#[path = "support/dra_peers.rs"]
+mod dra_peers;
+use dra_peers::{Dra, Pcrf, connection, dra_config, store_for};
+
+/// `pcc-emulator load --hold --json` of `role` through `dra` (in `mode`) towards `pcrf`, with
+/// `extra` arguments, started. Its Origin-Host is `<name>.lab` (Session-Ids start with it, so
+/// two loads never share one).
+fn load(
+    dir: &Path,
+    name: &str,
+    dra: &Dra,
+    mode: &str,
+    pcrf: &Pcrf,
+    role: &str,
+    extra: &[&str],
+) -> anyhow::Result<Child> {
+    let origin = format!("{name}.lab");
+    let args = connection(dra, mode, "after_redirect", &[pcrf])
+        .into_iter()
+        .map(|a| if a == "pcc.lab" { origin.clone() } else { a });
+    Ok(Command::new(bin_path("pcc-emulator")?)
+        .arg("load")
+        .args(args)
+        .args(["--role", role, "--hold", "--json", "-q"])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(dir.join(format!("{name}.log")))?)
+        .kill_on_drop(true)
+        .spawn()?)
+}
+
+/// The load's `--json` summary once it has exited (within 60 s).
+async fn summary(child: Child) -> anyhow::Result<Value> {
+    let out = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output()).await??;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .rfind(|l| l.starts_with('{'))
+        .ok_or_else(|| anyhow::anyhow!("no JSON summary ({}): {text}", out.status))?;
+    Ok(serde_json::from_str(line)?)
+}
+
+/// The Session-Ids of the summary's held sessions.
+fn held(summary: &Value) -> BTreeSet<String> {
+    (summary["held"].as_array().into_iter().flatten())
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .collect()
+}
+
+/// Every Session-Id recorded in `bindings`.
+fn recorded(bindings: &[Value]) -> BTreeSet<String> {
+    (bindings.iter())
+        .flat_map(|b| b["sessions"].as_array().into_iter().flatten())
+        .filter_map(|s| s["session_id"].as_str().map(str::to_string))
+        .collect()
+}
+
+/// A proxy vDRA is killed (SIGKILL) while `pcc-emulator load --hold` establishes sessions
+/// through it; restarted on the same store, it has the binding of every session whose CCA-I the
+/// client received (the binding is committed before the CCR-I is forwarded, so before any CCA-I
+/// can pass back).
+async fn kill_under_load(backend: Backend) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let pcrf = Pcrf::start(dir.path(), "vpcrf1.lab").await?;
+    let store = store_for(backend, dir.path()).await?;
+    let cfg = dra_config(dir.path(), &store, "visited", "proxy", &[&pcrf], "");
+    let dra = Dra::start(dir.path(), "vdra", &cfg).await?;
+    let client = load(
+        dir.path(),
+        "load",
+        &dra,
+        "proxy",
+        &pcrf,
+        "pcef",
+        &[
+            "--ues",
+            "20",
+            "--sessions",
+            "100000",
+            "--duration",
+            "4",
+            "--rate",
+            "300",
+            "--request-timeout-secs",
+            "2",
+        ],
+    )?;
+    until(Duration::from_secs(30), "bindings under load", || {
+        let dra = &dra;
+        async move {
+            let n = dra
+                .metric("corelab_dra_bindings_created_total")
+                .await
+                .ok()?;
+            // Sessions of a UE after its first join its binding: 20 UEs, 20 bindings.
+            let proxied = dra
+                .metric("corelab_dra_proxied_requests_total")
+                .await
+                .ok()?;
+            (n >= 20.0 && proxied >= 60.0).then_some(())
+        }
+    })
+    .await?;
+    dra.node.kill().await?;
+    let s = summary(client).await?;
+    let held = held(&s);
+    assert!(!held.is_empty(), "sessions were established: {s}");
+
+    let dra = Dra::start(dir.path(), "vdra", &cfg).await?;
+    let bindings = dra.bindings("").await?;
+    let recorded = recorded(&bindings);
+    let lost: Vec<&String> = held.difference(&recorded).collect();
+    assert!(
+        lost.is_empty(),
+        "{} of {} sessions whose CCA-I was received have no binding after the restart: {lost:?}",
+        lost.len(),
+        held.len()
+    );
+    println!(
+        "{} sessions held by the client, {} recorded after the restart, load: ok {} failed {}",
+        held.len(),
+        recorded.len(),
+        s["sessions_ok"],
+        s["sessions_failed"]
+    );
+    Ok(())
+}
+
+on_both_backends! {
+    kill_9_of_a_dra_under_load_loses_no_binding_whose_cca_i_was_sent => kill_under_load;
+}
