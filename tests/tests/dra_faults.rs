@@ -3,15 +3,17 @@
 //!
 //! - `kill -9` of a vDRA under load loses no binding whose CCA-I was sent: every Session-Id the
 //!   client holds (CCA-I received) is in the restarted vDRA's `GET /bindings`.
+//! - Two first establishments of one UE at the same instant, through the two DRAs of a mated
+//!   pair, make one binding (binding creation is atomic per UE key: docs/dra.md, "Bindings").
 //!
 //! Needs `cargo build -p corelab-dra -p diameter-peer -p pcc-emulator`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
-use corelab_tests::{Backend, on_both_backends, until};
+use corelab_tests::{Backend, on_both_backends, postgres_database, until};
 use labctl::bin_path;
 use serde_json::Value;
 use tokio::process::{Child, Command};
@@ -146,4 +148,59 @@ async fn kill_under_load(backend: Backend) -> anyhow::Result<()> {
 
 on_both_backends! {
     kill_9_of_a_dra_under_load_loses_no_binding_whose_cca_i_was_sent => kill_under_load;
+}
+
+/// Two vDRAs of a mated pair (redirect, one PostgreSQL store) receive the first establishments
+/// of the same 150 UEs at the same time: the BBERFs' Gxx CCR-Is through one, the PCEFs' Gx
+/// CCR-Is through the other. Each UE ends with one binding holding its sessions; before the
+/// creation was atomic per UE key, some UEs got two.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL: CORELAB_TEST_PG_URL, run with --include-ignored"]
+async fn simultaneous_first_establishments_of_one_ue_make_one_binding() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let pcrf = Pcrf::start(dir.path(), "vpcrf1.lab").await?;
+    let url = postgres_database().await?;
+    let cfg = dra_config(dir.path(), &url, "visited", "redirect", &[&pcrf], "");
+    let a = Dra::start(dir.path(), "vdra-a", &cfg).await?;
+    let b = Dra::start(dir.path(), "vdra-b", &cfg).await?;
+    let ues = ["--ues", "150", "--sessions", "150"];
+    let bberf = load(dir.path(), "bberf", &a, "redirect", &pcrf, "bberf", &ues)?;
+    let pcef = load(dir.path(), "pcef", &b, "redirect", &pcrf, "pcef", &ues)?;
+    let (bberf, pcef) = (summary(bberf).await?, summary(pcef).await?);
+    let mut sessions = held(&bberf);
+    sessions.extend(held(&pcef));
+    let warnings: Vec<String> = ["vdra-a", "vdra-b"]
+        .iter()
+        .flat_map(|n| {
+            let log = std::fs::read_to_string(dir.path().join(format!("{n}.log")));
+            let lines: Vec<String> = log
+                .unwrap_or_default()
+                .lines()
+                .map(str::to_string)
+                .collect();
+            lines
+        })
+        .filter(|l| l.contains("WARN"))
+        .collect();
+    assert_eq!(
+        sessions.len(),
+        300,
+        "every establishment answered: {bberf} {pcef}\nDRA warnings: {warnings:#?}"
+    );
+
+    let bindings = a.bindings("").await?;
+    assert_eq!(b.bindings("").await?, bindings, "one store");
+    let mut per_ue: BTreeMap<&str, usize> = BTreeMap::new();
+    for binding in &bindings {
+        *per_ue
+            .entry(binding["nai"].as_str().unwrap_or(""))
+            .or_default() += 1;
+    }
+    let doubled: Vec<_> = per_ue.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(
+        doubled.is_empty(),
+        "UEs with more than one binding: {doubled:?}"
+    );
+    assert_eq!(recorded(&bindings), sessions, "every session recorded");
+    Ok(())
 }

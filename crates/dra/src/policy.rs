@@ -18,7 +18,11 @@ use crate::binding_cleanup::{Plan, answer_ends_session, plan};
 use crate::config::Mode;
 use crate::metrics as m;
 use crate::request::{Interface, NotPcc, PccRequest};
-use crate::store::Bound;
+use crate::store::{Bound, lost_a_race};
+
+/// How many times an establishment runs when its transaction loses a race (deadlock) with a
+/// concurrent creation of the same UE's binding; the last loss answers 3004.
+const ESTABLISH_ATTEMPTS: u32 = 3;
 
 /// What `prepare` decided, read back by `route`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -161,7 +165,22 @@ impl Dra {
             id => id,
         };
         let chosen = self.pcrf_for(identity).to_string();
-        match self.store.establish(req, create, chosen, now_ms()).await? {
+        let mut attempt = 1;
+        let bound = loop {
+            match self
+                .store
+                .establish(req, create, chosen.clone(), now_ms())
+                .await
+            {
+                Err(e) if lost_a_race(&e) && attempt < ESTABLISH_ATTEMPTS => {
+                    info!(session_id = %req.session_id, attempt, error = %e,
+                          "binding creation lost a race with a concurrent one: again");
+                    attempt += 1;
+                }
+                other => break other?,
+            }
+        };
+        match bound {
             Bound::Pcrf {
                 pcrf_host,
                 created,
