@@ -3,6 +3,8 @@
 //!
 //! - `kill -9` of a vDRA under load loses no binding whose CCA-I was sent: every Session-Id the
 //!   client holds (CCA-I received) is in the restarted vDRA's `GET /bindings`.
+//! - The bound PCRF down: 3002, the binding kept (no re-selection: docs/dra.md, "Bound PCRF
+//!   down"); the client's retry once the PCRF is back reaches it on the same binding.
 //! - Two first establishments of one UE at the same instant, through the two DRAs of a mated
 //!   pair, make one binding (binding creation is atomic per UE key: docs/dra.md, "Bindings").
 //!
@@ -20,7 +22,7 @@ use tokio::process::{Child, Command};
 
 #[path = "support/dra_peers.rs"]
 mod dra_peers;
-use dra_peers::{Dra, Pcrf, connection, dra_config, store_for};
+use dra_peers::{Dra, Pcrf, ccr, client, connection, dra_config, store_for, ue_keys};
 
 /// `pcc-emulator load --hold --json` of `role` through `dra` (in `mode`) towards `pcrf`, with
 /// `extra` arguments, started. Its Origin-Host is `<name>.lab` (Session-Ids start with it, so
@@ -146,8 +148,52 @@ async fn kill_under_load(backend: Backend) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The PCRF a new binding chose is down: the proxy vDRA answers 3002 DIAMETER_UNABLE_TO_DELIVER
+/// and keeps the binding (it does not re-select: the CCR-I may have reached the PCRF before the
+/// connection failed). The same CCR-I again once the PCRF is back on its address is forwarded to
+/// it on the same binding and answered 2001.
+async fn bound_pcrf_down(backend: Backend) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let pcrf = Pcrf::start(dir.path(), "vpcrf1.lab").await?;
+    let (host, addr) = (pcrf.host.clone(), pcrf.addr.clone());
+    let store = store_for(backend, dir.path()).await?;
+    let cfg = dra_config(dir.path(), &store, "visited", "proxy", &[&pcrf], "");
+    let dra = Dra::start(dir.path(), "vdra", &cfg).await?;
+    pcrf.stop().await?;
+
+    let ccr_i = ccr(
+        "gx",
+        "pcef.lab;1;1",
+        "INITIAL_REQUEST",
+        0,
+        &ue_keys("10.45.0.40"),
+    );
+    let code = client(
+        dir.path(),
+        "pcef.lab",
+        &dra.diameter(),
+        &ccr_i,
+        Some("3002"),
+    )
+    .await?;
+    assert_eq!(code, 0, "the PCRF down: 3002");
+    let bindings = dra.bindings("").await?;
+    assert_eq!(bindings.len(), 1, "the binding is kept: {bindings:?}");
+    assert_eq!(bindings[0]["pcrf_host"], host.as_str());
+
+    let _pcrf = Pcrf::start_at(dir.path(), &host, &addr, &[]).await?;
+    let code = client(dir.path(), "pcef.lab", &dra.diameter(), &ccr_i, None).await?;
+    assert_eq!(code, 0, "the PCRF back: the retried CCR-I answered 2001");
+    let after = dra.bindings("").await?;
+    assert_eq!(after.len(), 1, "still one binding: {after:?}");
+    assert_eq!(after[0]["binding_id"], bindings[0]["binding_id"]);
+    assert_eq!(dra.metric("corelab_dra_bindings_created_total").await?, 1.0);
+    Ok(())
+}
+
 on_both_backends! {
     kill_9_of_a_dra_under_load_loses_no_binding_whose_cca_i_was_sent => kill_under_load;
+    the_bound_pcrf_down_is_3002_and_the_retry_reaches_it_when_back => bound_pcrf_down;
 }
 
 /// Two vDRAs of a mated pair (redirect, one PostgreSQL store) receive the first establishments

@@ -33,7 +33,18 @@ impl Pcrf {
 
     /// With more `diameter-peer server` arguments (`--send-after-answer ...`).
     pub async fn start_with(dir: &Path, host: &str, extra: &[String]) -> anyhow::Result<Pcrf> {
+        Pcrf::start_at(dir, host, "127.0.0.1:0", extra).await
+    }
+
+    /// Listening on `listen` (a PCRF back on its old address after a crash).
+    pub async fn start_at(
+        dir: &Path,
+        host: &str,
+        listen: &str,
+        extra: &[String],
+    ) -> anyhow::Result<Pcrf> {
         let out = dir.join(format!("{host}.out"));
+        let _ = std::fs::remove_file(&out);
         let child = Command::new(bin_path("diameter-peer")?)
             .args([
                 "server",
@@ -43,7 +54,7 @@ impl Pcrf {
                 "lab",
                 "--listen",
             ])
-            .arg("127.0.0.1:0")
+            .arg(listen)
             .arg("--answers")
             .arg(answers(dir)?)
             .args(extra)
