@@ -191,7 +191,59 @@ async fn bound_pcrf_down(backend: Backend) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Requests the DRA cannot serve get the base protocol's answers from the DRA itself: another
+/// application (Diameter Credit-Control, 4) 3007 DIAMETER_APPLICATION_UNSUPPORTED; a realm with no
+/// route 3003 DIAMETER_REALM_NOT_SERVED; and nothing is bound.
+async fn unserved_requests(backend: Backend) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let pcrf = Pcrf::start(dir.path(), "vpcrf1.lab").await?;
+    let store = store_for(backend, dir.path()).await?;
+    let cfg = dra_config(dir.path(), &store, "visited", "proxy", &[&pcrf], "");
+    let dra = Dra::start(dir.path(), "vdra", &cfg).await?;
+    let keys = ue_keys("10.45.0.41");
+    // The client advertises Gx too, so that the capabilities exchange finds a common
+    // application (with Credit-Control alone the CER fails: 5010, RFC 6733 §5.3).
+    let gy = dir.path().join("gy.toml");
+    std::fs::write(&gy, ccr("4", "pcef.lab;1;gy", "INITIAL_REQUEST", 0, &keys))?;
+    let status = Command::new(bin_path("diameter-peer")?)
+        .args([
+            "client",
+            "--origin-host",
+            "pcef.lab",
+            "--origin-realm",
+            "lab",
+        ])
+        .args(["--app", "gx", "--app", "4", "--expect", "3007", "--connect"])
+        .arg(dra.diameter())
+        .arg("--requests")
+        .arg(&gy)
+        .stdout(std::fs::File::create(dir.path().join("gy.out"))?)
+        .stderr(Stdio::null())
+        .status();
+    let status = tokio::time::timeout(Duration::from_secs(30), status).await??;
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "application 4: 3007; {}",
+        std::fs::read_to_string(dir.path().join("gy.out"))?
+    );
+    let elsewhere = ccr("gx", "pcef.lab;1;gx", "INITIAL_REQUEST", 0, &keys)
+        .replace("value = \"lab\"", "value = \"nowhere.example\"");
+    let code = client(
+        dir.path(),
+        "pcef.lab",
+        &dra.diameter(),
+        &elsewhere,
+        Some("3003"),
+    )
+    .await?;
+    assert_eq!(code, 0, "a realm with no route: 3003");
+    assert_eq!(dra.bindings("").await?, Vec::<Value>::new());
+    Ok(())
+}
+
 on_both_backends! {
+    unknown_application_is_3007_and_a_realm_without_route_3003 => unserved_requests;
     kill_9_of_a_dra_under_load_loses_no_binding_whose_cca_i_was_sent => kill_under_load;
     the_bound_pcrf_down_is_3002_and_the_retry_reaches_it_when_back => bound_pcrf_down;
 }

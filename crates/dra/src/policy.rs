@@ -53,6 +53,14 @@ impl Policy for DraPolicy {
         {
             return None;
         }
+        // For another realm than our PCRFs' (RFC 6733 §6.1.6): the node's tables route it
+        // (a `[[route]]`, else 3003 DIAMETER_REALM_NOT_SERVED); nothing is bound.
+        if view
+            .destination_realm_str()
+            .is_some_and(|r| !r.eq_ignore_ascii_case(self.0.cfg.pcrf_realm()))
+        {
+            return None;
+        }
         let outcome = self.0.outcome(request).await;
         match &outcome {
             Outcome::Reject(code) => {
