@@ -514,3 +514,40 @@ fn sent(from: Lane, line: &str) -> Option<Sent> {
         session_id: fields["session_id"].as_str().unwrap_or("").to_string(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NODE_LINE: &str = r#"{"timestamp":"2026-11-30T06:55:35.000002Z","level":"DEBUG","message":"diameter message","dir":"sent","command_code":272,"application_id":16777267,"request":false,"flags":0,"hop_by_hop":7,"end_to_end":9,"session_id":"vpcrf.lab;1;2;s9","cc_request_type":1,"result_code":3006,"len":200,"target":"corelab_diameter_node::conn","span":{"remote":"127.0.0.1:4000","origin_host":"vpcrf.lab","name":"diameter_conn"},"spans":[{"remote":"127.0.0.1:4000","origin_host":"vpcrf.lab","name":"diameter_conn"}]}"#;
+    const CLIENT_LINE: &str = r#"{"timestamp":"2026-11-30T06:55:35.000001Z","level":"DEBUG","fields":{"message":"diameter message","dir":"sent","command_code":272,"application_id":16777266,"request":true,"session_id":"pcc.lab;1;1","cc_request_type":3,"result_code":0},"target":"corelab_diameter_node::conn","spans":[{"remote":"127.0.0.1:3868","origin_host":"visiteddra.lab","name":"diameter_conn"}]}"#;
+
+    #[test]
+    fn a_sent_line_of_either_log_format_is_a_message_to_the_peer_of_its_connection() {
+        let answer = sent(HDRA, NODE_LINE).expect("the hDRA's answer");
+        assert_eq!((answer.from, answer.to), (HDRA, VPCRF));
+        assert!(!answer.request);
+        assert_eq!((answer.cc_request_type, answer.result_code), (1, 3006));
+        let request = sent(CLIENT, CLIENT_LINE).expect("the client's request");
+        assert_eq!((request.from, request.to), (CLIENT, VDRA));
+        let mut wire = Wire::new(Path::new("."));
+        assert_eq!(wire.label(&request), "CCR-T Gxx S1");
+        assert_eq!(wire.label(&answer), "CCA-I 3006 S2");
+    }
+
+    #[test]
+    fn received_lines_capabilities_and_unknown_peers_are_left_out() {
+        assert!(
+            sent(
+                HDRA,
+                &NODE_LINE.replace(r#""dir":"sent""#, r#""dir":"recv""#)
+            )
+            .is_none()
+        );
+        let cer = NODE_LINE.replace(r#""command_code":272"#, r#""command_code":257"#);
+        assert!(sent(HDRA, &cer).is_none());
+        let stranger = CLIENT_LINE.replace("visiteddra.lab", "someone.else");
+        assert!(sent(CLIENT, &stranger).is_none());
+        assert!(sent(CLIENT, "not json").is_none());
+    }
+}
