@@ -77,21 +77,21 @@ fn recorded(bindings: &[Value]) -> BTreeSet<String> {
         .collect()
 }
 
-/// A proxy vDRA is killed (SIGKILL) while `pcc-emulator load --hold` establishes sessions
+/// A vDRA in `mode` is killed (SIGKILL) while `pcc-emulator load --hold` establishes sessions
 /// through it; restarted on the same store, it has the binding of every session whose CCA-I the
-/// client received (the binding is committed before the CCR-I is forwarded, so before any CCA-I
-/// can pass back).
-async fn kill_under_load(backend: Backend) -> anyhow::Result<()> {
+/// client received (the binding is committed before the CCR-I is forwarded, or redirected, so
+/// before any CCA-I can come back).
+async fn kill_under_load(backend: Backend, mode: &str) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let pcrf = Pcrf::start(dir.path(), "vpcrf1.lab").await?;
     let store = store_for(backend, dir.path()).await?;
-    let cfg = dra_config(dir.path(), &store, "visited", "proxy", &[&pcrf], "");
+    let cfg = dra_config(dir.path(), &store, "visited", mode, &[&pcrf], "");
     let dra = Dra::start(dir.path(), "vdra", &cfg).await?;
     let client = load(
         dir.path(),
         "load",
         &dra,
-        "proxy",
+        mode,
         &pcrf,
         "pcef",
         &[
@@ -119,7 +119,8 @@ async fn kill_under_load(backend: Backend) -> anyhow::Result<()> {
                 .metric("corelab_dra_proxied_requests_total")
                 .await
                 .ok()?;
-            (n >= 20.0 && proxied >= 60.0).then_some(())
+            let redirected = dra.metric("corelab_dra_redirects_total").await.ok()?;
+            (n >= 20.0 && proxied + redirected >= 60.0).then_some(())
         }
     })
     .await?;
@@ -132,14 +133,20 @@ async fn kill_under_load(backend: Backend) -> anyhow::Result<()> {
     let bindings = dra.bindings("").await?;
     let recorded = recorded(&bindings);
     let lost: Vec<&String> = held.difference(&recorded).collect();
+    let failovers: Vec<String> = std::fs::read_to_string(dir.path().join("load.log"))?
+        .lines()
+        .filter(|l| l.contains("failover"))
+        .map(str::to_string)
+        .collect();
     assert!(
         lost.is_empty(),
-        "{} of {} sessions whose CCA-I was received have no binding after the restart: {lost:?}",
+        "{} of {} sessions whose CCA-I was received have no binding after the restart: {lost:?}\n\
+         the client's failovers: {failovers:#?}",
         lost.len(),
         held.len()
     );
     println!(
-        "{} sessions held by the client, {} recorded after the restart, load: ok {} failed {}",
+        "{mode}: {} sessions held by the client, {} recorded after the restart, load: ok {} failed {}",
         held.len(),
         recorded.len(),
         s["sessions_ok"],
@@ -242,9 +249,18 @@ async fn unserved_requests(backend: Backend) -> anyhow::Result<()> {
     Ok(())
 }
 
+async fn kill_proxy_under_load(backend: Backend) -> anyhow::Result<()> {
+    kill_under_load(backend, "proxy").await
+}
+
+async fn kill_redirect_under_load(backend: Backend) -> anyhow::Result<()> {
+    kill_under_load(backend, "redirect").await
+}
+
 on_both_backends! {
     unknown_application_is_3007_and_a_realm_without_route_3003 => unserved_requests;
-    kill_9_of_a_dra_under_load_loses_no_binding_whose_cca_i_was_sent => kill_under_load;
+    kill_9_of_a_dra_under_load_loses_no_binding_whose_cca_i_was_sent => kill_proxy_under_load;
+    kill_9_of_a_redirect_dra_under_load_loses_no_binding_whose_cca_i_was_received => kill_redirect_under_load;
     the_bound_pcrf_down_is_3002_and_the_retry_reaches_it_when_back => bound_pcrf_down;
 }
 
