@@ -5,7 +5,6 @@
 //!
 //! Needs `cargo build -p corelab-dra -p diameter-peer` (the binaries next to the test).
 
-use std::path::Path;
 use std::time::Duration;
 
 use corelab_proto::dra::v1 as pb;
@@ -17,36 +16,9 @@ use tokio::process::Command;
 
 #[path = "support/dra_peers.rs"]
 mod dra_peers;
-use dra_peers::{Dra, Pcrf, answers, dra_config, store_for};
-
-const IMSI: &str = "001010000000001";
-
-/// One request of `diameter-peer client` (a PCC client), as TOML.
-fn ccr(app: &str, session: &str, request_type: &str, number: u32, extra: &str) -> String {
-    format!(
-        "[[request]]\ncommand = \"Credit-Control\"\napplication = \"{app}\"\navps = [\n\
-         {{ name = \"Session-Id\", value = \"{session}\" }},\n\
-         {{ name = \"Destination-Realm\", value = \"lab\" }},\n\
-         {{ name = \"CC-Request-Type\", value = \"{request_type}\" }},\n\
-         {{ name = \"CC-Request-Number\", value = {number} }},\n{extra}]\n"
-    )
-}
-
-/// The UE's keys (TS 29.213 §7): NAI, IPv4 address, APN.
-fn ue_keys(ip: &str) -> String {
-    ue_keys_of(IMSI, ip)
-}
-
-/// The keys of the UE `imsi`.
-fn ue_keys_of(imsi: &str, ip: &str) -> String {
-    format!(
-        "{{ name = \"Subscription-Id\", value = [\n\
-           {{ name = \"Subscription-Id-Type\", value = \"END_USER_IMSI\" }},\n\
-           {{ name = \"Subscription-Id-Data\", value = \"{imsi}\" }} ] }},\n\
-         {{ name = \"Framed-IP-Address\", ip = \"{ip}\" }},\n\
-         {{ name = \"Called-Station-Id\", value = \"internet\" }},\n"
-    )
-}
+use dra_peers::{
+    Dra, IMSI, Pcrf, ccr, client, client_answering, dra_config, store_for, ue_keys, ue_keys_of,
+};
 
 fn client_ids(ids: &[&str]) -> String {
     ids.iter()
@@ -77,56 +49,6 @@ fn str_(session: &str) -> String {
          {{ name = \"Destination-Realm\", value = \"lab\" }},\n\
          {{ name = \"Termination-Cause\", value = \"DIAMETER_LOGOUT\" }},\n]\n"
     )
-}
-
-/// Sends `requests` from a client `origin_host` through the DRA at `dra`; the client's exit
-/// status (0: every answer was `expect`, or 2xxx; it follows a 3006 to the PCRF it names).
-async fn client(
-    dir: &Path,
-    origin_host: &str,
-    dra: &str,
-    requests: &str,
-    expect: Option<&str>,
-) -> anyhow::Result<i32> {
-    client_answering(dir, origin_host, dra, requests, expect, 0).await
-}
-
-/// As [`client`], and the client also answers `wait` requests the PCRF sends it (RAR) through
-/// the DRA.
-async fn client_answering(
-    dir: &Path,
-    origin_host: &str,
-    dra: &str,
-    requests: &str,
-    expect: Option<&str>,
-    wait: u32,
-) -> anyhow::Result<i32> {
-    let n = std::fs::read_dir(dir)?.count();
-    let file = dir.join(format!("req-{n}.toml"));
-    std::fs::write(&file, requests)?;
-    let mut cmd = Command::new(bin_path("diameter-peer")?);
-    cmd.args([
-        "client",
-        "--origin-host",
-        origin_host,
-        "--origin-realm",
-        "lab",
-        "--connect",
-        dra,
-    ])
-    .arg("--requests")
-    .arg(&file)
-    .stdout(std::fs::File::create(dir.join(format!("req-{n}.out")))?)
-    .stderr(std::fs::File::create(dir.join(format!("req-{n}.log")))?);
-    if let Some(e) = expect {
-        cmd.args(["--expect", e]);
-    }
-    if wait > 0 {
-        cmd.args(["--wait-requests", &wait.to_string(), "--answers"])
-            .arg(answers(dir)?);
-    }
-    let status = tokio::time::timeout(Duration::from_secs(30), cmd.status()).await??;
-    Ok(status.code().unwrap_or(-1))
 }
 
 fn session_ids(b: &Value) -> Vec<String> {

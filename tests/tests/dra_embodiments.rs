@@ -5,18 +5,16 @@
 //! (`GET /bindings` at the DRAs, `GET /sessions` at the PCRFs). One body, driven by the rows of
 //! specs/dra-roaming.md's table: (vDRA mode, hDRA mode, ordering, binding_cleanup, embodiment 10).
 //!
-//! Needs `cargo build -p pcc-emulator -p corelab-dra -p corelab-pcrf`.
-
-use std::path::Path;
+//! The lab is `labctl::dra::DraLab`, which `labctl demo dra` plays too. Needs
+//! `cargo build -p pcc-emulator -p corelab-dra -p corelab-pcrf`.
 
 use corelab_tests::{Backend, on_both_backends};
-use labctl::Node;
 use serde_json::Value;
 
 #[path = "support/dra_peers.rs"]
 mod dra_peers;
 use dra_peers::{
-    Dra, connection_to, dra_config_in, json_array, metric, run_scenario, start_pcrf, store_for,
+    Setup, ccr, client, json_array, metric, node_dir, run_scenario, start_lab, ue_keys,
 };
 
 const UE: &str = "ue = { nai = \"001010000000001\", ip = \"10.45.10.1\", apn = \"internet\" }";
@@ -27,7 +25,8 @@ struct Row {
     vdra: &'static str,
     /// The hDRA's mode.
     hdra: &'static str,
-    /// The client's termination ordering (`after_redirect`, `at_once`).
+    /// The termination ordering (`after_redirect`, `at_once`) of the client towards a redirect
+    /// vDRA and of the vPCRF's S9 towards a redirect hDRA (`s9.termination`).
     ordering: &'static str,
     /// `binding_cleanup` on both DRAs.
     cleanup: bool,
@@ -84,98 +83,18 @@ impl Row {
     }
 }
 
-/// The four nodes, each in its own directory (its own SQLite file, or PostgreSQL database).
-struct Lab {
-    vdra: Dra,
-    vpcrf: Node,
-    hdra: Dra,
-    hpcrf: Node,
-}
-
-impl Lab {
-    async fn start(dir: &Path, backend: Backend, row: &Row) -> anyhow::Result<Lab> {
-        let sub = |name: &str| -> anyhow::Result<std::path::PathBuf> {
-            let d = dir.join(name);
-            std::fs::create_dir_all(&d)?;
-            Ok(d)
-        };
-        let extra = if row.cleanup { "" } else { "cleanup_off" };
-        let d = sub("hpcrf")?;
-        let hpcrf = start_pcrf(
-            &d,
-            "hpcrf",
-            &store_for(backend, &d).await?,
-            "hpcrf.home.lab",
-            "home.lab",
-            "home",
-            "",
-        )
-        .await?;
-        let d = sub("hdra")?;
-        let hdra = Dra::start(
-            &d,
-            "hdra",
-            &dra_config_in(
-                &d,
-                &store_for(backend, &d).await?,
-                "home",
-                row.hdra,
-                "home.lab",
-                &[("hpcrf.home.lab", &hpcrf.addrs["diameter"])],
-                extra,
-            ),
-        )
-        .await?;
-        let d = sub("vpcrf")?;
-        let vpcrf = start_pcrf(
-            &d,
-            "vpcrf",
-            &store_for(backend, &d).await?,
-            "vpcrf.lab",
-            "lab",
-            "visited",
-            &format!(
-                "[s9]\nhome_realm = \"home.lab\"\nhdra = \"{}\"\n",
-                hdra.diameter()
-            ),
-        )
-        .await?;
-        let d = sub("vdra")?;
-        let vdra = Dra::start(
-            &d,
-            "vdra",
-            &dra_config_in(
-                &d,
-                &store_for(backend, &d).await?,
-                "visited",
-                row.vdra,
-                "lab",
-                &[("vpcrf.lab", &vpcrf.addrs["diameter"])],
-                extra,
-            ),
-        )
-        .await?;
-        Ok(Lab {
-            vdra,
-            vpcrf,
-            hdra,
-            hpcrf,
-        })
-    }
-}
-
 /// Plays the row's establishment then termination through the four nodes and checks what each
 /// store holds afterwards: nothing, or (cleanup off) the DRAs' stale bindings and no session.
 async fn play(backend: Backend, row: Row) -> anyhow::Result<()> {
     let name = row.name();
     let dir = tempfile::tempdir()?;
-    let lab = Lab::start(dir.path(), backend, &row).await?;
-    let args = connection_to(
-        &lab.vdra,
-        row.vdra,
-        row.ordering,
-        &[("vpcrf.lab", &lab.vpcrf.addrs["diameter"])],
-    );
+    let setup = Setup {
+        cleanup: row.cleanup,
+        s9_termination: row.ordering.into(),
+        ..Setup::new(row.vdra, row.hdra)
+    };
+    let lab = start_lab(backend, dir.path(), setup).await?;
+    let args = lab.client_args(&lab.vdra, row.ordering);
     let (code, out) = run_scenario(dir.path(), "client", args, &row.scenario()).await?;
     assert_eq!(code, 0, "{name}: {out}");
     if row.ends.iter().any(|(_, a)| *a == "await_end") {
@@ -300,6 +219,15 @@ fn pcef_af_row(vdra: &'static str, hdra: &'static str) -> Row {
     }
 }
 
+/// `row` with both terminations "∥ at once": the client's towards a redirect vDRA, the vPCRF's
+/// S9 towards a redirect hDRA.
+fn at_once(row: Row) -> Row {
+    Row {
+        ordering: "at_once",
+        ..row
+    }
+}
+
 /// Embodiments 2 and 3: redirect vDRA, redirect hDRA.
 async fn pcef_then_af(b: Backend) -> anyhow::Result<()> {
     play(b, pcef_af_row("redirect", "redirect")).await
@@ -340,6 +268,56 @@ async fn proxy_variant_proxy(b: Backend) -> anyhow::Result<()> {
     play(b, Row::new("proxy_variant", "proxy", "after_redirect")).await
 }
 
+/// Embodiment 5 "∥ at once" (the AF's STR to the vDRA and the vPCRF; the hDRA proxies).
+async fn e5_at_once(b: Backend) -> anyhow::Result<()> {
+    play(b, at_once(pcef_af_row("redirect", "proxy"))).await
+}
+
+/// Embodiment 6 "∥ at once".
+async fn e6_at_once(b: Backend) -> anyhow::Result<()> {
+    play(b, at_once(loss_of_transmission_row("redirect", "proxy"))).await
+}
+
+/// Embodiment 7 "∥ at once" (the vPCRF's S9 termination to the hDRA and the hPCRF).
+async fn e7_at_once(b: Backend) -> anyhow::Result<()> {
+    play(b, at_once(Row::new("proxy", "redirect", "after_redirect"))).await
+}
+
+/// Embodiment 8 "∥ at once".
+async fn e8_at_once(b: Backend) -> anyhow::Result<()> {
+    play(b, at_once(pcef_af_row("proxy", "redirect"))).await
+}
+
+/// Embodiment 9 "∥ at once".
+async fn e9_at_once(b: Backend) -> anyhow::Result<()> {
+    play(b, at_once(loss_of_transmission_row("proxy", "redirect"))).await
+}
+
+/// BBERF, PCEF and AF of one UE together (embodiment 6's "PCEF (+BBERF, +AF)"): the BBERF's and
+/// the PCEF's terminations are S9 modifications, the PCEF's also tells the AF of the loss of
+/// transmission, and the AF's own STR ends the S9 session.
+fn bberf_pcef_af_row(vdra: &'static str, hdra: &'static str) -> Row {
+    Row {
+        clients: &["bberf", "pcef", "af"],
+        ends: &[
+            ("bberf", "terminate"),
+            ("pcef", "terminate"),
+            ("af", "await_end"),
+        ],
+        ..Row::new(vdra, hdra, "after_redirect")
+    }
+}
+
+/// BBERF + PCEF + AF, redirect vDRA, proxy hDRA (row 6 with the BBERF).
+async fn bberf_pcef_af_proxy_hdra(b: Backend) -> anyhow::Result<()> {
+    play(b, bberf_pcef_af_row("redirect", "proxy")).await
+}
+
+/// BBERF + PCEF + AF, proxy vDRA, redirect hDRA, at once (row 9 with the BBERF).
+async fn bberf_pcef_af_proxy_vdra_at_once(b: Backend) -> anyhow::Result<()> {
+    play(b, at_once(bberf_pcef_af_row("proxy", "redirect"))).await
+}
+
 /// Proxy vDRA and proxy hDRA.
 async fn proxy_proxy(b: Backend) -> anyhow::Result<()> {
     play(b, Row::new("proxy", "proxy", "after_redirect")).await
@@ -361,4 +339,108 @@ on_both_backends! {
     proxy_variant_vdra_proxy_hdra_leaves_nothing => proxy_variant_proxy;
     embodiment_6_loss_of_transmission_then_str_leaves_nothing => e6;
     embodiment_9_loss_of_transmission_then_str_leaves_nothing => e9;
+    embodiment_5_at_once_leaves_nothing => e5_at_once;
+    embodiment_6_at_once_leaves_nothing => e6_at_once;
+    embodiment_7_at_once_leaves_nothing => e7_at_once;
+    embodiment_8_at_once_leaves_nothing => e8_at_once;
+    embodiment_9_at_once_leaves_nothing => e9_at_once;
+    bberf_pcef_and_af_together_through_a_proxy_hdra_leave_nothing => bberf_pcef_af_proxy_hdra;
+    bberf_pcef_and_af_together_through_a_proxy_vdra_at_once_leave_nothing => bberf_pcef_af_proxy_vdra_at_once;
+}
+
+/// The mated pair over four nodes (issue 10 §1): two vDRAs in `mode` on one PostgreSQL binding
+/// store in front of the vPCRF, hDRA, hPCRF. The BBERF's Gxx session is established through one
+/// vDRA and the PCEF's Gx session of the same UE through the other (one binding, seen alike by
+/// both); each is then terminated through the vDRA it did not use. The four stores end empty.
+/// The client is `diameter-peer client` (pcc-emulator holds one vDRA connection per process).
+async fn mated_pair(mode: &'static str) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let lab = start_lab(Backend::Postgres, dir.path(), Setup::new(mode, "redirect")).await?;
+    let mate = lab
+        .start_vdra(&node_dir(dir.path(), "vdra-b")?, "vdra-b", &lab.stores[3])
+        .await?;
+    let (a, b) = (lab.vdra.diameter(), mate.diameter());
+    let d = node_dir(dir.path(), "clients")?;
+    let keys = ue_keys("10.45.10.7");
+    let (s1, s3) = ("pcc.lab;1;gxx", "pcc.lab;1;gx");
+    let send = |at: &str, app: &str, session: &str, kind: &str, n: u32, keys: &str| {
+        let request = ccr(app, session, kind, n, keys);
+        let (d, at) = (d.clone(), at.to_string());
+        async move { client(&d, "pcc.lab", &at, &request, None).await }
+    };
+    assert_eq!(
+        send(&a, "gxx", s1, "INITIAL_REQUEST", 0, &keys).await?,
+        0,
+        "{mode}: Gxx CCR-I via vDRA a"
+    );
+    assert_eq!(
+        send(&b, "gx", s3, "INITIAL_REQUEST", 0, &keys).await?,
+        0,
+        "{mode}: Gx CCR-I via vDRA b"
+    );
+
+    let seen_by_a = lab.vdra.bindings("").await?;
+    assert_eq!(
+        seen_by_a.len(),
+        1,
+        "{mode}: one binding for the UE: {seen_by_a:?}"
+    );
+    assert_eq!(
+        mate.bindings("").await?,
+        seen_by_a,
+        "{mode}: both vDRAs read one store"
+    );
+    let sessions = seen_by_a[0]["sessions"].as_array().map(Vec::len);
+    assert_eq!(
+        sessions,
+        Some(2),
+        "{mode}: Gxx and Gx recorded: {seen_by_a:?}"
+    );
+    assert_eq!(
+        lab.hdra.bindings("").await?.len(),
+        1,
+        "{mode}: the hDRA's binding"
+    );
+
+    assert_eq!(
+        send(&b, "gxx", s1, "TERMINATION_REQUEST", 1, "").await?,
+        0,
+        "{mode}: Gxx CCR-T via vDRA b"
+    );
+    assert_eq!(
+        send(&a, "gx", s3, "TERMINATION_REQUEST", 1, "").await?,
+        0,
+        "{mode}: Gx CCR-T via vDRA a"
+    );
+
+    for (what, left) in lab.stores_now().await? {
+        assert_eq!(left, Vec::<Value>::new(), "{mode}: {what} left");
+    }
+    assert_eq!(
+        mate.bindings("").await?,
+        Vec::<Value>::new(),
+        "{mode}: vDRA b's view"
+    );
+    assert_eq!(
+        metric(
+            &lab.vpcrf,
+            "corelab_pcrf_s9_requests_total{kind=\"termination\""
+        )
+        .await?,
+        1.0,
+        "{mode}: the S9 session ended with the last client session"
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL: CORELAB_TEST_PG_URL, run with --include-ignored"]
+async fn mated_redirect_vdras_over_four_nodes_leave_nothing() -> anyhow::Result<()> {
+    mated_pair("redirect").await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL: CORELAB_TEST_PG_URL, run with --include-ignored"]
+async fn mated_proxy_vdras_over_four_nodes_leave_nothing() -> anyhow::Result<()> {
+    mated_pair("proxy").await
 }

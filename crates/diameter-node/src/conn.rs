@@ -640,6 +640,33 @@ fn far_future() -> tokio::time::Instant {
     tokio::time::Instant::now() + std::time::Duration::from_secs(86_400 * 365)
 }
 
+/// CC-Request-Type, RFC 4006 §8.3.
+const CC_REQUEST_TYPE: u32 = 416;
+
+/// A top-level Unsigned32/Enumerated AVP of vendor 0 (0 when absent or the message undecodable).
+fn top_level_u32(bytes: &[u8], code: u32) -> u32 {
+    corelab_diameter::Message::decode(bytes)
+        .ok()
+        .and_then(|m| m.find(code, 0)?.as_u32().ok())
+        .unwrap_or(0)
+}
+
+/// Result-Code, else Experimental-Result's Experimental-Result-Code (0 when neither).
+fn result_code(bytes: &[u8]) -> u32 {
+    use corelab_diameter::codes::avp as code;
+    let Ok(m) = corelab_diameter::Message::decode(bytes) else {
+        return 0;
+    };
+    if let Some(c) = m.find(code::RESULT_CODE, 0).and_then(|a| a.as_u32().ok()) {
+        return c;
+    }
+    m.find(code::EXPERIMENTAL_RESULT, 0)
+        .and_then(|a| a.as_grouped().ok())
+        .and_then(|g| g.get_all(code::EXPERIMENTAL_RESULT_CODE, 0).next())
+        .and_then(|a| a.as_u32().ok())
+        .unwrap_or(0)
+}
+
 /// The Hop-by-Hop id of an encoded message (0 if too short).
 pub(crate) fn hop_by_hop(bytes: &[u8]) -> u32 {
     bytes
@@ -652,7 +679,9 @@ pub(crate) fn session_id(bytes: &[u8]) -> Option<&str> {
     RoutingView::decode(bytes).ok()?.session_id_str()
 }
 
-/// One debug line per message: direction, command, flags, ids, Session-Id.
+/// One debug line per message: direction, command, flags, ids, Session-Id, and (0 when absent)
+/// CC-Request-Type (RFC 4006 §8.3) and the Result-Code or Experimental-Result-Code. The fields
+/// are read only when the line is enabled.
 pub(crate) fn log_message(dir: &str, bytes: &[u8]) {
     match corelab_diameter::Header::parse(bytes) {
         Ok(h) => debug!(
@@ -664,6 +693,8 @@ pub(crate) fn log_message(dir: &str, bytes: &[u8]) {
             hop_by_hop = h.hop_by_hop,
             end_to_end = h.end_to_end,
             session_id = session_id(bytes).unwrap_or(""),
+            cc_request_type = top_level_u32(bytes, CC_REQUEST_TYPE),
+            result_code = result_code(bytes),
             len = bytes.len(),
             "diameter message"
         ),

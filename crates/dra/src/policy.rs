@@ -18,7 +18,11 @@ use crate::binding_cleanup::{Plan, answer_ends_session, plan};
 use crate::config::Mode;
 use crate::metrics as m;
 use crate::request::{Interface, NotPcc, PccRequest};
-use crate::store::Bound;
+use crate::store::{Bound, lost_a_race};
+
+/// How many times an establishment runs when its transaction loses a race (deadlock) with a
+/// concurrent creation of the same UE's binding; the last loss answers 3004.
+const ESTABLISH_ATTEMPTS: u32 = 3;
 
 /// What `prepare` decided, read back by `route`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -46,6 +50,14 @@ impl Policy for DraPolicy {
         if view
             .destination_host_str()
             .is_some_and(|h| h.eq_ignore_ascii_case(ours))
+        {
+            return None;
+        }
+        // For another realm than our PCRFs' (RFC 6733 §6.1.6): the node's tables route it
+        // (a `[[route]]`, else 3003 DIAMETER_REALM_NOT_SERVED); nothing is bound.
+        if view
+            .destination_realm_str()
+            .is_some_and(|r| !r.eq_ignore_ascii_case(self.0.cfg.pcrf_realm()))
         {
             return None;
         }
@@ -161,7 +173,22 @@ impl Dra {
             id => id,
         };
         let chosen = self.pcrf_for(identity).to_string();
-        match self.store.establish(req, create, chosen, now_ms()).await? {
+        let mut attempt = 1;
+        let bound = loop {
+            match self
+                .store
+                .establish(req, create, chosen.clone(), now_ms())
+                .await
+            {
+                Err(e) if lost_a_race(&e) && attempt < ESTABLISH_ATTEMPTS => {
+                    info!(session_id = %req.session_id, attempt, error = %e,
+                          "binding creation lost a race with a concurrent one: again");
+                    attempt += 1;
+                }
+                other => break other?,
+            }
+        };
+        match bound {
             Bound::Pcrf {
                 pcrf_host,
                 created,

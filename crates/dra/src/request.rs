@@ -104,6 +104,23 @@ impl UeKeys {
             .find(|k| !k.is_empty())
             .map_or("", |k| k.as_str())
     }
+    /// The key a new binding is created under, unique in the store (`dra_bindings.ue_key`), so
+    /// that two first establishments of one IP-CAN session arriving at once (at two DRAs of a
+    /// mated pair) make one binding: the NAI and APN (an IP-CAN session is one UE's to one APN,
+    /// the same pair the lookup by NAI joins), else the IPv4 address and APN, else the IPv6
+    /// prefix and APN, else the request's own Session-Id (no key to share).
+    pub fn binding_key(&self, session_id: &str) -> String {
+        let apn = &self.apn;
+        if !self.nai.is_empty() {
+            format!("nai:{};apn:{apn}", self.nai)
+        } else if !self.ipv4.is_empty() {
+            format!("ipv4:{};apn:{apn}", self.ipv4)
+        } else if !self.ipv6_prefix.is_empty() {
+            format!("ipv6:{};apn:{apn}", self.ipv6_prefix)
+        } else {
+            format!("session:{session_id}")
+        }
+    }
 }
 
 /// A PCC request as the DRA sees it.

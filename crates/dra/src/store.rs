@@ -219,6 +219,14 @@ impl DraStore {
     }
 }
 
+/// A transaction that lost to a concurrent one and may simply run again: PostgreSQL's
+/// deadlock_detected (40P01) or serialization_failure (40001). Two group-committed batches (two
+/// DRAs of a mated pair, or two writer workers) creating the bindings of the same UEs in other
+/// orders wait on each other's `ue_key` and one is chosen as the deadlock's victim.
+pub fn lost_a_race(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if matches!(d.code().as_deref(), Some("40P01" | "40001")))
+}
+
 async fn binding_of(c: &mut AnyConnection, session_id: &str) -> Result<Option<(String, String)>> {
     let row = sqlx::query(
         "SELECT b.binding_id, b.pcrf_host FROM dra_sessions s JOIN dra_bindings b ON b.binding_id = s.binding_id
@@ -293,29 +301,18 @@ async fn establish(
     }
     let (binding_id, pcrf_host, created) = match found {
         Some((id, pcrf, _)) => {
-            // A later session may bring a key the first lacked (the Gx CCR-I's UE IP).
-            sqlx::query(
-                "UPDATE dra_bindings SET
-                   nai = CASE WHEN nai = '' THEN $2 ELSE nai END,
-                   ipv4 = CASE WHEN ipv4 = '' THEN $3 ELSE ipv4 END,
-                   ipv6_prefix = CASE WHEN ipv6_prefix = '' THEN $4 ELSE ipv6_prefix END,
-                   apn = CASE WHEN apn = '' THEN $5 ELSE apn END
-                 WHERE binding_id = $1",
-            )
-            .bind(&id)
-            .bind(&k.nai)
-            .bind(&k.ipv4)
-            .bind(&k.ipv6_prefix)
-            .bind(&k.apn)
-            .execute(&mut *c)
-            .await?;
+            fill_keys(c, &id, k).await?;
             (id, pcrf, false)
         }
         None if !create => return Ok(Bound::NoBinding),
         None => {
-            sqlx::query(
-                "INSERT INTO dra_bindings (binding_id, nai, ipv4, ipv6_prefix, apn, pcrf_host, created_ms)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            // Insert-or-get on the UE key: a mated DRA may have created the binding since the
+            // lookup (its transaction committed, or still open: PostgreSQL waits for it here).
+            let ue_key = k.binding_key(&req.session_id);
+            let inserted = sqlx::query(
+                "INSERT INTO dra_bindings (binding_id, nai, ipv4, ipv6_prefix, apn, pcrf_host, created_ms, ue_key)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                 ON CONFLICT (ue_key) DO NOTHING",
             )
             .bind(new_id)
             .bind(&k.nai)
@@ -324,9 +321,27 @@ async fn establish(
             .bind(&k.apn)
             .bind(pcrf_for_new)
             .bind(now)
+            .bind(&ue_key)
             .execute(&mut *c)
-            .await?;
-            (new_id.to_string(), pcrf_for_new.to_string(), true)
+            .await?
+            .rows_affected();
+            if inserted == 1 {
+                (new_id.to_string(), pcrf_for_new.to_string(), true)
+            } else {
+                let row =
+                    sqlx::query("SELECT binding_id, pcrf_host FROM dra_bindings WHERE ue_key = $1")
+                        .bind(&ue_key)
+                        .fetch_optional(&mut *c)
+                        .await?;
+                let Some(row) = row else {
+                    // Deleted again between the conflict and the read (its last session
+                    // ended at the other DRA): a store error, 3004, which the client retries.
+                    return Err(sqlx::Error::RowNotFound);
+                };
+                let (id, pcrf): (String, String) = (row.try_get(0)?, row.try_get(1)?);
+                fill_keys(c, &id, k).await?;
+                (id, pcrf, false)
+            }
         }
     };
     insert_session(
@@ -345,6 +360,26 @@ async fn establish(
         created,
         replaced,
     })
+}
+
+/// A later session may bring a key the binding's first lacked (the Gx CCR-I's UE IP).
+async fn fill_keys(c: &mut AnyConnection, binding_id: &str, k: &UeKeys) -> Result<()> {
+    sqlx::query(
+        "UPDATE dra_bindings SET
+           nai = CASE WHEN nai = '' THEN $2 ELSE nai END,
+           ipv4 = CASE WHEN ipv4 = '' THEN $3 ELSE ipv4 END,
+           ipv6_prefix = CASE WHEN ipv6_prefix = '' THEN $4 ELSE ipv6_prefix END,
+           apn = CASE WHEN apn = '' THEN $5 ELSE apn END
+         WHERE binding_id = $1",
+    )
+    .bind(binding_id)
+    .bind(&k.nai)
+    .bind(&k.ipv4)
+    .bind(&k.ipv6_prefix)
+    .bind(&k.apn)
+    .execute(&mut *c)
+    .await?;
+    Ok(())
 }
 
 /// The client Session-Ids (Corelab-Client-Session-Id) of an S9 request, recorded under its

@@ -78,7 +78,9 @@ async fn figure(
     gnb: &mut Gnb,
     index: u32,
 ) -> anyhow::Result<u64> {
-    use Lane::{Gnb as G, SessionManager as S, Ue as U};
+    const G: Lane = Lane::GNB;
+    const S: Lane = Lane::SESSION_MANAGER;
+    const U: Lane = Lane::UE;
     let mut net = lab.control().await?;
     let capable = index == WITH;
 

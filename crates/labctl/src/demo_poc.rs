@@ -6,7 +6,7 @@
 //! terminals' answers over gRPC and the CF's `GET /group-sessions` and `/metrics`.
 
 use corelab_proto::ue::v1 as pb;
-use labctl::ladder::{Column, Ladder, Lanes};
+use labctl::ladder::{Ladder, Lane};
 use labctl::poc::*;
 
 /// The ladder's columns.
@@ -20,24 +20,21 @@ enum L {
     B,
 }
 
-impl Column for L {
-    fn index(self) -> usize {
-        self as usize
+impl From<L> for Lane {
+    fn from(l: L) -> Lane {
+        Lane(l as usize)
     }
 }
 
-const LANES: Lanes = Lanes {
-    heads: &[
-        "A (alice@a.lab)",
-        "PF-A",
-        "CF",
-        "group server",
-        "PF-B",
-        "B (bob@b.lab)",
-    ],
-    short: &["A", "PF-A", "CF", "XDMS", "PF-B", "B"],
-    width: 24,
-};
+/// Each lane's head and the short name its notes carry.
+const LANES: [(&str, &str); 6] = [
+    ("A (alice@a.lab)", "A"),
+    ("PF-A", "PF-A"),
+    ("CF", "CF"),
+    ("group server", "XDMS"),
+    ("PF-B", "PF-B"),
+    ("B (bob@b.lab)", "B"),
+];
 
 fn short(id: &str) -> String {
     id.chars().take(8).collect()
@@ -63,7 +60,7 @@ pub async fn demo_poc() -> anyhow::Result<bool> {
     let mut b = lab
         .terminals("terminal-b", Side::B, &[BOB.into()], "udp", true)
         .await?;
-    let mut ladder = Ladder::with_lanes(LANES);
+    let mut ladder = Ladder::new(&LANES, 24);
     ladder.head(&format!("join group {GROUP} (join type), seed 002 fig. 3"));
     let run = figure(&mut ladder, &lab, &mut a, &mut b).await;
     println!();

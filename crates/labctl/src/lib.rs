@@ -1,9 +1,11 @@
 //! labctl's library: start corelab binaries as real processes on loopback ephemeral ports, wait
 //! for their ready files, and reach their gRPC control services. The demo and the scenario tests
 //! in `tests/` both use it; `mbs` is the MBS lab (session-manager and 5G gNBs) they share, `poc` the
-//! PoC lab (group server, controlling and participating functions, PoC terminals).
+//! PoC lab (group server, controlling and participating functions, PoC terminals), `dra` the
+//! roaming DRA lab (vDRA, vPCRF, hDRA, hPCRF).
 
 pub mod capture;
+pub mod dra;
 pub mod http;
 pub mod lab;
 pub mod ladder;

@@ -1,5 +1,6 @@
 //! labctl: runs the lab's demo scenarios with real processes and prints what happened.
 
+mod demo_dra;
 mod demo_mbs;
 mod demo_poc;
 
@@ -20,7 +21,7 @@ struct Args {
 
 #[derive(Subcommand)]
 enum Command {
-    /// A demo scenario: `labctl demo presence`, `labctl demo mbs`, `labctl demo poc`.
+    /// A demo scenario: `labctl demo presence`, `labctl demo mbs`, `labctl demo dra`, `labctl demo poc`.
     #[command(subcommand)]
     Demo(Demo),
     /// The same as `labctl demo presence` (its first spelling).
@@ -72,6 +73,11 @@ enum Demo {
     /// ue-emulator poc terminals as processes on SQLite in a temporary directory. Exits 1 when
     /// a step fails.
     Poc,
+    /// Roaming PCC (issue 10, seed 003): embodiments 1, 4, 7 and 10 played by pcc-emulator,
+    /// vDRA, vPCRF, hDRA and hPCRF as separate processes on SQLite, each message printed on a
+    /// ladder and the DRAs' bindings before, during and after: none is left. Exits 1 when a step
+    /// fails.
+    Dra,
 }
 
 #[derive(Subcommand)]
@@ -127,6 +133,13 @@ async fn main() -> anyhow::Result<()> {
         Command::Capture(args) => labctl::capture::capture(args).await.map(|_| ()),
         Command::Demo(Demo::Poc) => {
             if demo_poc::demo_poc().await? {
+                Ok(())
+            } else {
+                std::process::exit(1)
+            }
+        }
+        Command::Demo(Demo::Dra) => {
+            if demo_dra::demo_dra().await? {
                 Ok(())
             } else {
                 std::process::exit(1)

@@ -135,6 +135,10 @@ struct LoadArgs {
     /// Send a CCR-U / AAR between establishment and termination.
     #[arg(long)]
     modify: bool,
+    /// Establish (and modify) but never terminate: the sessions are held; `--json` lists their
+    /// Session-Ids in `held` (a restarted DRA's bindings can be checked against them).
+    #[arg(long)]
+    hold: bool,
     /// The first UE's IMSI (UE k: + k).
     #[arg(long, default_value_t = 1_010_000_000_001)]
     first_imsi: u64,
@@ -231,6 +235,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
                 duration: a.duration,
                 rate: a.rate,
                 modify: a.modify,
+                hold: a.hold,
                 first_imsi: a.first_imsi,
                 first_ip: a.first_ip,
                 apn: a.apn,

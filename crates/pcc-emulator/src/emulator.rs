@@ -123,7 +123,15 @@ impl Emulator {
         cfg: EmulatorConfig,
     ) -> anyhow::Result<Emulator> {
         let apps = common.application_ids(&Role::ALL_APPLICATIONS)?;
-        let node_cfg = common.node_config(apps)?;
+        let mut node_cfg = common.node_config(apps)?;
+        // The destination realm's route is the vDRA: a request pending on the vDRA when its
+        // connection fails is failed over (RFC 6733 §5.5.4) to that route's peers only, never
+        // to a PCRF connection opened after a 3006 (the PCRF would get a session no DRA bound).
+        node_cfg.routes.add_route(
+            &cfg.destination_realm,
+            None,
+            corelab_diameter_node::PeerTarget::addr(cfg.dra),
+        );
         let slot = Arc::new(OnceLock::new());
         let node = Node::new(node_cfg, Arc::new(Notifications(slot.clone())));
         let dra = node

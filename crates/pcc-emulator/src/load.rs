@@ -31,6 +31,9 @@ pub struct LoadPlan {
     pub rate: Option<f64>,
     /// Send a modification between establishment and termination.
     pub modify: bool,
+    /// Keep every established session: no termination (`--hold`); their Session-Ids are in
+    /// the summary's `held`.
+    pub hold: bool,
     /// The first UE's IMSI (as a number; UE k gets it + k).
     pub first_imsi: u64,
     /// The first UE's IPv4 address (UE k gets it + k).
@@ -54,6 +57,10 @@ pub struct LoadSummary {
     pub total: Summary,
     /// Per procedure (CCR-I, CCR-U, CCR-T, AAR-I, AAR-U, STR).
     pub procedures: BTreeMap<String, Summary>,
+    /// With `--hold`: the Session-Id of every session whose establishment was answered 2xxx
+    /// (the CCA-I or AAA received), in the order the answers came.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub held: Vec<String>,
 }
 
 struct Run {
@@ -63,6 +70,7 @@ struct Run {
     interval: Mutex<Stats>,
     per_procedure: Mutex<BTreeMap<&'static str, Stats>>,
     ok: Mutex<(u64, u64)>,
+    held: Mutex<Vec<String>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -102,15 +110,20 @@ impl Run {
             let mut ok = self.record(procedure(p.role, Action::Establish), t, &out);
             if ok {
                 let id = out.session_id;
+                if p.hold {
+                    lock(&self.held).push(id.clone());
+                }
                 if p.modify {
                     let t = Instant::now();
                     if let Some(o) = self.emu.modify(&id, opts).await {
                         ok &= self.record(procedure(p.role, Action::Modify), t, &o);
                     }
                 }
-                let t = Instant::now();
-                if let Some(o) = self.emu.terminate(&id, opts).await {
-                    ok &= self.record(procedure(p.role, Action::Terminate), t, &o);
+                if !p.hold {
+                    let t = Instant::now();
+                    if let Some(o) = self.emu.terminate(&id, opts).await {
+                        ok &= self.record(procedure(p.role, Action::Terminate), t, &o);
+                    }
                 }
             }
             let mut c = lock(&self.ok);
@@ -142,6 +155,7 @@ pub async fn run(
         interval: Mutex::new(Stats::new()),
         per_procedure: Mutex::new(BTreeMap::new()),
         ok: Mutex::new((0, 0)),
+        held: Mutex::new(Vec::new()),
     });
     let workers: Vec<_> = (0..run.plan.ues)
         .map(|k| tokio::spawn(run.clone().ue(k)))
@@ -176,6 +190,7 @@ pub async fn run(
             .iter()
             .map(|(k, v)| (k.to_string(), v.summary(elapsed)))
             .collect(),
+        held: std::mem::take(&mut *lock(&run.held)),
     })
 }
 
@@ -186,6 +201,9 @@ impl LoadSummary {
             "summary: sessions ok={} failed={} elapsed={:.3}s sessions/s={:.1}",
             self.sessions_ok, self.sessions_failed, self.elapsed_secs, self.sessions_per_sec
         );
+        if !self.held.is_empty() {
+            s.push_str(&format!("\nheld: {} sessions", self.held.len()));
+        }
         for (name, p) in &self.procedures {
             s.push_str(&format!(
                 "\n{name}: requests={} errors={} p50={}us p90={}us p99={}us max={}us",

@@ -1,7 +1,8 @@
-//! The DRA and PCRF processes of the DRA tests (issue 10): `dra` started from a TOML config,
-//! `diameter-peer server` as a PCRF answering every Gx/Gxx/Rx/S9 request 2001, and reading the
-//! DRA's `GET /bindings` and metrics; the real `pcrf`; `pcc-emulator run --scenario`. Shared by
-//! dra_bindings.rs, pcc_emulator.rs and dra_embodiments.rs.
+//! The DRA and PCRF processes of the DRA tests (issue 10): `diameter-peer server` as a PCRF
+//! answering every Gx/Gxx/Rx/S9 request 2001, and (from `labctl::dra`, shared with `labctl demo
+//! dra`) `dra` started from a TOML config, its `GET /bindings` and metrics, the real `pcrf`,
+//! `pcc-emulator run --scenario`. Shared by dra_bindings.rs, pcc_emulator.rs and
+//! dra_embodiments.rs.
 
 #![allow(dead_code)]
 
@@ -9,9 +10,14 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use corelab_tests::{Backend, postgres_database, until};
-use labctl::{Node, bin_path};
-use serde_json::Value;
+use labctl::bin_path;
 use tokio::process::{Child, Command};
+
+#[allow(unused_imports)] // each test file uses some
+pub use labctl::dra::{
+    Dra, DraLab, NODES, Setup, connection_to, dra_config_in, json_array, metric, node_dir,
+    run_scenario, start_node, start_pcrf,
+};
 
 /// A PCRF: `diameter-peer server` answering every Gx/Gxx/Rx/S9 request 2001.
 pub struct Pcrf {
@@ -27,7 +33,18 @@ impl Pcrf {
 
     /// With more `diameter-peer server` arguments (`--send-after-answer ...`).
     pub async fn start_with(dir: &Path, host: &str, extra: &[String]) -> anyhow::Result<Pcrf> {
+        Pcrf::start_at(dir, host, "127.0.0.1:0", extra).await
+    }
+
+    /// Listening on `listen` (a PCRF back on its old address after a crash).
+    pub async fn start_at(
+        dir: &Path,
+        host: &str,
+        listen: &str,
+        extra: &[String],
+    ) -> anyhow::Result<Pcrf> {
         let out = dir.join(format!("{host}.out"));
+        let _ = std::fs::remove_file(&out);
         let child = Command::new(bin_path("diameter-peer")?)
             .args([
                 "server",
@@ -37,7 +54,7 @@ impl Pcrf {
                 "lab",
                 "--listen",
             ])
-            .arg("127.0.0.1:0")
+            .arg(listen)
             .arg("--answers")
             .arg(answers(dir)?)
             .args(extra)
@@ -79,10 +96,6 @@ pub fn answers(dir: &Path) -> anyhow::Result<PathBuf> {
     Ok(p)
 }
 
-pub struct Dra {
-    pub node: Node,
-}
-
 pub fn dra_config(
     dir: &Path,
     store_url: &str,
@@ -96,110 +109,6 @@ pub fn dra_config(
         .map(|p| (p.host.as_str(), p.addr.as_str()))
         .collect();
     dra_config_in(dir, store_url, role, mode, "lab", &pcrfs, extra)
-}
-
-/// [`dra_config`] in `realm` (origin_host `{role}dra.{realm}`), in front of PCRFs given as
-/// (host, address): the real `pcrf` as well as `diameter-peer`.
-pub fn dra_config_in(
-    dir: &Path,
-    store_url: &str,
-    role: &str,
-    mode: &str,
-    realm: &str,
-    pcrfs: &[(&str, &str)],
-    extra: &str,
-) -> String {
-    let failpoints = if extra.contains("failpoint") {
-        "failpoints = [\"dra.binding_committed\"]\n"
-    } else {
-        ""
-    };
-    let mut c = format!(
-        "[node]\ndata_dir = \"{}\"\n{failpoints}[store]\nurl = \"{store_url}\"\n\
-         [diameter]\nlisten = \"127.0.0.1:0\"\norigin_host = \"{role}dra.{realm}\"\norigin_realm = \"{realm}\"\ntw_secs = 30\n\
-         [dra]\nrole = \"{role}\"\nmode = \"{mode}\"\nbinding_cleanup = {}\n\
-         [audit]\nlifetime_secs = {}\ninterval_ms = 200\n",
-        dir.display(),
-        !extra.contains("cleanup_off"),
-        if extra.contains("audit_fast") { 1 } else { 0 },
-    );
-    for (host, addr) in pcrfs {
-        c.push_str(&format!(
-            "[[pcrf]]\nhost = \"{host}\"\naddress = \"{addr}\"\n"
-        ));
-    }
-    c
-}
-
-impl Dra {
-    pub async fn start(dir: &Path, name: &str, config: &str) -> anyhow::Result<Dra> {
-        Ok(Dra {
-            node: start_node(dir, name, "dra", config).await?,
-        })
-    }
-
-    pub fn diameter(&self) -> String {
-        self.node.addrs.get("diameter").cloned().unwrap_or_default()
-    }
-
-    pub async fn bindings(&self, query: &str) -> anyhow::Result<Vec<Value>> {
-        json_array(&self.node, &format!("/bindings{query}")).await
-    }
-
-    pub async fn metric(&self, line_start: &str) -> anyhow::Result<f64> {
-        metric(&self.node, line_start).await
-    }
-}
-
-/// `binary -c <dir>/<name>.toml` with this config, as a [`Node`] (its admin and Diameter addresses).
-pub async fn start_node(
-    dir: &Path,
-    name: &str,
-    binary: &str,
-    config: &str,
-) -> anyhow::Result<Node> {
-    let path = dir.join(format!("{name}.toml"));
-    std::fs::write(&path, config)?;
-    let args = vec!["-c".to_string(), path.display().to_string()];
-    Node::start(name, &bin_path(binary)?, &args, dir, false).await
-}
-
-/// The real `pcrf` in `role` (visited: with `[s9]` towards the hDRA at `hdra`).
-pub async fn start_pcrf(
-    dir: &Path,
-    name: &str,
-    store_url: &str,
-    host: &str,
-    realm: &str,
-    role: &str,
-    s9: &str,
-) -> anyhow::Result<Node> {
-    let config = format!(
-        "[node]\ndata_dir = \"{}\"\n[store]\nurl = \"{store_url}\"\n\
-         [diameter]\nlisten = \"127.0.0.1:0\"\norigin_host = \"{host}\"\norigin_realm = \"{realm}\"\n\
-         [pcrf]\nrole = \"{role}\"\n{s9}",
-        dir.display()
-    );
-    start_node(dir, name, "pcrf", &config).await
-}
-
-/// `GET path` of a node's admin API, a JSON array (`/bindings`, `/sessions`).
-pub async fn json_array(node: &Node, path: &str) -> anyhow::Result<Vec<Value>> {
-    match serde_json::from_str(&corelab_tests::http::get_ok(&node.admin_url(path)).await?)? {
-        Value::Array(a) => Ok(a),
-        other => anyhow::bail!("GET {path}: not an array: {other}"),
-    }
-}
-
-/// The value of the first `/metrics` line of a node starting with `line_start` (0 if none).
-pub async fn metric(node: &Node, line_start: &str) -> anyhow::Result<f64> {
-    let text = corelab_tests::http::get_ok(&node.admin_url("/metrics")).await?;
-    Ok(text
-        .lines()
-        .find(|l| l.starts_with(line_start))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0))
 }
 
 pub async fn store_for(backend: Backend, dir: &Path) -> anyhow::Result<String> {
@@ -218,51 +127,93 @@ pub fn connection(dra: &Dra, mode: &str, ordering: &str, pcrfs: &[&Pcrf]) -> Vec
     connection_to(dra, mode, ordering, &pcrfs)
 }
 
-/// [`connection`] with the PCRFs (for the redirects) given as (host, address).
-pub fn connection_to(dra: &Dra, mode: &str, ordering: &str, pcrfs: &[(&str, &str)]) -> Vec<String> {
-    let mut a: Vec<String> = [
-        "--origin-host",
-        "pcc.lab",
-        "--origin-realm",
-        "lab",
-        "--dra",
-        &dra.diameter(),
-        "--mode",
-        mode,
-        "--ordering",
-        ordering,
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    for (host, addr) in pcrfs {
-        a.push("--pcrf".into());
-        a.push(format!("{host}={addr}"));
+/// The four-node lab (`labctl::dra::DraLab`) in `dir` on `backend`, one store per node.
+pub async fn start_lab(backend: Backend, dir: &Path, setup: Setup) -> anyhow::Result<DraLab> {
+    let mut stores = Vec::new();
+    for name in NODES {
+        stores.push(store_for(backend, &node_dir(dir, name)?).await?);
     }
-    a
+    let stores: [String; 4] = stores
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("one store per node"))?;
+    DraLab::start(dir, stores, setup).await
 }
 
-/// `pcc-emulator run --scenario`: exit status and stdout.
-pub async fn run_scenario(
-    dir: &Path,
-    name: &str,
-    args: Vec<String>,
-    scenario: &str,
-) -> anyhow::Result<(i32, String)> {
-    let file = dir.join(format!("{name}.toml"));
-    std::fs::write(&file, scenario)?;
-    let out = dir.join(format!("{name}.out"));
-    let status = tokio::time::timeout(
-        Duration::from_secs(60),
-        Command::new(bin_path("pcc-emulator")?)
-            .arg("run")
-            .args(args)
-            .arg("--scenario")
-            .arg(&file)
-            .stdout(std::fs::File::create(&out)?)
-            .stderr(std::fs::File::create(dir.join(format!("{name}.log")))?)
-            .status(),
+pub const IMSI: &str = "001010000000001";
+
+/// One request of `diameter-peer client` (a PCC client), as TOML.
+pub fn ccr(app: &str, session: &str, request_type: &str, number: u32, extra: &str) -> String {
+    format!(
+        "[[request]]\ncommand = \"Credit-Control\"\napplication = \"{app}\"\navps = [\n\
+         {{ name = \"Session-Id\", value = \"{session}\" }},\n\
+         {{ name = \"Destination-Realm\", value = \"lab\" }},\n\
+         {{ name = \"CC-Request-Type\", value = \"{request_type}\" }},\n\
+         {{ name = \"CC-Request-Number\", value = {number} }},\n{extra}]\n"
     )
-    .await??;
-    Ok((status.code().unwrap_or(-1), std::fs::read_to_string(&out)?))
+}
+
+/// The UE's keys (TS 29.213 §7): NAI, IPv4 address, APN.
+pub fn ue_keys(ip: &str) -> String {
+    ue_keys_of(IMSI, ip)
+}
+
+/// The keys of the UE `imsi`.
+pub fn ue_keys_of(imsi: &str, ip: &str) -> String {
+    format!(
+        "{{ name = \"Subscription-Id\", value = [\n\
+           {{ name = \"Subscription-Id-Type\", value = \"END_USER_IMSI\" }},\n\
+           {{ name = \"Subscription-Id-Data\", value = \"{imsi}\" }} ] }},\n\
+         {{ name = \"Framed-IP-Address\", ip = \"{ip}\" }},\n\
+         {{ name = \"Called-Station-Id\", value = \"internet\" }},\n"
+    )
+}
+
+/// Sends `requests` from a client `origin_host` through the DRA at `dra`; the client's exit
+/// status (0: every answer was `expect`, or 2xxx; it follows a 3006 to the PCRF it names).
+pub async fn client(
+    dir: &Path,
+    origin_host: &str,
+    dra: &str,
+    requests: &str,
+    expect: Option<&str>,
+) -> anyhow::Result<i32> {
+    client_answering(dir, origin_host, dra, requests, expect, 0).await
+}
+
+/// As [`client`], and the client also answers `wait` requests the PCRF sends it (RAR) through
+/// the DRA.
+pub async fn client_answering(
+    dir: &Path,
+    origin_host: &str,
+    dra: &str,
+    requests: &str,
+    expect: Option<&str>,
+    wait: u32,
+) -> anyhow::Result<i32> {
+    let n = std::fs::read_dir(dir)?.count();
+    let file = dir.join(format!("req-{n}.toml"));
+    std::fs::write(&file, requests)?;
+    let mut cmd = Command::new(bin_path("diameter-peer")?);
+    cmd.args([
+        "client",
+        "--origin-host",
+        origin_host,
+        "--origin-realm",
+        "lab",
+        "--connect",
+        dra,
+    ])
+    .arg("--requests")
+    .arg(&file)
+    .stdout(std::fs::File::create(dir.join(format!("req-{n}.out")))?)
+    .stderr(std::fs::File::create(dir.join(format!("req-{n}.log")))?);
+    if let Some(e) = expect {
+        cmd.args(["--expect", e]);
+    }
+    if wait > 0 {
+        cmd.args(["--wait-requests", &wait.to_string(), "--answers"])
+            .arg(answers(dir)?);
+    }
+    let status = tokio::time::timeout(Duration::from_secs(30), cmd.status()).await??;
+    Ok(status.code().unwrap_or(-1))
 }

@@ -107,3 +107,21 @@ fn other_applications_and_missing_avps_are_refused() {
     assert_eq!(PccRequest::read(&no_origin), Err(NotPcc::Missing));
     assert_eq!(PccRequest::read(b"garbage"), Err(NotPcc::Missing));
 }
+
+#[test]
+fn the_binding_key_is_the_nai_and_apn_else_the_ip_else_the_session() {
+    let mut k = UeKeys {
+        nai: "001010000000001".into(),
+        ipv4: "10.45.0.1".into(),
+        ipv6_prefix: String::new(),
+        apn: "internet".into(),
+    };
+    assert_eq!(k.binding_key("s1"), "nai:001010000000001;apn:internet");
+    k.nai.clear();
+    assert_eq!(k.binding_key("s1"), "ipv4:10.45.0.1;apn:internet");
+    k.ipv4.clear();
+    k.ipv6_prefix = "0040200100db8".into();
+    assert_eq!(k.binding_key("s1"), "ipv6:0040200100db8;apn:internet");
+    k.ipv6_prefix.clear();
+    assert_eq!(k.binding_key("pcef.lab;1;1"), "session:pcef.lab;1;1");
+}
