@@ -26,6 +26,8 @@
 #   env:   TARGETS="poc-sqlite kamailio" (poc-postgres added when CORELAB_TEST_PG_URL is set)
 #          RATES="100 200 400 800" STEP_SECONDS=8 HOLD_MS=1000 USERS=4000 GROUP_COUNT=20
 #          KAM_CHILDREN=4 NICE=-10 NO_BUILD=1 KEEP=1 CORELAB_BIN=target/release
+#          PERF=1 (perf record -g of the target's processes during each step; the report, by
+#          command, object and symbol, in the work dir: use with KEEP=1)
 #
 # As root it renices itself (NICE, default -10; SIPp and the targets inherit it) so that
 # compilations running beside it disturb the measurement less. Every process runs under
@@ -97,12 +99,26 @@ step() {
     local calls=$((rate * STEP_SECONDS)) dir="$WORK/$name/rate-$rate" rc=0 t0 t1 u0 u1
     mkdir -p "$dir"
     t0=$(cpu_ticks "$@") u0=$(cpu_ticks "${UAS_PID:-}")
+    local perf_pid=
+    if [ "${PERF:-0}" = 1 ] && command -v perf >/dev/null; then
+        local pid_list
+        pid_list=$(IFS=,; echo "$*")
+        perf record -q -F 499 -g -o "$dir/perf.data" -p "$pid_list" -- sleep "$STEP_SECONDS" \
+            >"$dir/perf.log" 2>&1 &
+        perf_pid=$!
+    fi
     (cd "$dir" && exec timeout -k 2 $((STEP_SECONDS * 3 + 30)) sipp "$addr" -sf "$SCEN/bench-join.xml" \
         -inf "$WORK/joins.csv" -key domain a.lab -i 127.0.0.1 -p "$SIPP_PORT" \
         -m "$calls" -r "$rate" -rp 1000 -l $((rate * 4 + 100)) -d "$HOLD_MS" -nostdin \
         -recv_timeout 10000 -buff_size 4194304 -trace_stat -stf stat.csv -fd 1 \
         -trace_rtt -rtt_freq 1 -trace_err -error_file errors.log) >"$dir/sipp.out" 2>&1 || rc=$?
     t1=$(cpu_ticks "$@") u1=$(cpu_ticks "${UAS_PID:-}")
+    if [ -n "$perf_pid" ]; then
+        wait "$perf_pid"
+        perf report -q -i "$dir/perf.data" --no-children --sort comm,dso,sym --percent-limit 1.5 \
+            --stdio -g none >"$dir/perf.txt" 2>/dev/null
+        log "  perf ($name $rate/s): $dir/perf.txt"
+    fi
     RESULTS+=("$(python3 - "$dir" "$name" "$rate" "$calls" "$rc" "$((t1 - t0))" "$((u1 - u0))" "$(getconf CLK_TCK)" <<'EOF'
 import csv, glob, sys
 d, name, rate, calls, rc = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
