@@ -19,6 +19,7 @@
 #     mallory (unknown to PF-A) 403 from the PF; alice to sip:nosuch@lab.example 404.
 # tshark (dumpcap on lo, the SIP ports of the four nodes): no malformed or Warning frame; INVITE,
 # ACK, BYE, 200, 403 and 404 present over UDP and over TCP.
+# Needs root (or CAP_NET_RAW): dumpcap on lo, and SIPp's play_pcap_audio sends RTP on a raw socket.
 # Prints PASS/FAIL per check and "N passed, M failed"; exits non-zero on any failure.
 # SC2317 (unreachable command) misreads functions called only through a trap.
 # shellcheck disable=SC2317
