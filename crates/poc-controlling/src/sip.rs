@@ -283,12 +283,10 @@ async fn invite(ctx: Arc<Cf>, tx: Transaction) -> Option<FollowUp> {
     metrics::counter!(m::JOINS, "outcome" => "joined").increment(1);
     tracing::info!(group = %group_uri, %user, conversation_id = %joined.ids.conversation_id,
         contribution_id = %joined.ids.contribution_id, "joined");
-    // RFC 3261 §12.1.1: the Record-Route values copied into the 2xx, in order, so that the
-    // joiner's route set runs through its participating function (ACK, BYE, re-INVITE).
-    let mut extra = vec![("Contact", contact), ("Allow", ALLOW.into())];
-    for rr in headers::all_values(&req, "Record-Route") {
-        extra.push(("Record-Route", rr));
-    }
+    // RFC 3261 §12.1.1: `build::response` copies the INVITE's Record-Route values into this 2xx,
+    // in order, so that the joiner's route set runs through its participating function (ACK,
+    // BYE, re-INVITE).
+    let extra = [("Contact", contact), ("Allow", ALLOW.into())];
     let Some(tx) = answer(
         tx,
         200,
