@@ -49,6 +49,8 @@
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench-lib.sh
+source "$ROOT/scripts/bench-lib.sh"
 TARGETS=${TARGETS:-presence-sqlite presence-postgres kamailio-fast kamailio-durable}
 STEP_SECONDS=${STEP_SECONDS:-8}
 START_RATE=${START_RATE:-100}
@@ -352,29 +354,6 @@ def pct(v, q):
     v = sorted(v)
     return f"{v[min(len(v) - 1, int(q * len(v)))]:.0f}"
 print(" ".join("/".join(pct(vals[k], q) for q in (0.5, 0.9, 0.99)) for k in ("1", "2", "3")))
-EOF
-}
-
-# cpu_ticks PID...: CPU time (user+system, clock ticks) of these processes and their descendants.
-cpu_ticks() {
-    python3 - "$@" <<'EOF'
-import os, sys
-kids, ticks = {}, {}
-for p in os.listdir("/proc"):
-    if not p.isdigit():
-        continue
-    try:
-        f = open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()
-    except OSError:
-        continue
-    kids.setdefault(int(f[1]), []).append(int(p))
-    ticks[int(p)] = int(f[11]) + int(f[12])
-todo, total = [int(a) for a in sys.argv[1:] if a.isdigit()], 0
-while todo:
-    p = todo.pop()
-    total += ticks.get(p, 0)
-    todo += kids.get(p, [])
-print(total)
 EOF
 }
 

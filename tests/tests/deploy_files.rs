@@ -21,6 +21,8 @@ fn compose_services_use_binaries_and_files_that_exist() {
         "labctl",
         "session-manager",
         "group-server",
+        "poc-participating",
+        "poc-controlling",
         "dra",
         "pcrf",
         "diameter-peer",
@@ -180,5 +182,92 @@ fn docker_build_context_excludes_build_output_and_dependencies_build_in_their_ow
     assert!(
         cook < copy_all && copy_all < build,
         "dependency layer before the sources"
+    );
+}
+
+/// `--print-config` of `bin` with the shipped `file`: the node's own loader accepts it; its JSON.
+fn print_config(bin: &str, file: &str) -> serde_json::Value {
+    let out = std::process::Command::new(labctl::bin_path(bin).unwrap())
+        .args([
+            "--config",
+            root().join(file).to_str().unwrap(),
+            "--print-config",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{file}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{file}: {e}"))
+}
+
+/// The compose service `name`'s fixed address on the lab network.
+fn compose_address(name: &str) -> String {
+    let text = std::fs::read_to_string(root().join("docker-compose.yml")).unwrap();
+    let doc: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    doc["services"][name]["networks"]["default"]["ipv4_address"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{name} has no fixed address"))
+        .to_string()
+}
+
+#[test]
+fn shipped_poc_configs_are_accepted_and_agree_with_compose() {
+    let cf = print_config("poc-controlling", "deploy/poc-controlling.toml");
+    let cf_ip = compose_address("cf");
+    // The relay's address goes into SDP: it must be the CF's own address on the network.
+    assert_eq!(cf["media"]["address"], serde_json::json!(cf_ip), "{cf}");
+    assert_eq!(cf["xcap"]["root"], "http://group-server:8080/xcap");
+    // The group server lets the CF read every group.
+    let gs = print_config("group-server", "deploy/group-server.toml");
+    assert!(
+        gs["xcap"]["readers"]
+            .as_array()
+            .unwrap()
+            .contains(&cf["xcap"]["identity"]),
+        "{gs}"
+    );
+    let cf_port = cf["sip"]["listen"]
+        .as_str()
+        .unwrap()
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .to_string();
+    for (service, file, user_ip) in [
+        ("pf-a", "deploy/pf-a.toml", "172.28.0.21"),
+        ("pf-b", "deploy/pf-b.toml", "172.28.0.22"),
+    ] {
+        let pf = print_config("poc-participating", file);
+        compose_address(service);
+        // The CF's P-Asserted-Identity is believed by its fixed address; groups go to it.
+        assert_eq!(
+            pf["participating"]["trusted_sources"],
+            serde_json::json!([cf_ip]),
+            "{file}"
+        );
+        assert_eq!(
+            pf["participating"]["controlling"][0]["uri"],
+            serde_json::json!(format!("sip:cf:{cf_port}")),
+            "{file}"
+        );
+        for groups in cf["groups"]["served"].as_array().unwrap() {
+            assert_eq!(&pf["participating"]["controlling"][0]["domain"], groups);
+        }
+        // Its users' contacts are the addresses kept for the terminals.
+        let users = pf["participating"]["users"].as_array().unwrap();
+        assert!(
+            users
+                .iter()
+                .all(|u| u["contact"].as_str().unwrap().contains(user_ip)),
+            "{file}: {users:?}"
+        );
+    }
+    // The schemas differ: both PFs share the lab's PostgreSQL.
+    assert_ne!(
+        print_config("poc-participating", "deploy/pf-a.toml")["store"]["schema"],
+        print_config("poc-participating", "deploy/pf-b.toml")["store"]["schema"]
     );
 }

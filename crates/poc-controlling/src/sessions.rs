@@ -98,6 +98,15 @@ impl Sessions {
         Some(p)
     }
 
+    /// How many participants there are, in every group.
+    pub fn len(&self) -> usize {
+        self.table().participants.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// Run `f` on a participant.
     pub fn with<T>(&self, key: &DialogKey, f: impl FnOnce(&mut Participant) -> T) -> Option<T> {
         self.table().participants.get_mut(key).map(f)

@@ -65,6 +65,9 @@ impl RequestBuilder {
 
 /// A response to `req` (RFC 3261 §8.2.6): Via, From, To, Call-ID and CSeq copied; `to_tag` added
 /// to To when it has none and the response is final; `reason` replaces the standard phrase.
+/// A response that establishes a dialog (101-299 to an INVITE outside a dialog) also carries the
+/// request's Record-Route values, in order (§12.1.1), so that the caller's route set takes in
+/// the proxies that record-routed.
 pub fn response(
     req: &Request,
     code: u16,
@@ -74,6 +77,9 @@ pub fn response(
     body: Option<(&str, Vec<u8>)>,
 ) -> Response {
     let mut headers = req.headers.clone();
+    let establishes_dialog = req.method == rsipstack::sip::Method::Invite
+        && (101..300).contains(&code)
+        && matches!(headers::to_uri_and_tag(req), Ok((_, None)));
     headers.retain(|h| {
         matches!(
             h,
@@ -82,7 +88,7 @@ pub fn response(
                 | rsipstack::sip::Header::From(_)
                 | rsipstack::sip::Header::To(_)
                 | rsipstack::sip::Header::CSeq(_)
-        )
+        ) || (establishes_dialog && matches!(h, rsipstack::sip::Header::RecordRoute(_)))
     });
     // Copied headers carry no control characters (a bare CR would end the line on the wire).
     for h in headers.iter_mut() {
@@ -241,6 +247,41 @@ mod tests {
             .header("Event", "presence")
             .build("SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bKx1")
             .unwrap()
+    }
+
+    fn invite(to: &str) -> Request {
+        request("INVITE", "sip:team@lab")
+            .header("Record-Route", "<sip:pf.a.lab;lr>")
+            .header("From", "<sip:alice@lab>;tag=a1")
+            .header("To", to)
+            .header("Record-Route", "<sip:edge.a.lab;lr;transport=tcp>")
+            .header("Call-ID", "c2@lab")
+            .header("CSeq", "1 INVITE")
+            .build("SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bKx2")
+            .unwrap()
+    }
+
+    fn record_routes(resp: &Response) -> Vec<String> {
+        resp.to_string()
+            .lines()
+            .filter_map(|l| l.strip_prefix("Record-Route: ").map(str::to_string))
+            .collect()
+    }
+
+    #[test]
+    fn dialog_establishing_responses_copy_record_route_in_order() {
+        let both = ["<sip:pf.a.lab;lr>", "<sip:edge.a.lab;lr;transport=tcp>"];
+        for code in [180, 200] {
+            let resp = response(&invite("<sip:team@lab>"), code, None, Some("t"), &[], None);
+            assert_eq!(record_routes(&resp), both, "{resp}");
+        }
+        // Not for a refusal, a re-INVITE (the route set is fixed) or another method.
+        let refused = response(&invite("<sip:team@lab>"), 403, None, Some("t"), &[], None);
+        assert!(record_routes(&refused).is_empty(), "{refused}");
+        let trying = response(&invite("<sip:team@lab>"), 100, None, None, &[], None);
+        assert!(record_routes(&trying).is_empty(), "{trying}");
+        let reinvite = response(&invite("<sip:team@lab>;tag=t"), 200, None, None, &[], None);
+        assert!(record_routes(&reinvite).is_empty(), "{reinvite}");
     }
 
     #[test]
