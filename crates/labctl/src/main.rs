@@ -58,6 +58,9 @@ enum Demo {
     /// IMS presence: a failed NOTIFY is restored by a MESSAGE and a re-SUBSCRIBE; repeated
     /// failures past the threshold sign the watcher out and alarm the administrator.
     Presence(PresenceArgs),
+    /// Every demo, one after the other (presence, dra, poc, mbs), then a table of their
+    /// verdicts. Exits 1 when one fails.
+    All,
     /// 5G MBS (issue 12, seed 000): a UE that closed its MBS app out of coverage lists its
     /// remaining QFIs at mobility registration; session-manager releases the MBS QoS flows and
     /// the TMGI and stops paging. Then the same with the capability off: paging goes on.
@@ -107,9 +110,8 @@ struct PresenceArgs {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     match Args::parse().command {
-        Command::Demo(Demo::Presence(a)) | Command::DemoPresence(a) => {
-            labctl::presence::demo(a.store_url, a.t1_ms).await
-        }
+        Command::Demo(demo) => exit_on_failure(run_demo(demo).await?),
+        Command::DemoPresence(a) => exit_on_failure(run_demo(Demo::Presence(a)).await?),
         Command::Probe(Probe::Presence { target, wait_s }) => {
             let report = labctl::presence::probe(&target, Duration::from_secs(wait_s)).await?;
             if report
@@ -131,26 +133,54 @@ async fn main() -> anyhow::Result<()> {
             }
         }
         Command::Capture(args) => labctl::capture::capture(args).await.map(|_| ()),
-        Command::Demo(Demo::Poc) => {
-            if demo_poc::demo_poc().await? {
-                Ok(())
-            } else {
-                std::process::exit(1)
-            }
-        }
-        Command::Demo(Demo::Dra) => {
-            if demo_dra::demo_dra().await? {
-                Ok(())
-            } else {
-                std::process::exit(1)
-            }
-        }
-        Command::Demo(Demo::Mbs { store_url }) => {
-            if demo_mbs::demo_mbs(store_url).await? {
-                Ok(())
-            } else {
-                std::process::exit(1)
-            }
-        }
     }
+}
+
+fn exit_on_failure(passed: bool) -> anyhow::Result<()> {
+    if passed {
+        Ok(())
+    } else {
+        std::process::exit(1)
+    }
+}
+
+/// Run one demo (or all of them, one after the other); whether every step passed.
+async fn run_demo(demo: Demo) -> anyhow::Result<bool> {
+    Ok(match demo {
+        Demo::Presence(a) => {
+            labctl::presence::demo(a.store_url, a.t1_ms).await?;
+            true
+        }
+        Demo::Mbs { store_url } => demo_mbs::demo_mbs(store_url).await?,
+        Demo::Dra => demo_dra::demo_dra().await?,
+        Demo::Poc => demo_poc::demo_poc().await?,
+        Demo::All => {
+            let mut results = Vec::new();
+            for (name, demo) in [
+                (
+                    "presence",
+                    Demo::Presence(PresenceArgs {
+                        store_url: None,
+                        t1_ms: 100,
+                    }),
+                ),
+                ("dra", Demo::Dra),
+                ("poc", Demo::Poc),
+                ("mbs", Demo::Mbs { store_url: None }),
+            ] {
+                println!("\n##### labctl demo {name}");
+                let outcome = match Box::pin(run_demo(demo)).await {
+                    Ok(true) => "PASS".to_string(),
+                    Ok(false) => "FAIL (a step failed)".to_string(),
+                    Err(e) => format!("FAIL ({e:#})"),
+                };
+                results.push((name, outcome));
+            }
+            println!("\n##### labctl demo all");
+            for (name, outcome) in &results {
+                println!("{name:<10} {outcome}");
+            }
+            results.iter().all(|(_, o)| o == "PASS")
+        }
+    })
 }
