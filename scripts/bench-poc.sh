@@ -152,7 +152,7 @@ EOF
     log "  ${RESULTS[-1]}"
 }
 
-SIPP_PORT=$(poc_free_port)
+SIPP_PORT=$(udp_tcp_free_port)
 
 # run_poc NAME STORE: the lab, PF-A serving every user, groups created over XCAP, a warm-up, steps.
 run_poc() {
@@ -215,7 +215,7 @@ start_kamailio() {
 run_kamailio() {
     local dir=$WORK/kamailio p1 p2 uas rate
     mkdir -p "$dir"
-    p1=$(poc_free_port) p2=$(poc_free_port) uas=$(poc_free_port)
+    p1=$(udp_tcp_free_port) p2=$(udp_tcp_free_port) uas=$(udp_tcp_free_port)
     KAM_PIDS=()
     (cd "$dir" && exec timeout 1200 sipp -sf "$SCEN/bench-uas.xml" -i 127.0.0.1 -p "$uas" -nostdin \
         -buff_size 4194304 -trace_err -error_file uas-errors.log) >"$dir/uas.out" 2>&1 &

@@ -255,3 +255,40 @@ macro_rules! on_both_backends {
         }
     };
 }
+
+/// What a `labctl` run printed.
+pub struct LabctlRun {
+    pub success: bool,
+    pub stdout: String,
+    /// stdout and stderr together, for failure messages.
+    pub all: String,
+}
+
+/// Run `labctl args` (in `dir` when given) to its end, killed after `limit`.
+pub async fn labctl_run(
+    args: &[&str],
+    dir: Option<&std::path::Path>,
+    limit: Duration,
+) -> anyhow::Result<LabctlRun> {
+    let mut cmd = tokio::process::Command::new(bin_path("labctl")?);
+    cmd.args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true);
+    if let Some(dir) = dir {
+        cmd.current_dir(dir);
+    }
+    let out = tokio::time::timeout(limit, cmd.output())
+        .await
+        .map_err(|_| anyhow::anyhow!("labctl {args:?} still running after {limit:?}"))??;
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let all = format!(
+        "{stdout}\n--- stderr ---\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(LabctlRun {
+        success: out.status.success(),
+        stdout,
+        all,
+    })
+}

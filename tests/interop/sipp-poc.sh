@@ -132,7 +132,7 @@ run_backend() {
     TMP=$WORK/$backend
     mkdir -p "$TMP"
     local a_port b_port e_port m_port
-    a_port=$(poc_free_port); b_port=$(poc_free_port); e_port=$(poc_free_port); m_port=$(poc_free_port)
+    a_port=$(udp_tcp_free_port); b_port=$(udp_tcp_free_port); e_port=$(udp_tcp_free_port); m_port=$(udp_tcp_free_port)
     if ! poc_lab_start "$store" 100 "$(poc_users "alice@a.lab=$a_port" "eve@a.lab=$e_port")" \
         "$(poc_users "bob@b.lab=$b_port")" >"$TMP/lab.out"; then
         echo "FAIL $backend: the lab starts: $(cat "$TMP/lab.out")"
@@ -145,7 +145,7 @@ run_backend() {
 
     # RTP to B arrives on B's media port: one per transport (A's and B's SIPp runs overlap).
     local b_mp_udp b_mp_tcp a_mp
-    b_mp_udp=$(poc_free_port); b_mp_tcp=$(poc_free_port); a_mp=$(poc_free_port)
+    b_mp_udp=$(udp_tcp_free_port); b_mp_tcp=$(udp_tcp_free_port); a_mp=$(udp_tcp_free_port)
     local ports="port ${PFA_SIP##*:} or port ${PFB_SIP##*:} or port ${CF_SIP##*:}"
     dumpcap -q -i lo -f "$ports or udp port $b_mp_udp or udp port $b_mp_tcp or udp port $a_mp" \
         -w "$TMP/poc.pcapng" >"$TMP/dumpcap.log" 2>&1 &

@@ -75,26 +75,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# A port free for both UDP and TCP on 127.0.0.1 (the server listens on both with one port).
-free_port() {
-  python3 - <<'EOF'
-import socket
-for _ in range(100):
-    t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    t.bind(("127.0.0.1", 0))
-    port = t.getsockname()[1]
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        u.bind(("127.0.0.1", port))
-    except OSError:
-        t.close()
-        continue
-    u.close()
-    t.close()
-    print(port)
-    break
-EOF
-}
+# shellcheck source=../sip/ports.sh
+source "$root/tests/sip/ports.sh"
 
 # A postgres:// URL for a fresh database NAME on the server of $CORELAB_TEST_PG_URL.
 pg_database_url() {
@@ -134,7 +116,7 @@ on_threshold = "deregister"
 default = "allow"
 EOF
   local port
-  port=$(free_port)
+  port=$(udp_tcp_free_port)
   NO_COLOR=1 "$server" --config "$dir/presence.toml" --store-url "$store" \
     --data-dir "$dir" --sip-listen "127.0.0.1:$port" --admin-listen 127.0.0.1:0 \
     --grpc-listen 127.0.0.1:0 --ready-file "$dir/ready.json" >"$dir/server.log" 2>&1 &
@@ -226,7 +208,7 @@ run_case() {
   local transport_flag=()
   [ "$tr" = tcp ] && transport_flag=(-t t1)
   local sipp_port
-  sipp_port=$(free_port)
+  sipp_port=$(udp_tcp_free_port)
   local rc=0
   (
     cd "$dir" &&

@@ -15,26 +15,8 @@ POC_PIDS=()
 POC_DOMAIN=lab.example
 POC_CF_IDENTITY=sip:poc-controlling@lab.example
 
-# A port free for both UDP and TCP on 127.0.0.1 (SIPp and the nodes use one port for both).
-poc_free_port() {
-    python3 - <<'EOF'
-import socket
-for _ in range(100):
-    t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    t.bind(("127.0.0.1", 0))
-    port = t.getsockname()[1]
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        u.bind(("127.0.0.1", port))
-    except OSError:
-        t.close()
-        continue
-    u.close()
-    t.close()
-    print(port)
-    break
-EOF
-}
+# shellcheck source=ports.sh
+source "$(dirname "${BASH_SOURCE[0]}")/ports.sh"
 
 # poc_ready_addr FILE KEY: an address of a node's ready file, once the file is there (<= 20 s).
 poc_ready_addr() {

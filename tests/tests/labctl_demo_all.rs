@@ -2,26 +2,16 @@
 //! other with the real binaries, a table of their verdicts at the end, exit 0 only when every
 //! demo passed.
 
-use std::process::Stdio;
 use std::time::Duration;
+
+use corelab_tests::labctl_run;
 
 #[tokio::test]
 async fn demo_all_runs_the_four_demos_and_passes() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let run = tokio::process::Command::new(labctl::bin_path("labctl")?)
-        .args(["demo", "all"])
-        .current_dir(dir.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .output();
-    let out = tokio::time::timeout(Duration::from_secs(300), run).await??;
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let all = format!(
-        "{stdout}\n--- stderr ---\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "labctl demo all failed:\n{all}");
+    let run = labctl_run(&["demo", "all"], Some(dir.path()), Duration::from_secs(300)).await?;
+    let (stdout, all) = (&run.stdout, &run.all);
+    assert!(run.success, "labctl demo all failed:\n{all}");
     let table = stdout
         .rsplit("##### labctl demo all")
         .next()

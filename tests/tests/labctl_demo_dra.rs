@@ -4,24 +4,15 @@
 //!
 //! Needs `cargo build -p labctl -p pcc-emulator -p corelab-dra -p corelab-pcrf`.
 
-use std::process::Stdio;
 use std::time::Duration;
+
+use corelab_tests::labctl_run;
 
 #[tokio::test]
 async fn demo_dra_plays_embodiments_1_4_7_10_and_leaves_no_binding() -> anyhow::Result<()> {
-    let run = tokio::process::Command::new(labctl::bin_path("labctl")?)
-        .args(["demo", "dra"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .output();
-    let out = tokio::time::timeout(Duration::from_secs(180), run).await??;
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let all = format!(
-        "{stdout}\n--- stderr ---\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "labctl demo dra failed:\n{all}");
+    let run = labctl_run(&["demo", "dra"], None, Duration::from_secs(180)).await?;
+    let (stdout, all) = (&run.stdout, &run.all);
+    assert!(run.success, "labctl demo dra failed:\n{all}");
     let lanes = "client                  vDRA                    vPCRF                   hDRA                    hPCRF";
     assert_eq!(stdout.matches(lanes).count(), 4, "four ladders:\n{all}");
     for line in [

@@ -2,24 +2,15 @@
 //! prints the ladder with each step's verdict, the release with the QFI lists (zero pagings
 //! after the registration) and the paging that goes on without them.
 
-use std::process::Stdio;
 use std::time::Duration;
+
+use corelab_tests::labctl_run;
 
 #[tokio::test]
 async fn demo_mbs_plays_the_seed_figure_and_passes() -> anyhow::Result<()> {
-    let run = tokio::process::Command::new(labctl::bin_path("labctl")?)
-        .args(["demo", "mbs"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .output();
-    let out = tokio::time::timeout(Duration::from_secs(120), run).await??;
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let all = format!(
-        "{stdout}\n--- stderr ---\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "labctl demo mbs failed:\n{all}");
+    let run = labctl_run(&["demo", "mbs"], None, Duration::from_secs(120)).await?;
+    let (stdout, all) = (&run.stdout, &run.all);
+    assert!(run.success, "labctl demo mbs failed:\n{all}");
     for line in [
         "UE                                  gNB / N1                            session-manager",
         "REGISTRATION REQUEST (mobility updating, 5G-GUTI, PDU session status {1}, QFI lists 0x7C: PSI 1 -> [1])",

@@ -3,24 +3,15 @@
 //! step's verdict: B is given A's ids and replaces its own, RTP from A reaches B, A's rejoin
 //! gets the same ids.
 
-use std::process::Stdio;
 use std::time::Duration;
+
+use corelab_tests::labctl_run;
 
 #[tokio::test]
 async fn demo_poc_plays_the_seed_figure_and_passes() -> anyhow::Result<()> {
-    let run = tokio::process::Command::new(labctl::bin_path("labctl")?)
-        .args(["demo", "poc"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .output();
-    let out = tokio::time::timeout(Duration::from_secs(120), run).await??;
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let all = format!(
-        "{stdout}\n--- stderr ---\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "labctl demo poc failed:\n{all}");
+    let run = labctl_run(&["demo", "poc"], None, Duration::from_secs(120)).await?;
+    let (stdout, all) = (&run.stdout, &run.all);
+    assert!(run.success, "labctl demo poc failed:\n{all}");
     for line in [
         "A (alice@a.lab)",
         "[308-313] B joins with its own ids and is given A's",
