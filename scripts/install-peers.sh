@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install the third-party peers the tests drive, when missing: SIPp, Kamailio (+ presence, SQLite
-# and PostgreSQL modules), baresip, PostgreSQL 15, freeDiameter (+ extensions), tshark, kubectl (Debian
-# packages), python-diameter, pycrate and kubernetes-validate (PyPI). Idempotent and quiet.
+# and PostgreSQL modules), baresip, PostgreSQL 15, freeDiameter (+ extensions), tshark, kubectl,
+# chromium + chromium-driver (Debian packages), python-diameter, pycrate, selenium and
+# kubernetes-validate (PyPI). Idempotent and quiet.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
@@ -21,6 +22,9 @@ command -v pkg-config >/dev/null || need+=(pkg-config)
 # Diameter: freeDiameter daemon + extensions (dict_dcca_3gpp, rt_default, acl_wl, ...), tshark as decoder oracle.
 command -v freeDiameterd >/dev/null || need+=(freediameterd)
 [ -e /usr/lib/freeDiameter/dict_dcca_3gpp.fdx ] || need+=(freediameter-extensions)
+# Headless Chromium and its WebDriver: the lab console's browser test (tests/interop/console-chromium.sh).
+command -v chromium >/dev/null || need+=(chromium)
+command -v chromedriver >/dev/null || need+=(chromium-driver)
 # kubectl (its built-in kustomize renders deploy/ for tests/interop/k8s-manifests.sh).
 command -v kubectl >/dev/null || need+=(kubernetes-client)
 if ! command -v tshark >/dev/null; then
@@ -44,6 +48,11 @@ fi
 if ! python3 -c 'import pycrate_mobile.NAS5G' >/dev/null 2>&1; then
   echo "install-peers: installing pycrate (pip)"
   python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore 'pycrate==0.8.*' >/dev/null
+fi
+# Selenium (PyPI, Apache-2.0): drives chromedriver in tests/interop/console-chromium.sh.
+if ! python3 -c 'import selenium' >/dev/null 2>&1; then
+  echo "install-peers: installing selenium (pip)"
+  python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore 'selenium==4.*' >/dev/null
 fi
 # kubernetes-validate (PyPI, Apache-2.0): the Kubernetes API schemas, to check deploy/k8s offline.
 if ! command -v kubernetes-validate >/dev/null; then

@@ -243,15 +243,23 @@ pub async fn down(dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Each node's process, `/readyz` and (where the topology names one) the size of its list;
-/// false when a node is not ready.
-pub async fn status(dir: &Path) -> anyhow::Result<bool> {
-    let state = LabState::load(&std::path::absolute(dir)?)?;
-    let mut healthy = true;
-    println!(
-        "{:<16} {:>7}  {:<8} {:<10} counts",
-        "node", "pid", "process", "readyz"
-    );
+/// One node's health as `labctl status` and the console show it.
+#[derive(Debug, Serialize)]
+pub struct NodeHealth {
+    pub name: String,
+    pub binary: String,
+    pub pid: u32,
+    pub addrs: BTreeMap<String, String>,
+    pub running: bool,
+    /// "ready", "down", or the status code `/readyz` answered.
+    pub ready: String,
+    /// The size of the node's list ("3 bindings"), where the topology names one.
+    pub count: String,
+}
+
+/// Each node's process, `/readyz` and (where the topology names one) the size of its list.
+pub async fn health(state: &LabState) -> Vec<NodeHealth> {
+    let mut all = Vec::new();
     for n in &state.nodes {
         let running = alive(n.pid, &n.binary);
         let admin = n.addrs.get("admin").cloned().unwrap_or_default();
@@ -271,13 +279,36 @@ pub async fn status(dir: &Path) -> anyhow::Result<bool> {
                 Err(e) => format!("{e}"),
             }
         };
-        healthy &= running && ready == "ready";
+        all.push(NodeHealth {
+            name: n.name.clone(),
+            binary: n.binary.clone(),
+            pid: n.pid,
+            addrs: n.addrs.clone(),
+            running,
+            ready,
+            count,
+        });
+    }
+    all
+}
+
+/// Print each node's health; false when a node is not ready.
+pub async fn status(dir: &Path) -> anyhow::Result<bool> {
+    let state = LabState::load(&std::path::absolute(dir)?)?;
+    println!(
+        "{:<16} {:>7}  {:<8} {:<10} counts",
+        "node", "pid", "process", "readyz"
+    );
+    let mut healthy = true;
+    for h in health(&state).await {
+        healthy &= h.running && h.ready == "ready";
         println!(
-            "{:<16} {:>7}  {:<8} {:<10} {count}",
-            n.name,
-            n.pid,
-            if running { "running" } else { "gone" },
-            ready
+            "{:<16} {:>7}  {:<8} {:<10} {}",
+            h.name,
+            h.pid,
+            if h.running { "running" } else { "gone" },
+            h.ready,
+            h.count
         );
     }
     Ok(healthy)

@@ -5,6 +5,7 @@
 //! roaming DRA lab (vDRA, vPCRF, hDRA, hPCRF).
 
 pub mod capture;
+pub mod console;
 pub mod dra;
 pub mod http;
 pub mod lab;

@@ -48,6 +48,17 @@ enum Command {
     /// the seed's behaviours it shows. Exits 0 when it shows them all, 2 when it lacks one.
     #[command(subcommand)]
     Probe(Probe),
+    /// The lab console: a web page with every node's health, live ladders of each flow drawn
+    /// from the nodes' wire taps, decoded messages, a flow's pcapng, and a button per demo that
+    /// runs against the lab (docs/console.md).
+    Console {
+        /// The lab's directory (`[lab] dir` of the topology).
+        #[arg(long, default_value = "var/lab")]
+        dir: PathBuf,
+        /// Where the page is served.
+        #[arg(long, default_value = "127.0.0.1:8088")]
+        listen: std::net::SocketAddr,
+    },
     /// Capture the protocol messages of running nodes (their wire tap) into a pcapng file,
     /// optionally one flow (Call-ID, Session-Id or SUPI): docs/capture.md.
     Capture(labctl::capture::CaptureArgs),
@@ -132,6 +143,7 @@ async fn main() -> anyhow::Result<()> {
                 std::process::exit(1)
             }
         }
+        Command::Console { dir, listen } => labctl::console::serve(&dir, listen).await,
         Command::Capture(args) => labctl::capture::capture(args).await.map(|_| ()),
     }
 }

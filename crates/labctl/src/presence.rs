@@ -27,7 +27,14 @@ pub struct Watchers {
 }
 
 impl Watchers {
-    pub async fn start(proxy: &str, dir: &Path, inherit_stdout: bool) -> anyhow::Result<Watchers> {
+    /// `tag` is added to both user names (`alice{tag}`, `bob{tag}`): a run against a server that
+    /// keeps state (a long-lived lab, another vendor's node) starts with users it has not seen.
+    pub async fn start(
+        proxy: &str,
+        dir: &Path,
+        inherit_stdout: bool,
+        tag: &str,
+    ) -> anyhow::Result<Watchers> {
         let ue = |user: &str, extra: &[&str]| {
             let mut args: Vec<String> = [
                 "--aor",
@@ -47,7 +54,10 @@ impl Watchers {
         let bob_node = Node::start(
             "bob",
             &bin,
-            &ue("bob", &["--publish", "open", "--note", "at desk"]),
+            &ue(
+                &format!("bob{tag}"),
+                &["--publish", "open", "--note", "at desk"],
+            ),
             dir,
             inherit_stdout,
         )
@@ -55,7 +65,14 @@ impl Watchers {
         let alice_node = Node::start(
             "alice",
             &bin,
-            &ue("alice", &["--buddy", "sip:bob@lab.example", "--watch-reg"]),
+            &ue(
+                &format!("alice{tag}"),
+                &[
+                    "--buddy",
+                    &format!("sip:bob{tag}@lab.example"),
+                    "--watch-reg",
+                ],
+            ),
             dir,
             inherit_stdout,
         )
@@ -170,7 +187,7 @@ pub async fn demo(store_url: Option<String>, t1_ms: u64) -> anyhow::Result<()> {
     step(
         "bob registers and publishes 'open'; alice registers and watches bob (presence) and herself (reg)",
     );
-    let ues = Watchers::start(&format!("sip:127.0.0.1:{port}"), &dir, true).await?;
+    let ues = Watchers::start(&format!("sip:127.0.0.1:{port}"), &dir, true, "").await?;
     ues.sees("open", 0, LIMIT)
         .await
         .ok_or_else(|| anyhow::anyhow!("alice does not see bob open"))?;
@@ -248,7 +265,15 @@ pub async fn probe(target: &str, wait: Duration) -> anyhow::Result<Vec<(String, 
         report.push((what.to_string(), verdict));
     };
     println!("probe presence --target {target} (each step waits up to {wait:?})");
-    let ues = Watchers::start(target, dir.path(), false).await?;
+    let tag = format!(
+        "-{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() % 1_000_000_000)
+            .unwrap_or(0)
+    );
+    println!("   users alice{tag} and bob{tag}@lab.example");
+    let ues = Watchers::start(target, dir.path(), false, &tag).await?;
 
     let basics =
         "REGISTER, PUBLISH and SUBSCRIBE accepted; the watcher is NOTIFYed of the presentity";
