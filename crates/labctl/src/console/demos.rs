@@ -235,7 +235,7 @@ impl Runs {
     }
 
     /// Every demo with its last run.
-    pub fn list(&self, _lab: &LabState) -> Vec<Status> {
+    pub fn list(&self) -> Vec<Status> {
         let s = self.state.lock().unwrap_or_else(|e| e.into_inner());
         DEMOS
             .iter()

@@ -13,7 +13,7 @@ pub mod demos;
 mod events;
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use axum::Router;
@@ -132,15 +132,13 @@ async fn pcap(State(c): State<Arc<Console>>, Query(q): Query<Flow>) -> Response 
 }
 
 async fn demo_list(State(c): State<Arc<Console>>) -> Response {
-    axum::Json(c.demos.list(&c.lab)).into_response()
+    axum::Json(c.demos.list()).into_response()
 }
 
 async fn run_demo(State(c): State<Arc<Console>>, UrlPath(name): UrlPath<String>) -> Response {
-    let console = c.clone();
     match demos::Demo::of(&name, &c.lab) {
         Ok(demo) => {
-            let dir: PathBuf = c.lab.dir.clone();
-            console.demos.start(name.clone(), demo, dir);
+            c.demos.start(name.clone(), demo, c.lab.dir.clone());
             (StatusCode::ACCEPTED, format!("{name} started\n")).into_response()
         }
         Err(e) => (StatusCode::NOT_FOUND, format!("{e}\n")).into_response(),
