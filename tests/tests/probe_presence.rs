@@ -5,6 +5,7 @@
 //! MESSAGE comes and the watcher's view stays frozen (exit 2). Kamailio missing: the test fails
 //! when `CORELAB_REQUIRE_PEERS=1` (scripts/test.sh), and is skipped with a message otherwise.
 
+use std::os::unix::process::CommandExt;
 use std::process::Output;
 
 use corelab_tests::{Backend, Lab};
@@ -82,7 +83,9 @@ fn kamailio_presence_lacks_the_failure_report_and_the_restored_view() -> anyhow:
     let cfg_path = dir.path().join("kamailio.cfg");
     std::fs::write(&cfg_path, cfg)?;
     let log = std::fs::File::create(dir.path().join("kamailio.log"))?;
+    // Its own process group: Kamailio forks its workers, and stopping it stops them all.
     let mut kamailio = std::process::Command::new("kamailio")
+        .process_group(0)
         .arg("-f")
         .arg(&cfg_path)
         .args(["-DD", "-E", "-m", "64", "-M", "8"])
@@ -91,8 +94,14 @@ fn kamailio_presence_lacks_the_failure_report_and_the_restored_view() -> anyhow:
         .spawn()?;
     answers_options(port)?;
     let result = probe(&format!("sip:127.0.0.1:{port}"), 8);
-    let _ = kamailio.kill();
+    let group = format!("-{}", kamailio.id());
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", "--", &group])
+        .status();
     let _ = kamailio.wait();
+    let _ = std::process::Command::new("kill")
+        .args(["-KILL", "--", &group])
+        .status();
     let (code, report) = result?;
     let log = std::fs::read_to_string(dir.path().join("kamailio.log")).unwrap_or_default();
     assert_eq!(step(&report, 1), "SHOWS", "basics:\n{report}\n{log}");
