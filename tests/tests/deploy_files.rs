@@ -63,44 +63,16 @@ fn compose_services_use_binaries_and_files_that_exist() {
 }
 
 #[test]
-fn shipped_dra_config_is_accepted_by_dra() {
-    // The PCRF's compose name does not resolve here: --print-config checks the keys without
+fn shipped_dra_and_pcrf_configs_are_accepted() {
+    // The peers' compose names do not resolve here: --print-config checks the keys without
     // resolving (names are resolved at start).
-    let out = std::process::Command::new(labctl::bin_path("dra").unwrap())
-        .args([
-            "--config",
-            root().join("deploy/vdra.toml").to_str().unwrap(),
-            "--print-config",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-#[test]
-fn shipped_pcrf_and_hdra_configs_are_accepted() {
     for (bin, file) in [
+        ("dra", "deploy/vdra.toml"),
+        ("dra", "deploy/hdra.toml"),
         ("pcrf", "deploy/vpcrf.toml"),
         ("pcrf", "deploy/hpcrf.toml"),
-        ("dra", "deploy/hdra.toml"),
     ] {
-        let out = std::process::Command::new(labctl::bin_path(bin).unwrap())
-            .args([
-                "--config",
-                root().join(file).to_str().unwrap(),
-                "--print-config",
-            ])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{file}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        print_config(bin, file);
     }
 }
 
@@ -127,37 +99,12 @@ fn shipped_presence_config_is_valid_toml_with_known_sections() {
         );
     }
     // And presence-server itself accepts it.
-    let out = std::process::Command::new(labctl::bin_path("presence-server").unwrap())
-        .args([
-            "--config",
-            root().join("deploy/presence.toml").to_str().unwrap(),
-            "--print-config",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    print_config("presence-server", "deploy/presence.toml");
 }
 
 #[test]
 fn shipped_group_server_config_is_accepted() {
-    let out = std::process::Command::new(labctl::bin_path("group-server").unwrap())
-        .args([
-            "--config",
-            root().join("deploy/group-server.toml").to_str().unwrap(),
-            "--print-config",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = print_config("group-server", "deploy/group-server.toml").to_string();
     assert!(
         text.contains("\"0.0.0.0:8080\"") && text.contains("172.16.0.0/12"),
         "{text}"
