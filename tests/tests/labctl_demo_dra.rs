@@ -10,7 +10,12 @@ use corelab_tests::labctl_run;
 
 #[tokio::test]
 async fn demo_dra_plays_embodiments_1_4_7_10_and_leaves_no_binding() -> anyhow::Result<()> {
-    let run = labctl_run(&["demo", "dra"], None, Duration::from_secs(180)).await?;
+    let run = labctl_run(
+        &["demo", "dra", "--own-nodes"],
+        None,
+        Duration::from_secs(180),
+    )
+    .await?;
     let (stdout, all) = (&run.stdout, &run.all);
     assert!(run.success, "labctl demo dra failed:\n{all}");
     let lanes = "client                  vDRA                    vPCRF                   hDRA                    hPCRF";

@@ -8,7 +8,12 @@ use corelab_tests::labctl_run;
 
 #[tokio::test]
 async fn demo_mbs_plays_the_seed_figure_and_passes() -> anyhow::Result<()> {
-    let run = labctl_run(&["demo", "mbs"], None, Duration::from_secs(120)).await?;
+    let run = labctl_run(
+        &["demo", "mbs", "--own-nodes"],
+        None,
+        Duration::from_secs(120),
+    )
+    .await?;
     let (stdout, all) = (&run.stdout, &run.all);
     assert!(run.success, "labctl demo mbs failed:\n{all}");
     for line in [

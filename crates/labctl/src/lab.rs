@@ -71,6 +71,11 @@ impl LabState {
         Ok(serde_json::from_str(&text)?)
     }
 
+    /// Every node still runs.
+    pub fn is_up(&self) -> bool {
+        !self.nodes.is_empty() && self.nodes.iter().all(|n| alive(n.pid, &n.binary))
+    }
+
     /// The running node named `name`.
     pub fn node(&self, name: &str) -> anyhow::Result<&Running> {
         self.nodes

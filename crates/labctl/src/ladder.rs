@@ -18,7 +18,7 @@ impl Lane {
 #[derive(Debug)]
 pub struct Ladder {
     /// Each lane's head and the short name its notes carry.
-    lanes: Vec<(&'static str, &'static str)>,
+    lanes: Vec<(String, String)>,
     /// Characters between two lanes.
     width: usize,
     pub passed: usize,
@@ -37,9 +37,12 @@ impl Default for Ladder {
 
 impl Ladder {
     /// Lanes given as (head, short name for notes), `width` characters apart.
-    pub fn new(lanes: &[(&'static str, &'static str)], width: usize) -> Ladder {
+    pub fn new(lanes: &[(&str, &str)], width: usize) -> Ladder {
         Ladder {
-            lanes: lanes.to_vec(),
+            lanes: lanes
+                .iter()
+                .map(|(head, short)| (head.to_string(), short.to_string()))
+                .collect(),
             width,
             passed: 0,
             failed: 0,
@@ -93,7 +96,7 @@ impl Ladder {
     /// Something a node does without a message, written beside the lanes at `lane`.
     pub fn note(&self, lane: impl Into<Lane>, text: &str) {
         let lane = lane.into();
-        let who = self.lanes.get(lane.0).map(|l| l.1).unwrap_or("?");
+        let who = self.lanes.get(lane.0).map(|l| l.1.as_str()).unwrap_or("?");
         println!("{}", self.lanes(&format!("({who}: {text})")));
     }
 

@@ -9,10 +9,12 @@ pub mod console;
 pub mod dra;
 pub mod http;
 pub mod lab;
+pub mod lab_demo;
 pub mod ladder;
 pub mod mbs;
 pub mod node;
 pub mod poc;
+pub mod poc_figure;
 pub mod presence;
 pub mod wait;
 

@@ -21,9 +21,11 @@ struct Args {
 
 #[derive(Subcommand)]
 enum Command {
-    /// A demo scenario: `labctl demo presence`, `labctl demo mbs`, `labctl demo dra`, `labctl demo poc`.
-    #[command(subcommand)]
-    Demo(Demo),
+    /// A seed's procedure end to end against the running lab (`labctl demo presence|dra|poc|mbs|all`):
+    /// the messages the lab's nodes saw on a ladder with each check's PASS/FAIL; exits 1 when a
+    /// check fails. With no lab up, the topology's lab is brought up for the run and taken down
+    /// after it (unless --keep). `--own-nodes`: the richer self-contained version on nodes of its own.
+    Demo(DemoArgs),
     /// The same as `labctl demo presence` (its first spelling).
     DemoPresence(PresenceArgs),
     /// Start every node of a topology file (default deploy/lab.toml) as local processes on the
@@ -62,6 +64,24 @@ enum Command {
     /// Capture the protocol messages of running nodes (their wire tap) into a pcapng file,
     /// optionally one flow (Call-ID, Session-Id or SUPI): docs/capture.md.
     Capture(labctl::capture::CaptureArgs),
+}
+
+#[derive(clap::Args)]
+struct DemoArgs {
+    #[command(subcommand)]
+    demo: Demo,
+    /// The lab's topology: its `[lab] dir` is where the lab runs (default deploy/lab.toml).
+    #[arg(long, global = true, default_value = "deploy/lab.toml")]
+    topology: PathBuf,
+    /// Leave a lab the demo brought up running after it.
+    #[arg(long, global = true)]
+    keep: bool,
+    /// Play the self-contained version instead: the demo starts nodes of its own in a temporary
+    /// directory and prints the seed's figure as a scripted ladder checked step by step (presence:
+    /// also the threshold's sign-out and alarm; dra: embodiments 1, 4, 7, 10 in both modes; mbs:
+    /// also with the capability off).
+    #[arg(long, global = true)]
+    own_nodes: bool,
 }
 
 #[derive(Subcommand)]
@@ -121,7 +141,26 @@ struct PresenceArgs {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     match Args::parse().command {
-        Command::Demo(demo) => exit_on_failure(run_demo(demo).await?),
+        Command::Demo(DemoArgs {
+            demo,
+            own_nodes: true,
+            ..
+        }) => exit_on_failure(run_demo(demo).await?),
+        Command::Demo(DemoArgs {
+            demo,
+            topology,
+            keep,
+            ..
+        }) => {
+            let names: Vec<&str> = match &demo {
+                Demo::All => labctl::lab_demo::DEMOS.iter().map(|(n, _)| *n).collect(),
+                Demo::Presence(_) => vec!["presence"],
+                Demo::Dra => vec!["dra"],
+                Demo::Poc => vec!["poc"],
+                Demo::Mbs { .. } => vec!["mbs"],
+            };
+            exit_on_failure(labctl::lab_demo::cli::demo(&names, &topology, keep).await?)
+        }
         Command::DemoPresence(a) => exit_on_failure(run_demo(Demo::Presence(a)).await?),
         Command::Probe(Probe::Presence { target, wait_s }) => {
             let report = labctl::presence::probe(&target, Duration::from_secs(wait_s)).await?;

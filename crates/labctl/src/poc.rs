@@ -39,24 +39,107 @@ pub fn crowd() -> Vec<String> {
     (0..20).map(|i| format!("sip:u{i}@a.lab")).collect()
 }
 
+/// One join group's document for `group-server provision` (owned by the first member).
+pub fn group_document(uri: &str, members: &[String]) -> String {
+    let owner = members.first().map(String::as_str).unwrap_or_default();
+    let members: Vec<String> = members.iter().map(|u| format!("\"{u}\"")).collect();
+    format!(
+        "[[group]]\nuri = \"{uri}\"\nowner = \"{owner}\"\njoin_type = \"join\"\nmembers = [{}]\n",
+        members.join(", ")
+    )
+}
+
 /// The group documents (`group-server provision`).
 pub fn groups() -> String {
-    let crowd: Vec<String> = crowd().iter().map(|u| format!("\"{u}\"")).collect();
+    let team = [ALICE, BOB, CAROL, MALLORY].map(String::from);
     format!(
-        r#"[[group]]
-uri = "{GROUP}"
-owner = "{ALICE}"
-join_type = "join"
-members = ["{ALICE}", "{BOB}", "{CAROL}", "{MALLORY}"]
-
-[[group]]
-uri = "{CROWD}"
-owner = "sip:u0@a.lab"
-join_type = "join"
-members = [{}]
-"#,
-        crowd.join(", ")
+        "{}\n{}",
+        group_document(GROUP, &team),
+        group_document(CROWD, &crowd())
     )
+}
+
+/// Load `file` into a node's store with its own loader: `<binary> --config C [--store-url U]
+/// provision FILE` (group-server: groups; poc-participating: users).
+pub async fn provision_file(
+    binary: &str,
+    config: &std::path::Path,
+    store_url: Option<&str>,
+    file: &std::path::Path,
+) -> anyhow::Result<()> {
+    let mut cmd = tokio::process::Command::new(bin_path(binary)?);
+    cmd.arg("--config").arg(config);
+    if let Some(url) = store_url {
+        cmd.args(["--store-url", url]);
+    }
+    let out = cmd.arg("provision").arg(file).output().await?;
+    anyhow::ensure!(
+        out.status.success(),
+        "{binary} provision {}: {}",
+        file.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(())
+}
+
+/// A PF's `[[user]]` entries for `provision`: each user reached at `contact_host_port`.
+pub fn users_document(users: &[String], contact_host_port: &str) -> String {
+    let mut text = String::new();
+    for user in users {
+        let user_part = user
+            .trim_start_matches("sip:")
+            .split('@')
+            .next()
+            .unwrap_or("ue");
+        text.push_str(&format!(
+            "[[user]]\nuri = \"{user}\"\ncontact = \"sip:{user_part}@{contact_host_port}\"\n"
+        ));
+    }
+    text
+}
+
+/// Start a terminal process (`ue-emulator poc`) with `users` behind the PF at `proxy`
+/// (`host:port`) over `transport`, `group` its default group; its control client.
+pub async fn start_terminal(
+    dir: &std::path::Path,
+    name: &str,
+    proxy: &str,
+    group: &str,
+    users: &[String],
+    transport: &str,
+    inherit_stdout: bool,
+) -> anyhow::Result<(Node, Terminals)> {
+    let mut args: Vec<String> = vec![
+        "poc".into(),
+        "--proxy".into(),
+        format!("sip:{proxy}"),
+        "--transport".into(),
+        transport.into(),
+        "--group".into(),
+        group.into(),
+        "--t1-ms".into(),
+        "100".into(),
+    ];
+    for user in users {
+        args.extend(["--user".to_string(), user.clone()]);
+    }
+    let node = Node::start(name, &bin_path("ue-emulator")?, &args, dir, inherit_stdout).await?;
+    let client = PocControlClient::connect(node.grpc_uri()).await?;
+    Ok((node, client))
+}
+
+/// The ids the CF at `cf_admin` (`host:port`) has stored for `group` (`None`: none).
+pub async fn stored_ids(cf_admin: &str, group: &str) -> anyhow::Result<Option<(String, String)>> {
+    let text = crate::http::get_ok(&format!("http://{cf_admin}/group-sessions")).await?;
+    let all: serde_json::Value = serde_json::from_str(&text)?;
+    Ok(all.as_array().into_iter().flatten().find_map(|g| {
+        (g["group_uri"] == group && !g["conversation_id"].is_null()).then(|| {
+            (
+                g["conversation_id"].as_str().unwrap_or("").to_string(),
+                g["contribution_id"].as_str().unwrap_or("").to_string(),
+            )
+        })
+    }))
 }
 
 /// The store of each node (SQLite files, or PostgreSQL databases).
@@ -132,15 +215,13 @@ impl PocLab {
             a.extend(extra.iter().map(|s| s.to_string()));
             a
         };
-        let out = tokio::process::Command::new(bin_path("group-server")?)
-            .args(gs_args(&["provision", &groups_file.display().to_string()]))
-            .output()
-            .await?;
-        anyhow::ensure!(
-            out.status.success(),
-            "group-server provision failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        provision_file(
+            "group-server",
+            &gs_cfg,
+            Some(&stores.group_server),
+            &groups_file,
+        )
+        .await?;
         let group_server = Node::start(
             "group-server",
             &bin_path("group-server")?,
@@ -282,44 +363,13 @@ controlling = [{{ domain = "groups.lab", uri = "sip:{cf}" }}]
             .dir
             .path()
             .join(format!("{name}-users-{}.toml", self.terminals.len()));
-        let mut text = String::new();
-        for user in users {
-            let user_part = user
-                .trim_start_matches("sip:")
-                .split('@')
-                .next()
-                .unwrap_or("ue");
-            text.push_str(&format!(
-                "[[user]]\nuri = \"{user}\"\ncontact = \"sip:{user_part}@{contact_host_port}\"\n"
-            ));
-        }
-        std::fs::write(&file, text)?;
+        std::fs::write(&file, users_document(users, contact_host_port))?;
         let store = match side {
             Side::A => &self.stores.pf_a,
             Side::B => &self.stores.pf_b,
         };
-        let out = tokio::process::Command::new(bin_path("poc-participating")?)
-            .args([
-                "--config",
-                &self
-                    .dir
-                    .path()
-                    .join(format!("{name}.toml"))
-                    .display()
-                    .to_string(),
-                "--store-url",
-                store,
-                "provision",
-                &file.display().to_string(),
-            ])
-            .output()
-            .await?;
-        anyhow::ensure!(
-            out.status.success(),
-            "{name} provision failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        Ok(())
+        let config = self.dir.path().join(format!("{name}.toml"));
+        provision_file("poc-participating", &config, Some(store), &file).await
     }
 
     /// Start a terminal process (`ue-emulator poc`) with `users` (terminal K is the K-th) behind
@@ -333,32 +383,19 @@ controlling = [{{ domain = "groups.lab", uri = "sip:{cf}" }}]
         transport: &str,
         provision: bool,
     ) -> anyhow::Result<Terminals> {
-        let mut args: Vec<String> = vec![
-            "poc".into(),
-            "--proxy".into(),
-            format!("sip:{}", self.pf_addr(side)),
-            "--transport".into(),
-            transport.into(),
-            "--group".into(),
-            GROUP.into(),
-            "--t1-ms".into(),
-            "100".into(),
-        ];
-        for user in users {
-            args.extend(["--user".to_string(), user.clone()]);
-        }
-        let node = Node::start(
-            name,
-            &bin_path("ue-emulator")?,
-            &args,
+        let (node, client) = start_terminal(
             self.dir.path(),
+            name,
+            &self.pf_addr(side),
+            GROUP,
+            users,
+            transport,
             self.inherit_stdout,
         )
         .await?;
         if provision {
             self.provision(side, users, &node.sip_addr()).await?;
         }
-        let client = PocControlClient::connect(node.grpc_uri()).await?;
         self.terminals.push(node);
         Ok(client)
     }
@@ -373,17 +410,21 @@ controlling = [{{ domain = "groups.lab", uri = "sip:{cf}" }}]
         Ok(serde_json::from_str(&text)?)
     }
 
+    /// The CF's admin address (`host:port`).
+    pub fn cf_admin(&self) -> anyhow::Result<String> {
+        let cf = self
+            .cf
+            .as_ref()
+            .ok_or_else(|| anyhow::anyhow!("the CF is not running"))?;
+        cf.addrs
+            .get("admin")
+            .cloned()
+            .ok_or_else(|| anyhow::anyhow!("the CF has no admin address"))
+    }
+
     /// The ids the CF has stored for `group` (`None`: none).
     pub async fn stored_ids(&self, group: &str) -> anyhow::Result<Option<(String, String)>> {
-        let all = self.group_sessions().await?;
-        Ok(all.as_array().into_iter().flatten().find_map(|g| {
-            (g["group_uri"] == group && !g["conversation_id"].is_null()).then(|| {
-                (
-                    g["conversation_id"].as_str().unwrap_or("").to_string(),
-                    g["contribution_id"].as_str().unwrap_or("").to_string(),
-                )
-            })
-        }))
+        stored_ids(&self.cf_admin()?, group).await
     }
 
     /// A node's log so far (for failure messages).

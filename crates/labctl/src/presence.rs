@@ -272,8 +272,15 @@ pub async fn probe(target: &str, wait: Duration) -> anyhow::Result<Vec<(String, 
             .map(|d| d.as_millis() % 1_000_000_000)
             .unwrap_or(0)
     );
-    println!("   users alice{tag} and bob{tag}@lab.example");
     let ues = Watchers::start(target, dir.path(), false, &tag).await?;
+    println!(
+        "   at {}: alice{tag}@lab.example (watcher)",
+        ues.alice_node.sip_addr()
+    );
+    println!(
+        "   at {}: bob{tag}@lab.example (presentity)",
+        ues.bob_node.sip_addr()
+    );
 
     let basics =
         "REGISTER, PUBLISH and SUBSCRIBE accepted; the watcher is NOTIFYed of the presentity";

@@ -5,12 +5,13 @@
 //!   events; the page draws one ladder per flow: Call-ID, Session-Id or SUPI);
 //! - one message decoded (`GET /api/message/{id}`), the pcapng of one flow (`GET /api/pcap`);
 //! - a button per demo that plays the seed's client side **against the running lab's nodes**
-//!   (`POST /api/demo/{name}`, [`demos`]), so its messages appear on the ladders as they go.
+//!   (`POST /api/demo/{name}`, [`crate::lab_demo`]), so its messages appear on the ladders as
+//!   they go.
 //!
 //! The page is plain HTML, SVG and JavaScript (`index.html`), no framework.
 
-pub mod demos;
-mod events;
+pub(crate) mod events;
+mod runs;
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -33,7 +34,7 @@ const PAGE: &str = include_str!("index.html");
 struct Console {
     lab: LabState,
     events: Events,
-    demos: demos::Runs,
+    demos: runs::Runs,
 }
 
 /// Serve the console for the lab in `dir` on `listen` until Ctrl-C; prints the URL.
@@ -54,7 +55,7 @@ pub async fn start(
     let lab = LabState::load(&std::path::absolute(dir)?)?;
     let events = Events::subscribe(&lab).await?;
     let console = Arc::new(Console {
-        demos: demos::Runs::default(),
+        demos: runs::Runs::default(),
         lab,
         events,
     });
@@ -136,9 +137,9 @@ async fn demo_list(State(c): State<Arc<Console>>) -> Response {
 }
 
 async fn run_demo(State(c): State<Arc<Console>>, UrlPath(name): UrlPath<String>) -> Response {
-    match demos::Demo::of(&name, &c.lab) {
+    match crate::lab_demo::Demo::of(&name, &c.lab) {
         Ok(demo) => {
-            c.demos.start(name.clone(), demo, c.lab.dir.clone());
+            c.demos.start(name.clone(), demo, c.lab.dir.join("demos"));
             (StatusCode::ACCEPTED, format!("{name} started\n")).into_response()
         }
         Err(e) => (StatusCode::NOT_FOUND, format!("{e}\n")).into_response(),
