@@ -125,7 +125,7 @@ enum Probe {
         /// 3006 with Redirect-Host is followed in every mode.
         #[arg(long, default_value = "proxy")]
         mode: String,
-        /// How many UEs (a few: a relay spreading requests over both PCRFs shows it).
+        /// How many UEs, 1 to 200 (a few: a relay spreading requests over both PCRFs shows it).
         #[arg(long, default_value_t = 4)]
         ues: u32,
         /// The client's Origin-Host (default: pcc-probe.<target realm>).

@@ -33,7 +33,7 @@ pub struct Options {
     pub pcrfs: Vec<(String, String)>,
     /// The target's mode as pcc-emulator's `--mode` (a 3006 is followed in every mode).
     pub mode: String,
-    /// How many UEs (at least 1; a few, so that a relay's chance agreement is unlikely).
+    /// How many UEs, 1 to 200 (a few, so that a relay's chance agreement is unlikely).
     pub ues: u32,
     /// The client's Origin-Host (in the target realm).
     pub origin_host: String,
@@ -177,7 +177,7 @@ pub async fn probe(o: &Options) -> anyhow::Result<Vec<(String, Verdict)>> {
         o.pcrfs.len() == 2,
         "--pcrf HOST=LISTEN_ADDR: two are needed, the PCRFs the target routes to"
     );
-    anyhow::ensure!(o.ues >= 1, "--ues: at least 1");
+    anyhow::ensure!((1..=200).contains(&o.ues), "--ues: 1 to 200");
     let dir = tempfile::tempdir()?;
     println!(
         "probe dra --target {} --target-realm {} (client mode {}, each request waits up to {:?})",
@@ -219,10 +219,10 @@ pub async fn probe(o: &Options) -> anyhow::Result<Vec<(String, Verdict)>> {
         .map_err(|e| anyhow::anyhow!("client towards the target {}: {e:#}", o.target))?;
     let tag = run_tag();
     let t = tag % 60_000;
-    let mut ues: Vec<Ue> = (1..=o.ues.min(200))
+    let mut ues: Vec<Ue> = (1..=o.ues)
         .map(|k| Ue {
             name: format!("UE{k}"),
-            nai: format!("00101{tag:09}{}", k % 10),
+            nai: format!("00101{:07}{k:03}", tag % 10_000_000),
             ip: format!("10.{}.{}.{k}", 100 + (t >> 8) % 150, t & 255),
             gx: None,
             rx: None,
