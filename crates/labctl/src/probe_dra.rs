@@ -149,6 +149,16 @@ fn code_name(code: u32) -> String {
     }
 }
 
+/// UE `k`'s (1..=200) IMSI (MCC 001, MNC 01, a 15-digit IMSI) and IPv4 address in run `tag`:
+/// distinct per UE, and new to a target that saw earlier runs.
+fn ue_identity(tag: u64, k: u32) -> (String, String) {
+    let t = tag % 60_000;
+    (
+        format!("00101{:07}{k:03}", tag % 10_000_000),
+        format!("10.{}.{}.{k}", 100 + (t >> 8) % 150, t & 255),
+    )
+}
+
 /// Start the probe's PCRF `host` listening on `listen`, in the target realm, on SQLite in `dir`.
 async fn start_pcrf(
     dir: &Path,
@@ -218,14 +228,16 @@ pub async fn probe(o: &Options) -> anyhow::Result<Vec<(String, Verdict)>> {
         .await
         .map_err(|e| anyhow::anyhow!("client towards the target {}: {e:#}", o.target))?;
     let tag = run_tag();
-    let t = tag % 60_000;
     let mut ues: Vec<Ue> = (1..=o.ues)
-        .map(|k| Ue {
-            name: format!("UE{k}"),
-            nai: format!("00101{:07}{k:03}", tag % 10_000_000),
-            ip: format!("10.{}.{}.{k}", 100 + (t >> 8) % 150, t & 255),
-            gx: None,
-            rx: None,
+        .map(|k| {
+            let (nai, ip) = ue_identity(tag, k);
+            Ue {
+                name: format!("UE{k}"),
+                nai,
+                ip,
+                gx: None,
+                rx: None,
+            }
         })
         .collect();
     for u in &ues {
@@ -405,4 +417,21 @@ async fn steps(
         client.terminate(&sid).await?;
     }
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_ue_of_a_run_has_its_own_15_digit_imsi_and_address() {
+        let ids: Vec<_> = (1..=200).map(|k| ue_identity(999_999_999, k)).collect();
+        let imsis: std::collections::BTreeSet<_> = ids.iter().map(|(n, _)| n.clone()).collect();
+        let ips: std::collections::BTreeSet<_> = ids.iter().map(|(_, i)| i.clone()).collect();
+        assert_eq!((imsis.len(), ips.len()), (200, 200));
+        assert!(ids.iter().all(|(n, ip)| n.len() == 15
+            && n.bytes().all(|b| b.is_ascii_digit())
+            && ip.parse::<std::net::Ipv4Addr>().is_ok()));
+        assert_ne!(ue_identity(1, 1), ue_identity(2, 1));
+    }
 }
