@@ -15,17 +15,13 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use corelab_proto::pcc::v1 as pb;
-use corelab_proto::pcc::v1::pcc_control_client::PccControlClient;
-use labctl::bin_path;
 use labctl::dra::{DraLab, HPCRF_HOST, NODES, Setup, VPCRF_HOST, sqlite_store};
 use labctl::ladder::{Ladder, Lane};
-use labctl::wait::until;
+use labctl::pcc::PccClient;
 use serde_json::Value;
-use tokio::process::{Child, Command};
 
 const CLIENT: Lane = Lane(0);
 const VDRA: Lane = Lane(1);
@@ -134,54 +130,6 @@ pub async fn demo_dra() -> anyhow::Result<bool> {
     Ok(ok)
 }
 
-/// `pcc-emulator serve` towards the lab's vDRA, and its control client.
-struct Client {
-    child: Child,
-    control: PccControlClient<tonic::transport::Channel>,
-}
-
-impl Client {
-    async fn start(lab: &DraLab, dir: &Path, ordering: &str) -> anyhow::Result<Client> {
-        let out = dir.join("client.out");
-        let child = Command::new(bin_path("pcc-emulator")?)
-            .arg("serve")
-            .args(lab.client_args(&lab.vdra, ordering))
-            .args(["--log-format", "json"])
-            .env("RUST_LOG", LOG_FILTER)
-            .stdout(std::fs::File::create(&out)?)
-            .stderr(std::fs::File::create(dir.join("client.log"))?)
-            .stdin(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()?;
-        let addr = until(Duration::from_secs(20), "pcc-emulator serve", || {
-            let text = std::fs::read_to_string(&out).unwrap_or_default();
-            async move {
-                text.lines()
-                    .find_map(|l| l.strip_prefix("control listening on "))
-                    .map(|a| a.trim().to_string())
-            }
-        })
-        .await?;
-        let control = PccControlClient::connect(format!("http://{addr}")).await?;
-        Ok(Client { child, control })
-    }
-
-    async fn stop(mut self) {
-        if let Some(pid) = self.child.id() {
-            let _ = std::process::Command::new("kill")
-                .arg("-TERM")
-                .arg(pid.to_string())
-                .status();
-        }
-        if tokio::time::timeout(Duration::from_secs(5), self.child.wait())
-            .await
-            .is_err()
-        {
-            let _ = self.child.kill().await;
-        }
-    }
-}
-
 async fn embodiment(ladder: &mut Ladder, dir: &Path, e: &Embodiment) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir)?;
     let mut stores = Vec::new();
@@ -197,7 +145,9 @@ async fn embodiment(ladder: &mut Ladder, dir: &Path, e: &Embodiment) -> anyhow::
         ..Setup::new(e.vdra, e.hdra)
     };
     let lab = DraLab::start(dir, stores, setup).await?;
-    let client = Client::start(&lab, dir, e.ordering).await;
+    let mut args = lab.client_args(&lab.vdra, e.ordering);
+    args.extend(["--log-format".to_string(), "json".to_string()]);
+    let client = PccClient::start(dir, &args, Some(LOG_FILTER)).await;
     let result = match client {
         Ok(mut client) => {
             let r = play(ladder, &lab, &mut client, dir, e).await;
@@ -213,7 +163,7 @@ async fn embodiment(ladder: &mut Ladder, dir: &Path, e: &Embodiment) -> anyhow::
 async fn play(
     ladder: &mut Ladder,
     lab: &DraLab,
-    client: &mut Client,
+    client: &mut PccClient,
     dir: &Path,
     e: &Embodiment,
 ) -> anyhow::Result<()> {

@@ -95,7 +95,7 @@ pub async fn start_node(
 }
 
 /// The real `pcrf` in `role` (visited: with `[s9]` towards the hDRA, in `tail`; `tail` is
-/// appended to the config and may add other tables).
+/// appended to the config and may add other tables), listening on an ephemeral port.
 pub async fn start_pcrf(
     dir: &Path,
     name: &str,
@@ -105,13 +105,26 @@ pub async fn start_pcrf(
     role: &str,
     tail: &str,
 ) -> anyhow::Result<Node> {
-    let config = format!(
+    let config = pcrf_config_in(dir, store_url, host, realm, role, "127.0.0.1:0", tail);
+    start_node(dir, name, "pcrf", &config).await
+}
+
+/// A `pcrf` config: identity `host` in `realm`, Diameter on `listen`, `tail` appended.
+pub fn pcrf_config_in(
+    dir: &Path,
+    store_url: &str,
+    host: &str,
+    realm: &str,
+    role: &str,
+    listen: &str,
+    tail: &str,
+) -> String {
+    format!(
         "[node]\ndata_dir = \"{}\"\n[store]\nurl = \"{store_url}\"\n\
-         [diameter]\nlisten = \"127.0.0.1:0\"\norigin_host = \"{host}\"\norigin_realm = \"{realm}\"\n\
+         [diameter]\nlisten = \"{listen}\"\norigin_host = \"{host}\"\norigin_realm = \"{realm}\"\n\
          [pcrf]\nrole = \"{role}\"\n{tail}",
         dir.display()
-    );
-    start_node(dir, name, "pcrf", &config).await
+    )
 }
 
 /// `GET path` of a node's admin API, a JSON array (`/bindings`, `/sessions`).

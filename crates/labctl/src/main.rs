@@ -126,6 +126,39 @@ enum Probe {
         #[arg(long, default_value_t = 40)]
         wait_s: u64,
     },
+    /// Roaming PCC (seed 003): a DRA routes a UE's sessions to one PCRF while they live, and
+    /// keeps nothing of them once they end (a new session of the UE does not reach a stale
+    /// PCRF). The probe starts the two PCRFs the target routes to (`pcrf` processes) and plays
+    /// the PCEF and the AF with pcc-emulator.
+    Dra {
+        /// The DRA, HOST:PORT.
+        #[arg(long)]
+        target: String,
+        /// The PCRFs' realm (Destination-Realm of the requests; the PCRFs' Origin-Realm).
+        #[arg(long)]
+        target_realm: String,
+        /// A PCRF the target routes to: its Diameter identity and the address the probe's
+        /// PCRF listens on. Twice.
+        #[arg(long = "pcrf", value_name = "HOST=LISTEN_ADDR", required = true)]
+        pcrfs: Vec<String>,
+        /// The target's mode as pcc-emulator's `--mode` (redirect, proxy, proxy_variant); a
+        /// 3006 with Redirect-Host is followed in every mode.
+        #[arg(long, default_value = "proxy")]
+        mode: String,
+        /// How many UEs, 1 to 200 (a few: a relay spreading requests over both PCRFs shows it).
+        #[arg(long, default_value_t = 4)]
+        ues: u32,
+        /// The client's Origin-Host (default: pcc-probe.<target realm>).
+        #[arg(long)]
+        origin_host: Option<String>,
+        /// Longest wait for each answer, in seconds.
+        #[arg(long, default_value_t = 10)]
+        wait_s: u64,
+        /// Seconds given to the target to connect to the PCRFs once they listen (a target with
+        /// static peers connects on its own timer).
+        #[arg(long, default_value_t = 0)]
+        settle_s: u64,
+    },
 }
 
 #[derive(clap::Args)]
@@ -164,14 +197,38 @@ async fn main() -> anyhow::Result<()> {
         Command::DemoPresence(a) => exit_on_failure(run_demo(Demo::Presence(a)).await?),
         Command::Probe(Probe::Presence { target, wait_s }) => {
             let report = labctl::presence::probe(&target, Duration::from_secs(wait_s)).await?;
-            if report
+            exit_with_verdicts(&report)
+        }
+        Command::Probe(Probe::Dra {
+            target,
+            target_realm,
+            pcrfs,
+            mode,
+            ues,
+            origin_host,
+            wait_s,
+            settle_s,
+        }) => {
+            let pcrfs = pcrfs
                 .iter()
-                .all(|(_, v)| *v == labctl::presence::Verdict::Shows)
-            {
-                Ok(())
-            } else {
-                std::process::exit(2)
-            }
+                .map(|p| {
+                    p.split_once('=')
+                        .map(|(h, a)| (h.to_string(), a.to_string()))
+                        .ok_or_else(|| anyhow::anyhow!("--pcrf {p:?}: expected HOST=LISTEN_ADDR"))
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let options = labctl::probe_dra::Options {
+                origin_host: origin_host.unwrap_or_else(|| format!("pcc-probe.{target_realm}")),
+                target,
+                target_realm,
+                pcrfs,
+                mode,
+                ues,
+                wait: Duration::from_secs(wait_s),
+                settle: Duration::from_secs(settle_s),
+            };
+            let report = labctl::probe_dra::probe(&options).await?;
+            exit_with_verdicts(&report)
         }
         Command::Up { topology } => labctl::lab::up(&topology).await.map(|_| ()),
         Command::Down { dir } => labctl::lab::down(&dir).await,
@@ -184,6 +241,14 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Console { dir, listen } => labctl::console::serve(&dir, listen).await,
         Command::Capture(args) => labctl::capture::capture(args).await.map(|_| ()),
+    }
+}
+
+/// A probe's exit: 0 when every step shows, 2 when one lacks.
+fn exit_with_verdicts(report: &[(String, labctl::probe::Verdict)]) -> anyhow::Result<()> {
+    match labctl::probe::exit_status(report) {
+        0 => Ok(()),
+        code => std::process::exit(code),
     }
 }
 

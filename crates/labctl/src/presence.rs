@@ -13,6 +13,7 @@ use corelab_proto::ue::v1::ue_control_client::UeControlClient;
 use tonic::transport::Channel;
 
 use crate::node::{Node, bin_path, free_port};
+use crate::probe::{Report, Verdict, run_tag};
 use crate::wait::until;
 
 const LIMIT: Duration = Duration::from_secs(60);
@@ -243,35 +244,14 @@ pub async fn demo(store_url: Option<String>, t1_ms: u64) -> anyhow::Result<()> {
     server.stop().await
 }
 
-/// One probed behaviour: shown, lacking, or not checked (with why).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
-    Shows,
-    Lacks,
-}
-
 /// `labctl probe presence --target`: the seed's client side against the presence server at
 /// `target` (a SIP URI: the server, or the P-CSCF in front of it). `wait` bounds each step; it
 /// must exceed the target's Timer F (64·T1, 32 s with the default T1). Returns the verdicts.
 pub async fn probe(target: &str, wait: Duration) -> anyhow::Result<Vec<(String, Verdict)>> {
     let dir = tempfile::tempdir()?;
-    let mut report = Vec::new();
-    let mut record = |what: &str, verdict: Verdict, detail: String| {
-        let tag = match verdict {
-            Verdict::Shows => "SHOWS",
-            Verdict::Lacks => "LACKS",
-        };
-        println!("{:>2} {tag:<5} {what}: {detail}", report.len() + 1);
-        report.push((what.to_string(), verdict));
-    };
+    let mut report = Report::default();
     println!("probe presence --target {target} (each step waits up to {wait:?})");
-    let tag = format!(
-        "-{}",
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() % 1_000_000_000)
-            .unwrap_or(0)
-    );
+    let tag = format!("-{}", run_tag());
     let ues = Watchers::start(target, dir.path(), false, &tag).await?;
     println!(
         "   at {}: alice{tag}@lab.example (watcher)",
@@ -286,7 +266,7 @@ pub async fn probe(target: &str, wait: Duration) -> anyhow::Result<Vec<(String, 
         "REGISTER, PUBLISH and SUBSCRIBE accepted; the watcher is NOTIFYed of the presentity";
     let Some(_) = ues.sees("open", 0, wait).await else {
         let v = ues.view().await?;
-        record(
+        report.record(
             basics,
             Verdict::Lacks,
             format!(
@@ -297,9 +277,9 @@ pub async fn probe(target: &str, wait: Duration) -> anyhow::Result<Vec<(String, 
             ),
         );
         ues.stop().await?;
-        return Ok(report);
+        return Ok(report.into_steps());
     };
-    record(basics, Verdict::Shows, "alice sees bob 'open'".into());
+    report.record(basics, Verdict::Shows, "alice sees bob 'open'");
 
     ues.fail_notifies("ignore", 0, 1).await?;
     ues.publish("closed", "").await?;
@@ -311,12 +291,12 @@ pub async fn probe(target: &str, wait: Duration) -> anyhow::Result<Vec<(String, 
     .await
     .ok();
     match &got {
-        Some(v) => record(
+        Some(v) => report.record(
             told,
             Verdict::Shows,
             format!("{} MESSAGE received", v.failure_messages_received),
         ),
-        None => record(told, Verdict::Lacks, format!("no MESSAGE within {wait:?}")),
+        None => report.record(told, Verdict::Lacks, format!("no MESSAGE within {wait:?}")),
     }
     let restored = "the watcher's view is restored (it re-subscribes and sees the latest state)";
     match ues
@@ -331,10 +311,10 @@ pub async fn probe(target: &str, wait: Duration) -> anyhow::Result<Vec<(String, 
         )
         .await
     {
-        Some(_) => record(restored, Verdict::Shows, "alice sees bob 'closed'".into()),
+        Some(_) => report.record(restored, Verdict::Shows, "alice sees bob 'closed'"),
         None => {
             let v = ues.view().await?;
-            record(
+            report.record(
                 restored,
                 Verdict::Lacks,
                 format!(
@@ -355,8 +335,8 @@ pub async fn probe(target: &str, wait: Duration) -> anyhow::Result<Vec<(String, 
     })
     .await
     {
-        Ok(_) => record(rejected, Verdict::Shows, "MESSAGE received".into()),
-        Err(_) => record(
+        Ok(_) => report.record(rejected, Verdict::Shows, "MESSAGE received"),
+        Err(_) => report.record(
             rejected,
             Verdict::Lacks,
             format!("no MESSAGE within {wait:?}"),
@@ -365,11 +345,11 @@ pub async fn probe(target: &str, wait: Duration) -> anyhow::Result<Vec<(String, 
     println!(
         "   not probed: sign-out and the administrator's alarm past the threshold (they show only on the server's own interfaces)"
     );
-    let shown = report.iter().filter(|(_, v)| *v == Verdict::Shows).count();
+    let shown = report.shown();
     println!(
         "verdict: {target} shows {shown} of the {} probed behaviours of seed 001",
         report.len()
     );
     ues.stop().await?;
-    Ok(report)
+    Ok(report.into_steps())
 }

@@ -124,14 +124,11 @@ fn addr(lab: &LabState, node: &str, key: &str) -> anyhow::Result<String> {
         .ok_or_else(|| anyhow::anyhow!("{node} has no {key} address"))
 }
 
-/// A number for this run's users, UEs and group (distinct across runs on one lab).
+/// A number for this run's users, UEs and group: [`crate::probe::run_tag`], plus a count so
+/// that two runs started in the same millisecond (the console's "run all") differ.
 pub fn run_number() -> u32 {
     static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-    let millis = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0);
-    ((millis / 10 % 100_000_000) as u32)
+    (crate::probe::run_tag() as u32)
         .wrapping_add(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
 }
 
