@@ -38,4 +38,4 @@ for _ in $(seq 100); do
     kill -0 "$CONSOLE_PID" 2>/dev/null || { echo "FAIL: labctl console: $(tail -5 "$TMP/console.log")"; exit 1; }
     sleep 0.1
 done
-timeout 300 python3 "$ROOT/tests/console/console_check.py" "http://127.0.0.1:$PORT/" "$TMP/console.png"
+timeout 420 python3 "$ROOT/tests/console/console_check.py" "http://127.0.0.1:$PORT/" "$TMP/console.png"

@@ -112,7 +112,7 @@ impl Events {
 }
 
 impl Stored {
-    fn new(id: u64, node: String, event: WireEvent) -> Stored {
+    pub(crate) fn new(id: u64, node: String, event: WireEvent) -> Stored {
         let flow = (event.ids.call_id.clone())
             .or_else(|| event.ids.session_id.clone())
             .or_else(|| event.ids.supi.clone())

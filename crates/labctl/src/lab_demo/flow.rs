@@ -144,3 +144,123 @@ pub fn print(title: &str, arrows: &[Arrow], checks: &[Check]) -> (usize, usize) 
     }
     (ladder.passed, ladder.failed)
 }
+
+#[cfg(test)]
+mod tests {
+    use corelab_wire_tap::{Ids, Transport, WireEvent};
+
+    use super::*;
+
+    fn seen(
+        node: &str,
+        direction: Direction,
+        remote: Option<&str>,
+        protocol: Protocol,
+        bytes: &[u8],
+        ids: Ids,
+    ) -> Arc<Stored> {
+        let event = WireEvent {
+            at: SystemTime::UNIX_EPOCH,
+            direction,
+            transport: Transport::Tcp,
+            protocol,
+            local: None,
+            remote: remote.and_then(|r| r.parse().ok()),
+            summary: String::from_utf8_lossy(bytes).into_owned(),
+            bytes: bytes.to_vec(),
+            ids,
+        };
+        Arc::new(Stored::new(0, node.into(), event))
+    }
+
+    fn session() -> Ids {
+        Ids {
+            session_id: Some("s1".into()),
+            ..Ids::default()
+        }
+    }
+
+    #[test]
+    fn a_message_both_nodes_saw_is_one_arrow_and_ephemeral_ports_are_learned() {
+        let nodes: BTreeMap<String, String> = [
+            ("127.0.0.1:3868".to_string(), "vdra".to_string()),
+            ("127.0.0.1:3869".to_string(), "vpcrf".to_string()),
+            (ANY.to_string(), "BBERF".to_string()),
+        ]
+        .into();
+        use Direction::{Received, Sent};
+        let (d, n) = (Protocol::Diameter, Protocol::Nas5gs);
+        let events = [
+            seen(
+                "vdra",
+                Received,
+                Some("127.0.0.1:50000"),
+                d,
+                b"CCR app=1 hbh=1",
+                session(),
+            ),
+            seen(
+                "vdra",
+                Sent,
+                Some("127.0.0.1:3869"),
+                d,
+                b"CCR app=1 hbh=2",
+                session(),
+            ),
+            seen(
+                "vpcrf",
+                Received,
+                Some("127.0.0.1:40000"),
+                d,
+                b"CCR app=1 hbh=2",
+                session(),
+            ),
+            seen(
+                "vpcrf",
+                Sent,
+                Some("127.0.0.1:40000"),
+                d,
+                b"CCA app=1 hbh=2",
+                session(),
+            ),
+            seen(
+                "vdra",
+                Received,
+                Some("127.0.0.1:3869"),
+                d,
+                b"CCA app=1 hbh=2",
+                session(),
+            ),
+            // A watchdog names no flow: left out.
+            seen(
+                "vdra",
+                Sent,
+                Some("127.0.0.1:3869"),
+                d,
+                b"DWR",
+                Ids::default(),
+            ),
+            // A UE's first REGISTRATION REQUEST has no SUPI yet: kept.
+            seen(
+                "sm",
+                Received,
+                None,
+                n,
+                b"REGISTRATION REQUEST",
+                Ids::default(),
+            ),
+        ];
+        let got: Vec<(String, String, String)> = arrows(&events, &nodes)
+            .into_iter()
+            .map(|a| (a.from, a.to, a.label))
+            .collect();
+        let want = [
+            ("BBERF", "vdra", "CCR"),
+            ("vdra", "vpcrf", "CCR"),
+            ("vpcrf", "vdra", "CCA"),
+            ("gNB / UE", "sm", "REGISTRATION REQUEST"),
+        ]
+        .map(|(f, t, l)| (f.to_string(), t.to_string(), l.to_string()));
+        assert_eq!(got, want);
+    }
+}
