@@ -292,3 +292,12 @@ pub async fn labctl_run(
         all,
     })
 }
+
+/// The verdict word of step `n` of a `labctl probe` report ("SHOWS" or "LACKS").
+pub fn probe_step(report: &str, n: usize) -> &str {
+    report
+        .lines()
+        .find_map(|l| l.trim_start().strip_prefix(&format!("{n} ")))
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or("")
+}

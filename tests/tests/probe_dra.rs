@@ -7,6 +7,7 @@
 //!
 //! Needs `cargo build -p labctl -p corelab-dra -p corelab-pcrf -p pcc-emulator`.
 
+use corelab_tests::probe_step;
 use labctl::dra::{Dra, dra_config_in};
 use labctl::{bin_path, free_port};
 
@@ -65,20 +66,15 @@ async fn probe_our_dra(mode: &str, extra: &str) -> anyhow::Result<(Option<i32>, 
     ))
 }
 
-/// The verdict word of step `n` ("SHOWS" or "LACKS").
-fn step(report: &str, n: usize) -> &str {
-    report
-        .lines()
-        .find_map(|l| l.trim_start().strip_prefix(&format!("{n} ")))
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap_or("")
-}
-
 async fn every_step_shows(mode: &str) -> anyhow::Result<()> {
     let (code, report) = probe_our_dra(mode, "").await?;
     println!("{report}");
     for n in 1..=4 {
-        assert_eq!(step(&report, n), "SHOWS", "{mode} step {n}:\n{report}");
+        assert_eq!(
+            probe_step(&report, n),
+            "SHOWS",
+            "{mode} step {n}:\n{report}"
+        );
     }
     assert!(report.contains("shows 4 of the 4"), "{report}");
     assert_eq!(code, Some(0), "{report}");
@@ -89,9 +85,13 @@ async fn cleanup_off_lacks_the_stale_step(mode: &str) -> anyhow::Result<()> {
     let (code, report) = probe_our_dra(mode, "cleanup_off").await?;
     println!("{report}");
     for n in 1..=3 {
-        assert_eq!(step(&report, n), "SHOWS", "{mode} step {n}:\n{report}");
+        assert_eq!(
+            probe_step(&report, n),
+            "SHOWS",
+            "{mode} step {n}:\n{report}"
+        );
     }
-    assert_eq!(step(&report, 4), "LACKS", "{mode} step 4:\n{report}");
+    assert_eq!(probe_step(&report, 4), "LACKS", "{mode} step 4:\n{report}");
     assert_eq!(code, Some(2), "{report}");
     Ok(())
 }

@@ -8,6 +8,7 @@
 use std::os::unix::process::CommandExt;
 use std::process::Output;
 
+use corelab_tests::probe_step;
 use corelab_tests::{Backend, Lab};
 use labctl::{bin_path, free_port};
 
@@ -22,22 +23,13 @@ fn probe(target: &str, wait_s: u32) -> anyhow::Result<(Option<i32>, String)> {
     ))
 }
 
-/// The verdict word of step `n` ("SHOWS" or "LACKS").
-fn step(report: &str, n: usize) -> &str {
-    report
-        .lines()
-        .find_map(|l| l.trim_start().strip_prefix(&format!("{n} ")))
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap_or("")
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn our_presence_server_shows_every_probed_behaviour() -> anyhow::Result<()> {
     let lab = Lab::start(Backend::Sqlite, "").await?;
     let target = format!("sip:{}", lab.server().sip_addr());
     let (code, report) = tokio::task::spawn_blocking(move || probe(&target, 10)).await??;
     for n in 1..=4 {
-        assert_eq!(step(&report, n), "SHOWS", "step {n}:\n{report}");
+        assert_eq!(probe_step(&report, n), "SHOWS", "step {n}:\n{report}");
     }
     assert_eq!(code, Some(0), "{report}");
     assert!(report.contains("shows 4 of the 4"), "{report}");
@@ -104,9 +96,9 @@ fn kamailio_presence_lacks_the_failure_report_and_the_restored_view() -> anyhow:
         .status();
     let (code, report) = result?;
     let log = std::fs::read_to_string(dir.path().join("kamailio.log")).unwrap_or_default();
-    assert_eq!(step(&report, 1), "SHOWS", "basics:\n{report}\n{log}");
+    assert_eq!(probe_step(&report, 1), "SHOWS", "basics:\n{report}\n{log}");
     for n in 2..=4 {
-        assert_eq!(step(&report, n), "LACKS", "step {n}:\n{report}");
+        assert_eq!(probe_step(&report, n), "LACKS", "step {n}:\n{report}");
     }
     assert!(report.contains("view is frozen"), "{report}");
     assert_eq!(code, Some(2), "{report}");

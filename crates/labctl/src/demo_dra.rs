@@ -180,29 +180,13 @@ async fn play(
     let mut sessions = Vec::new();
     for (i, role) in e.clients.iter().enumerate() {
         ladder.step(&format!("b{}", i + 1), &format!("{role} establishes"));
-        let reply = client
-            .control
-            .establish(pb::EstablishRequest {
-                role: role.to_string(),
-                ue: Some(pb::Ue {
-                    nai: NAI.into(),
-                    ip: IP.into(),
-                    apn: "internet".into(),
-                }),
-                target: String::new(),
-            })
-            .await?
-            .into_inner();
+        let (session_id, result_code) = client.establish(role, NAI, IP).await?;
         wire.print_new(ladder).await;
         ladder.verdict(
-            reply.result_code == 2001,
-            &format!(
-                "{role} {}: {}",
-                wire.alias(&reply.session_id),
-                reply.result_code
-            ),
+            result_code == 2001,
+            &format!("{role} {}: {result_code}", wire.alias(&session_id)),
         );
-        sessions.push((role, reply.session_id));
+        sessions.push((role, session_id));
     }
 
     ladder.step("c", "bindings after the establishment");

@@ -173,19 +173,7 @@ impl Node {
 
     /// SIGTERM, then wait (SIGKILL after 5 s).
     pub async fn stop(mut self) -> anyhow::Result<()> {
-        if let Some(pid) = self.child.id() {
-            let _ = std::process::Command::new("kill")
-                .arg("-TERM")
-                .arg(pid.to_string())
-                .status();
-        }
-        if tokio::time::timeout(Duration::from_secs(5), self.child.wait())
-            .await
-            .is_err()
-        {
-            self.child.kill().await?;
-        }
-        Ok(())
+        terminate(&mut self.child).await
     }
 
     /// SIGKILL: the node dies as in a crash.
@@ -193,4 +181,22 @@ impl Node {
         self.child.kill().await?;
         Ok(())
     }
+}
+
+/// SIGTERM a child process (a node shuts down cleanly on it), then wait for it; SIGKILL after
+/// 5 s.
+pub async fn terminate(child: &mut tokio::process::Child) -> anyhow::Result<()> {
+    if let Some(pid) = child.id() {
+        let _ = std::process::Command::new("kill")
+            .arg("-TERM")
+            .arg(pid.to_string())
+            .status();
+    }
+    if tokio::time::timeout(Duration::from_secs(5), child.wait())
+        .await
+        .is_err()
+    {
+        child.kill().await?;
+    }
+    Ok(())
 }

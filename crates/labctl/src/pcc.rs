@@ -103,17 +103,6 @@ impl PccClient {
 
     /// SIGTERM (it sends DPR), then wait (SIGKILL after 5 s).
     pub async fn stop(mut self) {
-        if let Some(pid) = self.child.id() {
-            let _ = std::process::Command::new("kill")
-                .arg("-TERM")
-                .arg(pid.to_string())
-                .status();
-        }
-        if tokio::time::timeout(Duration::from_secs(5), self.child.wait())
-            .await
-            .is_err()
-        {
-            let _ = self.child.kill().await;
-        }
+        let _ = crate::node::terminate(&mut self.child).await;
     }
 }
