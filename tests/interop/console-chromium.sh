@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The lab console (issue 14 §3) in a real browser: `labctl up` starts the lab of deploy/lab.toml
-# in a temporary directory, `labctl console` serves its page, and headless Chromium (Debian's
+# in a temporary directory and serves its console page, and headless Chromium (Debian's
 # chromium + chromium-driver, driven by Selenium) loads it, runs every demo from the page, checks
 # the ladders drawn from the nodes' wire taps (arrows per flow, their labels, lanes named by
 # node), opens decoded messages by clicking arrows, downloads a flow's pcapng, and saves a
@@ -11,9 +11,7 @@ set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BIN=${CORELAB_BIN:-$ROOT/target/debug}
 TMP=$(mktemp -d /tmp/corelab-console.XXXXXX)
-CONSOLE_PID=""
 cleanup() {
-    [ -n "$CONSOLE_PID" ] && kill "$CONSOLE_PID" 2>/dev/null
     "$BIN/labctl" down --dir "$TMP/lab" >/dev/null 2>&1
     if [ "${KEEP:-0}" = 1 ]; then echo "kept $TMP"; else rm -rf "$TMP"; fi
 }
@@ -30,12 +28,7 @@ if ! CORELAB_BIN_DIR=$BIN timeout 120 "$BIN/labctl" up "$TMP/lab.toml" >"$TMP/up
     echo "FAIL: labctl up: $(tail -5 "$TMP/up.log")"
     exit 1
 fi
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-CORELAB_BIN_DIR=$BIN "$BIN/labctl" console --dir "$TMP/lab" --listen "127.0.0.1:$PORT" >"$TMP/console.log" 2>&1 &
-CONSOLE_PID=$!
-for _ in $(seq 100); do
-    grep -q 'console: http' "$TMP/console.log" && break
-    kill -0 "$CONSOLE_PID" 2>/dev/null || { echo "FAIL: labctl console: $(tail -5 "$TMP/console.log")"; exit 1; }
-    sleep 0.1
-done
-timeout 420 python3 "$ROOT/tests/console/console_check.py" "http://127.0.0.1:$PORT/" "$TMP/console.png"
+# `labctl up` serves the console ([lab] console of the topology) and prints its URL.
+URL=$(sed -n 's/^console: \(http:[^ ]*\)$/\1/p' "$TMP/up.log")
+[ -n "$URL" ] || { echo "FAIL: labctl up printed no console URL: $(tail -5 "$TMP/up.log")"; exit 1; }
+timeout 420 python3 "$ROOT/tests/console/console_check.py" "$URL" "$TMP/console.png"

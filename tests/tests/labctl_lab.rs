@@ -1,5 +1,5 @@
 //! Issue 14 §2: `labctl up` starts every node of the shipped topology (deploy/lab.toml) as
-//! local processes that outlive it, `labctl status` reports each one ready, a second `up` is
+//! local processes that outlive it and serves the console, `labctl status` reports each one ready, a second `up` is
 //! refused while the lab runs, and `labctl down` stops them all.
 
 use std::path::Path;
@@ -72,6 +72,25 @@ fn labctl_up_status_down_on_the_shipped_topology() -> anyhow::Result<()> {
         text(&status)
     );
     assert!(text(&status).contains("0 bindings"), "{}", text(&status));
+
+    // `up` serves the console (`[lab] console`): its page and the nodes it reports.
+    let url = state
+        .console_url()
+        .expect("the shipped topology has a console");
+    assert!(
+        text(&up).contains(&format!("console: {url}")),
+        "{}",
+        text(&up)
+    );
+    let page = labctl::http::get_blocking(&url)?;
+    assert_eq!(page.status, 200);
+    let nodes = labctl::http::get_blocking(&format!("{url}api/nodes"))?;
+    let nodes: serde_json::Value = serde_json::from_str(&nodes.body)?;
+    assert_eq!(
+        nodes.as_array().map(Vec::len),
+        Some(state.nodes.len() - 1),
+        "{nodes}"
+    );
 
     let again = labctl(&["up", topology.to_str().unwrap_or_default()])?;
     assert!(!again.status.success());

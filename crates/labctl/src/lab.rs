@@ -24,6 +24,10 @@ pub struct Topology {
 pub struct LabSection {
     /// Where the configs, stores, logs and `lab.json` go (relative: to the working directory).
     pub dir: PathBuf,
+    /// Where `up` serves the lab console (`labctl console`, docs/console.md) once every node is
+    /// ready; `{port:NAME}` allowed; absent: no console.
+    #[serde(default)]
+    pub console: Option<String>,
 }
 
 /// One node of the topology.
@@ -69,6 +73,12 @@ impl LabState {
         let text = std::fs::read_to_string(&path)
             .map_err(|e| anyhow::anyhow!("no lab is up in {} ({e})", dir.display()))?;
         Ok(serde_json::from_str(&text)?)
+    }
+
+    /// The console's URL, when `up` serves one.
+    pub fn console_url(&self) -> Option<String> {
+        let console = self.nodes.iter().find(|n| n.name == CONSOLE)?;
+        Some(format!("http://{}/", console.addrs.get("admin")?))
     }
 
     /// Every node still runs.
@@ -188,18 +198,79 @@ pub async fn up(file: &Path) -> anyhow::Result<LabState> {
             }
         }
     }
-    let state = LabState {
+    let mut state = LabState {
         dir: dir.clone(),
         nodes: started,
     };
     std::fs::write(LabState::path(&dir), serde_json::to_string_pretty(&state)?)?;
+    if let Some(listen) = &topo.lab.console {
+        // The console reads lab.json as written so far: the nodes it watches.
+        match start_console(&dir, &with_ports(listen, &mut ports)?).await {
+            Ok(console) => state.nodes.push(console),
+            Err(e) => {
+                stop_all(&state.nodes).await;
+                let _ = std::fs::remove_file(LabState::path(&dir));
+                anyhow::bail!("console: {e:#}");
+            }
+        }
+        std::fs::write(LabState::path(&dir), serde_json::to_string_pretty(&state)?)?;
+    }
     print_table(&state);
     println!(
         "lab up: {} nodes; logs and configs in {}; `labctl status`, `labctl down`",
         state.nodes.len(),
         dir.display()
     );
+    if let Some(url) = state.console_url() {
+        println!("console: {url}");
+    }
     Ok(state)
+}
+
+/// The node name of the console `up` serves.
+pub const CONSOLE: &str = "console";
+
+/// Start `labctl console` for the lab in `dir` on `listen`, detached like the nodes; wait for
+/// its ready file.
+async fn start_console(dir: &Path, listen: &str) -> anyhow::Result<Running> {
+    let ready = dir.join("console.ready.json");
+    let _ = std::fs::remove_file(&ready);
+    let log = std::fs::File::create(dir.join("console.log"))?;
+    let mut child = tokio::process::Command::new(bin_path("labctl")?)
+        .args(["console", "--dir"])
+        .arg(dir)
+        .args(["--listen", listen, "--ready-file"])
+        .arg(&ready)
+        .process_group(0)
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .kill_on_drop(false)
+        .spawn()?;
+    let addrs = crate::wait::until(Duration::from_secs(20), "the console's ready file", || {
+        let ready = ready.clone();
+        async move {
+            let text = std::fs::read_to_string(&ready).ok()?;
+            serde_json::from_str::<BTreeMap<String, String>>(&text).ok()
+        }
+    })
+    .await;
+    match addrs {
+        Ok(addrs) => {
+            println!("up: {CONSOLE:<16} (labctl console) ready");
+            Ok(Running {
+                name: CONSOLE.into(),
+                binary: "labctl".into(),
+                pid: child.id().unwrap_or(0),
+                addrs,
+                status: String::new(),
+            })
+        }
+        Err(e) => {
+            let _ = child.kill().await;
+            let log = std::fs::read_to_string(dir.join("console.log")).unwrap_or_default();
+            anyhow::bail!("{e}: {log}")
+        }
+    }
 }
 
 fn print_table(state: &LabState) {

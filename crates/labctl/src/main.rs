@@ -60,6 +60,9 @@ enum Command {
         /// Where the page is served.
         #[arg(long, default_value = "127.0.0.1:8088")]
         listen: std::net::SocketAddr,
+        /// Write `{"admin": "<address>"}` here once listening (`labctl up` starts the console so).
+        #[arg(long)]
+        ready_file: Option<PathBuf>,
     },
     /// Capture the protocol messages of running nodes (their wire tap) into a pcapng file,
     /// optionally one flow (Call-ID, Session-Id or SUPI): docs/capture.md.
@@ -239,7 +242,11 @@ async fn main() -> anyhow::Result<()> {
                 std::process::exit(1)
             }
         }
-        Command::Console { dir, listen } => labctl::console::serve(&dir, listen).await,
+        Command::Console {
+            dir,
+            listen,
+            ready_file,
+        } => labctl::console::serve(&dir, listen, ready_file.as_deref()).await,
         Command::Capture(args) => labctl::capture::capture(args).await.map(|_| ()),
     }
 }

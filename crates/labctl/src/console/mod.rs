@@ -37,13 +37,27 @@ struct Console {
     demos: runs::Runs,
 }
 
-/// Serve the console for the lab in `dir` on `listen` until Ctrl-C; prints the URL.
-pub async fn serve(dir: &Path, listen: SocketAddr) -> anyhow::Result<()> {
+/// Serve the console for the lab in `dir` on `listen` until Ctrl-C or SIGTERM; prints the URL
+/// and, with `ready_file`, writes `{"admin": "<address>"}` there once it listens (`labctl up`
+/// waits for it).
+pub async fn serve(
+    dir: &Path,
+    listen: SocketAddr,
+    ready_file: Option<&Path>,
+) -> anyhow::Result<()> {
     let (addr, fut) = start(dir, listen).await?;
     println!("console: http://{addr}/  (Ctrl-C to stop)");
+    if let Some(path) = ready_file {
+        std::fs::write(
+            path,
+            serde_json::json!({ "admin": addr.to_string() }).to_string(),
+        )?;
+    }
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {
         () = fut => Ok(()),
         _ = tokio::signal::ctrl_c() => Ok(()),
+        _ = term.recv() => Ok(()),
     }
 }
 
@@ -61,6 +75,8 @@ pub async fn start(
     });
     let app = Router::new()
         .route("/", get(|| async { Html(PAGE) }))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(|| async { "ready\n" }))
         .route("/api/nodes", get(nodes))
         .route("/api/events", get(stream))
         .route("/api/message/{id}", get(message))
