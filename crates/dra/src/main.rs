@@ -40,9 +40,6 @@ struct Args {
     /// redirect, proxy or proxy_variant (dra.mode).
     #[arg(long, value_name = "MODE")]
     mode: Option<String>,
-    /// Print the effective configuration as JSON and exit.
-    #[arg(long)]
-    print_config: bool,
 }
 
 #[tokio::main]
@@ -60,7 +57,6 @@ async fn run(args: Args) -> anyhow::Result<()> {
             ("dra.mode", &args.mode),
         ],
         |_| {},
-        args.print_config,
     )?
     else {
         return Ok(());

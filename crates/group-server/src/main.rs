@@ -24,9 +24,6 @@ struct Args {
     /// XCAP HTTP listen address (xcap.listen).
     #[arg(long, value_name = "ADDR", global = true)]
     xcap_listen: Option<String>,
-    /// Print the effective configuration (defaults, file, env, flags merged) as JSON and exit.
-    #[arg(long)]
-    print_config: bool,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -52,7 +49,6 @@ async fn run(args: Args) -> anyhow::Result<()> {
         &args.node,
         &[("xcap.listen", &args.xcap_listen)],
         |_| {},
-        args.print_config,
     )?
     else {
         return Ok(());

@@ -26,7 +26,7 @@ enum Command {
     /// check fails. With no lab up, the topology's lab is brought up for the run and taken down
     /// after it (unless --keep). `--own-nodes`: the richer self-contained version on nodes of its own.
     Demo(DemoArgs),
-    /// The same as `labctl demo presence` (its first spelling).
+    /// The same as `labctl demo presence --own-nodes` (its first spelling).
     DemoPresence(PresenceArgs),
     /// Start every node of a topology file (default deploy/lab.toml) as local processes on the
     /// embedded store, wait for each, and print where each listens (docs/lab.md).
@@ -89,31 +89,28 @@ struct DemoArgs {
 
 #[derive(Subcommand)]
 enum Demo {
-    /// IMS presence: a failed NOTIFY is restored by a MESSAGE and a re-SUBSCRIBE; repeated
-    /// failures past the threshold sign the watcher out and alarm the administrator.
+    /// IMS presence (seed 001): a failed NOTIFY is followed by a MESSAGE and the watcher
+    /// re-subscribes (a NOTIFY answered 500 too). With --own-nodes, also: failures past the
+    /// threshold sign the watcher out and alarm the administrator.
     Presence(PresenceArgs),
     /// Every demo, one after the other (presence, dra, poc, mbs), then a table of their
     /// verdicts. Exits 1 when one fails.
     All,
-    /// 5G MBS (issue 12, seed 000): a UE that closed its MBS app out of coverage lists its
-    /// remaining QFIs at mobility registration; session-manager releases the MBS QoS flows and
-    /// the TMGI and stops paging. Then the same with the capability off: paging goes on.
-    /// Exits 1 when a step fails.
+    /// 5G MBS (seed 000): a UE that closed its MBS app out of coverage lists its remaining QFIs at
+    /// mobility registration; session-manager releases the MBS QoS flows and the TMGI and stops
+    /// paging. With --own-nodes, then the same with the capability off: paging goes on.
     Mbs {
-        /// session-manager's store URL (default: SQLite in a temporary directory).
+        /// With --own-nodes: session-manager's store URL (default: SQLite in a temporary directory).
         #[arg(long)]
         store_url: Option<String>,
     },
-    /// PoC (issue 11, seed 002): A joins a join group through PF-A and its ids become the
-    /// session's; B joins through PF-B with its own ids and is given A's; RTP from A reaches B;
-    /// A leaves and rejoins and gets the same ids. Group server, CF, PF-A, PF-B and two
-    /// ue-emulator poc terminals as processes on SQLite in a temporary directory. Exits 1 when
-    /// a step fails.
+    /// PoC (seed 002): A joins a join group through PF-A and its ids become the session's; B joins
+    /// through PF-B with its own ids and is given A's; RTP from A reaches B; A leaves and rejoins
+    /// and gets the same ids. Against the lab, the group and its users are provisioned per run.
     Poc,
-    /// Roaming PCC (issue 10, seed 003): embodiments 1, 4, 7 and 10 played by pcc-emulator,
-    /// vDRA, vPCRF, hDRA and hPCRF as separate processes on SQLite, each message printed on a
-    /// ladder and the DRAs' bindings before, during and after: none is left. Exits 1 when a step
-    /// fails.
+    /// Roaming PCC (seed 003): embodiment 1 (BBERF, redirect vDRA and hDRA); each DRA's binding
+    /// created and deleted. With --own-nodes: embodiments 1, 4, 7 and 10 in both modes, with the
+    /// DRAs' bindings before, during and after.
     Dra,
 }
 
@@ -166,10 +163,10 @@ enum Probe {
 
 #[derive(clap::Args)]
 struct PresenceArgs {
-    /// Store URL (default: SQLite in a fresh directory under var/).
+    /// With --own-nodes: the store URL (default: SQLite in a fresh directory under var/).
     #[arg(long)]
     store_url: Option<String>,
-    /// RFC 3261 T1 in ms (Timer F = 64·T1).
+    /// With --own-nodes: RFC 3261 T1 in ms (Timer F = 64·T1).
     #[arg(long, default_value_t = 100)]
     t1_ms: u64,
 }

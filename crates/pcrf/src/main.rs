@@ -33,9 +33,6 @@ struct Args {
     /// visited or home (pcrf.role).
     #[arg(long, value_name = "ROLE")]
     role: Option<String>,
-    /// Print the effective configuration as JSON and exit.
-    #[arg(long)]
-    print_config: bool,
 }
 
 #[tokio::main]
@@ -52,7 +49,6 @@ async fn run(args: Args) -> anyhow::Result<()> {
             ("pcrf.role", &args.role),
         ],
         |_| {},
-        args.print_config,
     )?
     else {
         return Ok(());

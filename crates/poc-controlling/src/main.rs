@@ -35,9 +35,6 @@ struct Args {
     /// The group server's XCAP root, http://host:port/path (xcap.root).
     #[arg(long, value_name = "URL")]
     xcap_root: Option<String>,
-    /// Print the effective configuration as JSON and exit.
-    #[arg(long)]
-    print_config: bool,
 }
 
 #[tokio::main]
@@ -55,7 +52,6 @@ async fn run(args: Args) -> anyhow::Result<()> {
             ("xcap.root", &args.xcap_root),
         ],
         |_| {},
-        args.print_config,
     )?
     else {
         return Ok(());

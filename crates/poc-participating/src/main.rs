@@ -33,9 +33,6 @@ struct Args {
     /// Where peers reach us, host or host:port, for Via and Record-Route (sip.advertise).
     #[arg(long, value_name = "HOST[:PORT]", global = true)]
     sip_advertise: Option<String>,
-    /// Print the effective configuration (defaults, file, env, flags merged) as JSON and exit.
-    #[arg(long)]
-    print_config: bool,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -64,7 +61,6 @@ async fn run(args: Args) -> anyhow::Result<()> {
             ("sip.advertise", &args.sip_advertise),
         ],
         |_| {},
-        args.print_config,
     )?
     else {
         return Ok(());

@@ -36,9 +36,6 @@ struct Args {
     /// Registrar mode: direct or third_party (registrar.mode).
     #[arg(long, value_name = "MODE")]
     registrar_mode: Option<String>,
-    /// Print the effective configuration (defaults, file, env, flags merged) as JSON and exit.
-    #[arg(long)]
-    print_config: bool,
 }
 
 #[tokio::main]
@@ -56,7 +53,6 @@ async fn run(args: Args) -> anyhow::Result<()> {
             ("registrar.mode", &args.registrar_mode),
         ],
         |_| {},
-        args.print_config,
     )?
     else {
         return Ok(());

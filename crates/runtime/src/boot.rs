@@ -46,14 +46,13 @@ pub fn exit_code(name: &str, result: anyhow::Result<()>) -> ExitCode {
 
 /// Load the configuration: `defaults`, the file and env, the common flags, then the node's own
 /// string flags (`flags`: dotted key → value if given); `adjust` applies typed flags. Validates it;
-/// with `print_config` prints it as JSON and returns `None` (the binary exits 0). Otherwise sets
+/// with `--print-config` (`args.print_config`) prints it as JSON and returns `None` (the binary exits 0). Otherwise sets
 /// up telemetry and arms the configured failpoints.
 pub fn config<C: NodeConfig>(
     defaults: &C,
     args: &NodeArgs,
     flags: &[(&'static str, &Option<String>)],
     adjust: impl FnOnce(&mut C),
-    print_config: bool,
 ) -> anyhow::Result<Option<C>> {
     let mut overrides = args.overrides();
     for (key, v) in flags {
@@ -64,7 +63,7 @@ pub fn config<C: NodeConfig>(
     let mut cfg: C = config::load(defaults, args.config.as_deref(), &overrides)?;
     adjust(&mut cfg);
     cfg.check()?;
-    if print_config {
+    if args.print_config {
         println!("{}", serde_json::to_string_pretty(&cfg)?);
         return Ok(None);
     }

@@ -26,6 +26,9 @@ pub struct NodeArgs {
     /// Write the bound addresses as JSON to FILE once ready.
     #[arg(long, value_name = "FILE")]
     pub ready_file: Option<PathBuf>,
+    /// Print the effective configuration (defaults, file, env, flags merged) as JSON and exit.
+    #[arg(long)]
+    pub print_config: bool,
 }
 
 impl NodeArgs {

@@ -37,9 +37,6 @@ struct Args {
     /// (capabilities.qfi_lists).
     #[arg(long, value_name = "BOOL")]
     qfi_lists: Option<bool>,
-    /// Print the effective configuration (defaults, file, env, flags merged) as JSON and exit.
-    #[arg(long)]
-    print_config: bool,
 }
 
 #[tokio::main]
@@ -61,7 +58,6 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 cfg.capabilities.qfi_lists = v;
             }
         },
-        args.print_config,
     )?
     else {
         return Ok(());

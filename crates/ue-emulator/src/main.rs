@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use corelab_proto::ue::v1::ue_control_server::UeControlServer;
-use corelab_runtime::{CommonConfig, admin, config, grpc, ready, shutdown, telemetry};
+use corelab_runtime::{CommonConfig, admin, boot, grpc, ready, shutdown};
 use corelab_sip::advertise::Advertise;
 use corelab_sip::body::pidf::Basic;
 use corelab_sip::node::{SipNode, SipNodeConfig, destination_of};
@@ -122,12 +122,15 @@ async fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
-    let common: CommonConfig = config::load(
+    let Some(common) = boot::config(
         &CommonConfig::defaults("ue-emulator"),
-        args.node.config.as_deref(),
-        &args.node.overrides(),
-    )?;
-    telemetry::init(&common.log)?;
+        &args.node,
+        &[],
+        |_| {},
+    )?
+    else {
+        return Ok(());
+    };
     let prometheus = admin::install_metrics()?;
     let transport = match args.transport.as_str() {
         "udp" => Transport::Udp,

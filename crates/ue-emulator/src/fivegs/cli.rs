@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::ArgAction;
 use corelab_proto::ue::v1::five_gs_control_server::FiveGsControlServer;
-use corelab_runtime::{CommonConfig, admin, config, grpc, ready, shutdown, telemetry};
+use corelab_runtime::{CommonConfig, admin, boot, grpc, ready, shutdown};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::fivegs::gnb::{Gnb, GnbConfig};
@@ -82,12 +82,15 @@ pub struct FiveGsArgs {
 
 /// Run the 5G mode.
 pub async fn run(args: FiveGsArgs) -> anyhow::Result<()> {
-    let common: CommonConfig = config::load(
+    let Some(common) = boot::config(
         &CommonConfig::defaults("ue-emulator"),
-        args.node.config.as_deref(),
-        &args.node.overrides(),
-    )?;
-    telemetry::init(&common.log)?;
+        &args.node,
+        &[],
+        |_| {},
+    )?
+    else {
+        return Ok(());
+    };
     let prometheus = admin::install_metrics()?;
     crate::fivegs::metrics::describe();
 

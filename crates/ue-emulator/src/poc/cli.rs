@@ -64,7 +64,6 @@ pub async fn run(args: PocArgs) -> anyhow::Result<()> {
         &args.node,
         &[],
         |_| {},
-        false,
     )?
     else {
         return Ok(());
