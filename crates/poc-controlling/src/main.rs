@@ -15,7 +15,6 @@ use corelab_poc_controlling::{KIND, MIGRATOR, admin_api, metrics, sip};
 use corelab_proto::poc::v1::controlling_control_server::ControllingControlServer;
 use corelab_runtime::cli::NodeArgs;
 use corelab_runtime::{Store, boot};
-use corelab_sip::advertise::Advertise;
 use corelab_sip::node::{SipNode, SipNodeConfig};
 
 /// PoC controlling function: serves join groups, reads their documents from the group server
@@ -66,20 +65,14 @@ async fn run(args: Args) -> anyhow::Result<()> {
     )
     .await?;
     let (node, incoming) = SipNode::start(
-        &SipNodeConfig {
-            listen: cfg.sip.listen,
-            advertise: cfg
-                .sip
-                .advertise
-                .as_deref()
-                .map(Advertise::parse)
-                .transpose()
-                .map_err(anyhow::Error::msg)?,
-            tcp: cfg.sip.tcp,
-            t1: Duration::from_millis(cfg.sip.t1_ms),
-            user_agent: format!("corelab poc-controlling {}", env!("CARGO_PKG_VERSION")),
-            ..SipNodeConfig::default()
-        },
+        &SipNodeConfig::from_keys(
+            cfg.sip.listen,
+            cfg.sip.advertise.as_deref(),
+            cfg.sip.tcp,
+            cfg.sip.t1_ms,
+            format!("corelab poc-controlling {}", env!("CARGO_PKG_VERSION")),
+        )
+        .map_err(anyhow::Error::msg)?,
         cancel.child_token(),
     )
     .await?;

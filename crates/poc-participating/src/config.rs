@@ -34,35 +34,8 @@ pub struct SipSection {
     pub t1_ms: u64,
 }
 
-/// `[serve]`: the shared serve loop's bounds (`corelab_sip::serve`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ServeSection {
-    pub max_per_key: usize,
-    pub max_total: usize,
-    pub retry_after_s: u32,
-}
-
-impl Default for ServeSection {
-    fn default() -> Self {
-        let d = corelab_sip::serve::ServeConfig::default();
-        ServeSection {
-            max_per_key: d.max_per_key,
-            max_total: d.max_total,
-            retry_after_s: d.retry_after_s,
-        }
-    }
-}
-
-impl ServeSection {
-    pub fn serve_config(&self) -> corelab_sip::serve::ServeConfig {
-        corelab_sip::serve::ServeConfig {
-            max_per_key: self.max_per_key.max(1),
-            max_total: self.max_total.max(1),
-            retry_after_s: self.retry_after_s,
-        }
-    }
-}
+/// `[serve]`: the serve loop's bounds (`corelab_sip::serve`).
+pub type ServeSection = corelab_sip::serve::ServeConfig;
 
 /// `[proxy]`: bounds of the stateful proxy.
 #[derive(Debug, Clone, Serialize, Deserialize)]

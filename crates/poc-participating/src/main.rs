@@ -14,7 +14,6 @@ use corelab_poc_participating::{KIND, MIGRATOR, metrics, provision};
 use corelab_proto::poc::v1::participating_control_server::ParticipatingControlServer;
 use corelab_runtime::cli::NodeArgs;
 use corelab_runtime::{Store, boot};
-use corelab_sip::advertise::Advertise;
 use corelab_sip::node::{SipNode, SipNodeConfig};
 use corelab_sip::proxy::relay::Proxy;
 use corelab_sip::transport::tcp::TcpLimits;
@@ -94,23 +93,19 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let cancel = boot.cancel.clone();
     let (sip, incoming) = SipNode::start(
         &SipNodeConfig {
-            listen: cfg.sip.listen,
-            advertise: cfg
-                .sip
-                .advertise
-                .as_deref()
-                .map(Advertise::parse)
-                .transpose()
-                .map_err(anyhow::Error::msg)?,
-            tcp: cfg.sip.tcp,
-            tcp_limits: TcpLimits {
-                max_connections: cfg.sip.max_connections,
-                idle_timeout: Duration::from_millis(cfg.sip.tcp_idle_timeout_ms),
-                message_timeout: Duration::from_millis(cfg.sip.tcp_message_timeout_ms),
-            },
-            t1: Duration::from_millis(cfg.sip.t1_ms),
-            user_agent: format!("corelab poc-participating {}", env!("CARGO_PKG_VERSION")),
-            ..SipNodeConfig::default()
+            tcp_limits: TcpLimits::from_ms(
+                cfg.sip.max_connections,
+                cfg.sip.tcp_idle_timeout_ms,
+                cfg.sip.tcp_message_timeout_ms,
+            ),
+            ..SipNodeConfig::from_keys(
+                cfg.sip.listen,
+                cfg.sip.advertise.as_deref(),
+                cfg.sip.tcp,
+                cfg.sip.t1_ms,
+                format!("corelab poc-participating {}", env!("CARGO_PKG_VERSION")),
+            )
+            .map_err(anyhow::Error::msg)?
         },
         cancel.child_token(),
     )
@@ -152,7 +147,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     )?;
     let serve = corelab_sip::serve::serve(
         incoming,
-        cfg.serve.serve_config(),
+        cfg.serve.at_least_one(),
         cancel.clone(),
         move |tx| pf.clone().handle(tx),
     );

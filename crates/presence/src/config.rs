@@ -20,40 +20,8 @@ pub struct PresenceConfig {
     pub serve: ServeSection,
 }
 
-/// `[serve]`: the serve loop's bounds (`corelab_sip::serve`): requests of one dialog or one TCP
-/// connection run in arrival order; past these bounds a request gets 503 with Retry-After. A
-/// bound of 0 is taken as 1.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ServeSection {
-    /// Requests of one dialog (Call-ID + From tag) or one TCP connection, running and waiting.
-    pub max_per_key: usize,
-    /// Requests in all, running and waiting.
-    pub max_total: usize,
-    /// `Retry-After` of the 503, in seconds.
-    pub retry_after_s: u32,
-}
-
-impl Default for ServeSection {
-    fn default() -> Self {
-        let d = corelab_sip::serve::ServeConfig::default();
-        ServeSection {
-            max_per_key: d.max_per_key,
-            max_total: d.max_total,
-            retry_after_s: d.retry_after_s,
-        }
-    }
-}
-
-impl ServeSection {
-    pub fn serve_config(&self) -> corelab_sip::serve::ServeConfig {
-        corelab_sip::serve::ServeConfig {
-            max_per_key: self.max_per_key.max(1),
-            max_total: self.max_total.max(1),
-            retry_after_s: self.retry_after_s,
-        }
-    }
-}
+/// `[serve]`: the serve loop's bounds (`corelab_sip::serve`).
+pub type ServeSection = corelab_sip::serve::ServeConfig;
 
 /// Bounds on what a presentity may publish (RFC 3903), so one user's publications cannot make
 /// every watcher's NOTIFY huge or the server's CPU per NOTIFY grow without bound.

@@ -1,7 +1,6 @@
 //! presence-server: IMS presence server that restores subscriptions after a failed NOTIFY.
 
 use std::process::ExitCode;
-use std::time::Duration;
 
 use clap::Parser;
 use corelab_presence::cache::Coherence;
@@ -16,7 +15,6 @@ use corelab_runtime::{Backend, Store, boot};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use corelab_sip::advertise::Advertise;
 use corelab_sip::node::{SipNode, SipNodeConfig};
 use corelab_sip::transport::tcp::TcpLimits;
 
@@ -69,23 +67,19 @@ async fn run(args: Args) -> anyhow::Result<()> {
     .await?;
     let (sip, incoming) = SipNode::start(
         &SipNodeConfig {
-            listen: cfg.sip.listen,
-            advertise: cfg
-                .sip
-                .advertise
-                .as_deref()
-                .map(Advertise::parse)
-                .transpose()
-                .map_err(anyhow::Error::msg)?,
-            tcp: cfg.sip.tcp,
-            tcp_limits: TcpLimits {
-                max_connections: cfg.sip.max_connections,
-                idle_timeout: Duration::from_millis(cfg.sip.tcp_idle_timeout_ms),
-                message_timeout: Duration::from_millis(cfg.sip.tcp_message_timeout_ms),
-            },
-            t1: Duration::from_millis(cfg.sip.t1_ms),
-            user_agent: format!("corelab presence-server {}", env!("CARGO_PKG_VERSION")),
-            ..SipNodeConfig::default()
+            tcp_limits: TcpLimits::from_ms(
+                cfg.sip.max_connections,
+                cfg.sip.tcp_idle_timeout_ms,
+                cfg.sip.tcp_message_timeout_ms,
+            ),
+            ..SipNodeConfig::from_keys(
+                cfg.sip.listen,
+                cfg.sip.advertise.as_deref(),
+                cfg.sip.tcp,
+                cfg.sip.t1_ms,
+                format!("corelab presence-server {}", env!("CARGO_PKG_VERSION")),
+            )
+            .map_err(anyhow::Error::msg)?
         },
         cancel.child_token(),
     )

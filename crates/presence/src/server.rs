@@ -19,7 +19,7 @@ use crate::reply::Reply;
 const ALLOW: &str = "REGISTER, SUBSCRIBE, NOTIFY, PUBLISH, MESSAGE, OPTIONS";
 
 pub async fn run(ctx: Presence, incoming: TransactionReceiver, cancel: CancellationToken) {
-    let config = ctx.cfg.serve.serve_config();
+    let config = ctx.cfg.serve.at_least_one();
     serve::serve(incoming, config, cancel, move |tx| handle(ctx.clone(), tx)).await
 }
 

@@ -42,6 +42,30 @@ pub struct SipNodeConfig {
     pub auto_ack_2xx: bool,
 }
 
+impl SipNodeConfig {
+    /// The `[sip]` keys every SIP node has: `listen`, `advertise` (parsed; the error names the
+    /// key), `tcp`, `t1_ms`; the rest default (TCP limits: [`TcpLimits::from_ms`]).
+    pub fn from_keys(
+        listen: SocketAddr,
+        advertise: Option<&str>,
+        tcp: bool,
+        t1_ms: u64,
+        user_agent: String,
+    ) -> Result<SipNodeConfig, String> {
+        Ok(SipNodeConfig {
+            listen,
+            advertise: advertise
+                .map(Advertise::parse)
+                .transpose()
+                .map_err(|e| format!("sip.advertise: {e}"))?,
+            tcp,
+            t1: Duration::from_millis(t1_ms),
+            user_agent,
+            ..SipNodeConfig::default()
+        })
+    }
+}
+
 impl Default for SipNodeConfig {
     fn default() -> SipNodeConfig {
         SipNodeConfig {

@@ -39,7 +39,11 @@ pub const REQUESTS_REFUSED: &str = "corelab_sip_requests_refused_total";
 /// Requests admitted and not finished (running or waiting for their turn).
 pub const REQUESTS_IN_PROGRESS: &str = "corelab_sip_requests_in_progress";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The serve loop's bounds; also a node's `[serve]` config section (presence-server,
+/// poc-participating): requests of one dialog or one TCP connection run in arrival order; past
+/// these bounds a request gets 503 with Retry-After. A bound of 0 is taken as 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct ServeConfig {
     /// Requests of one dialog or one connection, running and waiting.
     pub max_per_key: usize,
@@ -55,6 +59,17 @@ impl Default for ServeConfig {
             max_per_key: 256,
             max_total: 8192,
             retry_after_s: 1,
+        }
+    }
+}
+
+impl ServeConfig {
+    /// The bounds with 0 taken as 1.
+    pub fn at_least_one(self) -> ServeConfig {
+        ServeConfig {
+            max_per_key: self.max_per_key.max(1),
+            max_total: self.max_total.max(1),
+            ..self
         }
     }
 }

@@ -48,6 +48,21 @@ pub struct TcpLimits {
     pub message_timeout: Duration,
 }
 
+impl TcpLimits {
+    /// From the `[sip]` keys `max_connections`, `tcp_idle_timeout_ms`, `tcp_message_timeout_ms`.
+    pub fn from_ms(
+        max_connections: usize,
+        idle_timeout_ms: u64,
+        message_timeout_ms: u64,
+    ) -> TcpLimits {
+        TcpLimits {
+            max_connections,
+            idle_timeout: Duration::from_millis(idle_timeout_ms),
+            message_timeout: Duration::from_millis(message_timeout_ms),
+        }
+    }
+}
+
 impl Default for TcpLimits {
     fn default() -> TcpLimits {
         TcpLimits {
