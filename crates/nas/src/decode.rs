@@ -211,44 +211,54 @@ fn n1_sm_of(
     })
 }
 
+/// A UL/DL NAS TRANSPORT: the 5GSM message it carries (`wrap`ped), or the transport as it came
+/// (`other`) when it carries something else.
+fn carried(
+    n1_sm: Option<Result<(PduSessionId, NasMessage), Rejection>>,
+    wrap: impl FnOnce(PduSessionId, Box<NasMessage>) -> NasMessage,
+    other: impl FnOnce() -> Nas5gmmMessage,
+) -> Result<NasMessage, Rejection> {
+    match n1_sm {
+        Some(Ok((pdu_session_id, inner))) => Ok(wrap(pdu_session_id, Box::new(inner))),
+        Some(Err(rejection)) => Err(rejection),
+        None => Ok(NasMessage::Other(Box::new(
+            Nas5gsMessage::new_5gmm(other()),
+        ))),
+    }
+}
+
 fn from_gmm(message: Nas5gmmMessage, direction: Direction) -> Result<NasMessage, Rejection> {
     Ok(match message {
-        Nas5gmmMessage::UlNasTransport(transport) => {
-            let payload: &[u8] = &transport.payload_container.value;
-            match n1_sm_of(
-                transport.payload_container_type.kind(),
-                transport.pdu_session_id.as_ref(),
-                payload,
+        Nas5gmmMessage::UlNasTransport(t) => carried(
+            n1_sm_of(
+                t.payload_container_type.kind(),
+                t.pdu_session_id.as_ref(),
+                &t.payload_container.value,
                 direction,
-            ) {
-                Some(Ok((pdu_session_id, inner))) => NasMessage::UlNasTransport(UlNasTransport {
+            ),
+            |pdu_session_id, n1_sm| {
+                NasMessage::UlNasTransport(UlNasTransport {
                     pdu_session_id,
-                    n1_sm: Box::new(inner),
-                }),
-                Some(Err(rejection)) => return Err(rejection),
-                None => NasMessage::Other(Box::new(Nas5gsMessage::new_5gmm(
-                    Nas5gmmMessage::UlNasTransport(transport),
-                ))),
-            }
-        }
-        Nas5gmmMessage::DlNasTransport(transport) => {
-            let payload: &[u8] = &transport.payload_container.value;
-            match n1_sm_of(
-                transport.payload_container_type.kind(),
-                transport.pdu_session_id.as_ref(),
-                payload,
+                    n1_sm,
+                })
+            },
+            || Nas5gmmMessage::UlNasTransport(t),
+        )?,
+        Nas5gmmMessage::DlNasTransport(t) => carried(
+            n1_sm_of(
+                t.payload_container_type.kind(),
+                t.pdu_session_id.as_ref(),
+                &t.payload_container.value,
                 direction,
-            ) {
-                Some(Ok((pdu_session_id, inner))) => NasMessage::DlNasTransport(DlNasTransport {
+            ),
+            |pdu_session_id, n1_sm| {
+                NasMessage::DlNasTransport(DlNasTransport {
                     pdu_session_id,
-                    n1_sm: Box::new(inner),
-                }),
-                Some(Err(rejection)) => return Err(rejection),
-                None => NasMessage::Other(Box::new(Nas5gsMessage::new_5gmm(
-                    Nas5gmmMessage::DlNasTransport(transport),
-                ))),
-            }
-        }
+                    n1_sm,
+                })
+            },
+            || Nas5gmmMessage::DlNasTransport(t),
+        )?,
         Nas5gmmMessage::RegistrationReject(reject) => {
             NasMessage::RegistrationReject(RegistrationReject {
                 cause: FiveGmmCause(reject.fgmm_cause.cause_raw()),
