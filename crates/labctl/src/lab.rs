@@ -81,6 +81,11 @@ impl LabState {
         Some(format!("http://{}/", console.addrs.get("admin")?))
     }
 
+    /// No node runs any more.
+    pub fn is_down(&self) -> bool {
+        !self.nodes.iter().any(|n| alive(n.pid, &n.binary))
+    }
+
     /// Every node still runs.
     pub fn is_up(&self) -> bool {
         !self.nodes.is_empty() && self.nodes.iter().all(|n| alive(n.pid, &n.binary))

@@ -20,11 +20,12 @@ pub async fn demo(names: &[&str], topology: &Path, keep: bool) -> anyhow::Result
             println!("the lab up in {} plays the demos", dir.display());
             (state, false)
         }
-        Ok(_) => anyhow::bail!(
+        Ok(state) if !state.is_down() => anyhow::bail!(
             "the lab in {} has nodes down (`labctl status --dir {0}`; `labctl down --dir {0}`, then up)",
             dir.display()
         ),
-        Err(_) => {
+        // None, or one whose every process is gone (a reboot): `up` starts it afresh.
+        _ => {
             println!(
                 "no lab is up in {}: bringing up {}",
                 dir.display(),
@@ -38,8 +39,12 @@ pub async fn demo(names: &[&str], topology: &Path, keep: bool) -> anyhow::Result
         lab::down(&dir).await?;
     } else {
         println!(
-            "the lab stays up in {}: `labctl console`, `labctl status`, `labctl down`",
-            dir.display()
+            "the lab stays up in {}: {}`labctl status`, `labctl down`",
+            dir.display(),
+            state
+                .console_url()
+                .map(|u| format!("console {u}, "))
+                .unwrap_or_default()
         );
     }
     played
