@@ -1,5 +1,6 @@
-//! One plain HTTP/1.1 GET for labctl and the tests: the nodes' admin servers (`/metrics`, `/bindings`,
-//! `/sessions`, `/group-sessions`, `/healthz`), over a raw TCP connection, bounded in time.
+//! One plain HTTP/1.1 request for labctl and the tests: GETs of the nodes' admin servers
+//! (`/metrics`, `/bindings`, `/sessions`, `/group-sessions`, `/healthz`), and any method with
+//! headers (an XCAP `DELETE` of a group member), over a raw TCP connection, bounded in time.
 
 use std::io::{Read, Write};
 use std::time::Duration;
@@ -18,7 +19,17 @@ pub struct Response {
 
 /// `GET url` (`http://host:port/path`), whatever the status.
 pub async fn get(url: &str) -> anyhow::Result<Response> {
-    let (host, request) = request(url);
+    send("GET", url, &[], "").await
+}
+
+/// `method url` with `headers` and `body` (`Content-Length` added), whatever the status.
+pub async fn send(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> anyhow::Result<Response> {
+    let (host, request) = request_with(method, url, headers, body);
     let text = tokio::time::timeout(WAIT, async {
         let mut stream = tokio::net::TcpStream::connect(&host).await?;
         stream.write_all(request.as_bytes()).await?;
@@ -27,7 +38,7 @@ pub async fn get(url: &str) -> anyhow::Result<Response> {
         anyhow::Ok(text)
     })
     .await
-    .map_err(|_| anyhow::anyhow!("GET {url}: no complete answer in {WAIT:?}"))??;
+    .map_err(|_| anyhow::anyhow!("{method} {url}: no complete answer in {WAIT:?}"))??;
     parse(url, &text)
 }
 
@@ -50,9 +61,21 @@ pub fn get_blocking(url: &str) -> anyhow::Result<Response> {
 }
 
 fn request(url: &str) -> (String, String) {
+    request_with("GET", url, &[], "")
+}
+
+fn request_with(method: &str, url: &str, headers: &[(&str, &str)], body: &str) -> (String, String) {
     let rest = url.strip_prefix("http://").unwrap_or(url);
     let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
-    let request = format!("GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    let mut request = format!("{method} /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if !body.is_empty() || method != "GET" {
+        request.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
     (host.to_string(), request)
 }
 
@@ -62,7 +85,7 @@ fn parse(url: &str, text: &str) -> anyhow::Result<Response> {
         .split(' ')
         .nth(1)
         .and_then(|code| code.parse().ok())
-        .ok_or_else(|| anyhow::anyhow!("GET {url}: not an HTTP response: {head:?}"))?;
+        .ok_or_else(|| anyhow::anyhow!("{url}: not an HTTP response: {head:?}"))?;
     Ok(Response {
         status,
         body: body.to_string(),

@@ -266,10 +266,12 @@ impl PocLab {
             .cloned()
             .unwrap_or_default();
         let cfg = self.dir.path().join("poc-controlling.toml");
+        // `revalidate_ms = 0`: every join revalidates the group document, so the figure's step
+        // 310-311 (B's join reads the document: 304) is on the wire as the seed draws it.
         std::fs::write(
             &cfg,
             format!(
-                "[groups]\nserved = [\"groups.lab\"]\n[xcap]\nroot = \"http://{xcap}/xcap\"\n[sip]\nt1_ms = 100\n"
+                "[groups]\nserved = [\"groups.lab\"]\n[xcap]\nroot = \"http://{xcap}/xcap\"\nrevalidate_ms = 0\n[sip]\nt1_ms = 100\n"
             ),
         )?;
         let node = Node::start(

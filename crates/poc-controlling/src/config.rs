@@ -58,6 +58,11 @@ pub struct XcapSection {
     pub timeout_ms: u64,
     /// Largest group document accepted.
     pub max_document_bytes: usize,
+    /// A cached group document whose last validation was sent less than this ago (ms) is used
+    /// without asking the group server; older, it is revalidated (`If-None-Match`). 0: every
+    /// join revalidates. A change on the group server is seen by every join that starts more
+    /// than this after it.
+    pub revalidate_ms: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -90,6 +95,7 @@ impl PocControllingConfig {
                 identity: "sip:poc-controlling@lab.example".into(),
                 timeout_ms: 2_000,
                 max_document_bytes: 262_144,
+                revalidate_ms: 200,
             },
             media: MediaSection {
                 address: IpAddr::from([127, 0, 0, 1]),

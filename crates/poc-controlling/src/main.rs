@@ -86,6 +86,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             cfg.xcap.identity.clone(),
             Duration::from_millis(cfg.xcap.timeout_ms),
             cfg.xcap.max_document_bytes,
+            Duration::from_millis(cfg.xcap.revalidate_ms),
         ),
         cfg: cfg.clone(),
         node: node.clone(),

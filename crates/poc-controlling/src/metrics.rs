@@ -14,7 +14,7 @@ pub fn describe() {
     );
     metrics::describe_counter!(
         XCAP_FETCHES,
-        "group documents read on a join: fetched (200) or not_modified (304)"
+        "group documents read on a join: fetched (200), not_modified (304) or cached (within xcap.revalidate_ms, no request)"
     );
     metrics::describe_gauge!(PARTICIPANTS, "participants in all group sessions");
     metrics::describe_counter!(EXPIRED, "silent participants sent a BYE and removed");

@@ -230,6 +230,7 @@ async fn invite(ctx: Arc<Cf>, tx: Transaction) -> Option<FollowUp> {
     metrics::counter!(m::XCAP_FETCHES, "result" => match joined.fetched {
         Fetched::Fresh => "fetched",
         Fetched::NotModified => "not_modified",
+        Fetched::Cached => "cached",
     })
     .increment(1);
     // Media: one relay port for this participant.

@@ -1,8 +1,11 @@
 //! The group sessions' ids in the store (`migrations/poc-controlling`, table `group_sessions`).
 //!
-//! [`SessionStore::claim`] is the atomic step of the seed's rule: `INSERT … ON CONFLICT DO
-//! NOTHING` then `SELECT`, on SQLite and PostgreSQL alike, so of any number of first joiners
-//! exactly one pair is stored and every one of them reads that pair back.
+//! [`SessionStore::claim`] is the atomic step of the seed's rule. It reads the group's ids first
+//! (a plain `SELECT`: once a group has ids, which is every join but the first, nothing is
+//! written); only when none is stored does it `INSERT … ON CONFLICT DO NOTHING` then `SELECT`,
+//! on SQLite and PostgreSQL alike, so of any number of first joiners exactly one pair is stored
+//! and every one of them reads that pair back. Stored ids are never changed or deleted, so a
+//! pair read by the first `SELECT` is the one the store holds.
 
 use corelab_runtime::Store;
 use sqlx::Row;
@@ -25,6 +28,9 @@ impl SessionStore {
 
     /// Store `ids` for `group_uri` unless the group has ids already; the group's ids after.
     pub async fn claim(&self, group_uri: &str, ids: &Ids) -> Result<Ids, sqlx::Error> {
+        if let Some(stored) = self.get(group_uri).await? {
+            return Ok(stored);
+        }
         sqlx::query(
             "INSERT INTO group_sessions (group_uri, conversation_id, contribution_id, created_at) \
              VALUES ($1, $2, $3, $4) ON CONFLICT (group_uri) DO NOTHING",
@@ -80,6 +86,43 @@ impl SessionStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Once a group has ids, a join reads them and writes nothing: a claim is answered while
+    /// another connection holds SQLite's write lock (before, the claim's `INSERT` waited for
+    /// the lock for the whole busy timeout and failed with "database is locked").
+    #[tokio::test]
+    async fn a_group_with_ids_is_claimed_without_writing() {
+        let dir = tempfile::tempdir().unwrap();
+        let section = corelab_runtime::CommonConfig::defaults("t").store;
+        let store = Store::open(&section, dir.path(), crate::KIND, &crate::MIGRATOR)
+            .await
+            .unwrap();
+        let s = SessionStore::new(store.clone());
+        let first = Ids {
+            conversation_id: "conv-A".into(),
+            contribution_id: "contrib-A".into(),
+        };
+        assert_eq!(
+            s.claim("sip:team@lab.example", &first).await.unwrap(),
+            first
+        );
+        let mut writer = store.pool.acquire().await.unwrap();
+        sqlx::query("BEGIN IMMEDIATE")
+            .execute(&mut *writer)
+            .await
+            .unwrap();
+        let later = Ids {
+            conversation_id: "conv-B".into(),
+            contribution_id: "contrib-B".into(),
+        };
+        assert_eq!(
+            s.claim("sip:team@lab.example", &later).await.unwrap(),
+            first
+        );
+        sqlx::query("ROLLBACK").execute(&mut *writer).await.unwrap();
+        drop(writer);
+        store.close().await;
+    }
 
     /// The seed's concurrency rule at the store: twenty first joiners at once, each with its
     /// own ids, end with one pair, and each of them reads that pair back. On PostgreSQL too

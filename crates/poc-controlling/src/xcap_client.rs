@@ -1,19 +1,31 @@
-//! The XCAP client (RFC 4825) that reads group documents from the group server: one bounded
-//! HTTP/1.1 GET per fetch (`Connection: close`, the whole exchange within `xcap.timeout_ms`, the
-//! answer at most `xcap.max_document_bytes` plus headers), our identity in
-//! `X-XCAP-Asserted-Identity`. Documents are cached with their ETag and revalidated on every
-//! join with `If-None-Match` (304: the cached copy stands; seed steps 303-304 and 310-311).
+//! The XCAP client (RFC 4825) that reads group documents from the group server: HTTP/1.1 GETs
+//! on kept-alive connections (a pooled hyper client: no TCP handshake per join), the whole
+//! exchange within `xcap.timeout_ms`, the body at most `xcap.max_document_bytes`, our identity in
+//! `X-XCAP-Asserted-Identity`. Documents are cached with their ETag and the time their last
+//! validation was **sent**; a join uses the cached copy as it is while that validation is younger
+//! than `xcap.revalidate_ms`, and otherwise revalidates it with `If-None-Match` (304: the cached
+//! copy stands; seed steps 303-304 and 310-311). A change made on the group server is therefore
+//! seen by every join that starts more than `xcap.revalidate_ms` after it (docs/poc.md,
+//! "Freshness of the group document").
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use corelab_group_server::document::Group;
 use corelab_group_server::tree::Element;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Bytes;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 
 /// The AUID of PoC group documents (docs/group-server.md).
 pub const AUID: &str = "org.openmobilealliance.poc-groups";
+
+/// How long an idle kept-alive connection stays in the pool (below the group server's default
+/// `xcap.header_timeout_ms` of 10 s, after which it closes idle connections itself).
+const POOL_IDLE: Duration = Duration::from_secs(5);
 
 /// `http://host:port/path` split up.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,38 +65,70 @@ pub enum FetchError {
     Invalid(String),
 }
 
+/// A cached document: its ETag, the parsed group, and when the request that last validated it
+/// (200 or 304) was sent.
+#[derive(Clone)]
+struct Cached {
+    etag: String,
+    group: Arc<Group>,
+    validated: Instant,
+}
+
+/// Whether a document whose last validation was sent at `validated` may be used at `now`
+/// without asking the group server again: younger than `bound` (a zero bound: never).
+pub fn is_fresh(validated: Instant, now: Instant, bound: Duration) -> bool {
+    now.saturating_duration_since(validated) < bound
+}
+
 pub struct XcapClient {
     root: XcapRoot,
     identity: String,
     timeout: Duration,
     max_bytes: usize,
-    cache: Mutex<HashMap<String, (String, Arc<Group>)>>,
+    revalidate: Duration,
+    http: Client<HttpConnector, Full<Bytes>>,
+    cache: Mutex<HashMap<String, Cached>>,
 }
 
-/// What one fetch did (for metrics and the demo: the XCAP exchange is visible).
+/// What one read did (for metrics and the demo: the XCAP exchange is visible).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fetched {
+    /// 200: the document (first read, or changed since the cached copy).
     Fresh,
+    /// 304: the cached copy revalidated.
     NotModified,
+    /// The cached copy, validated less than `xcap.revalidate_ms` ago: no request.
+    Cached,
 }
 
 impl XcapClient {
+    /// `revalidate`: how long a validated copy is used without asking again (zero: every read
+    /// asks).
     pub fn new(
         root: XcapRoot,
         identity: String,
         timeout: Duration,
         max_bytes: usize,
+        revalidate: Duration,
     ) -> XcapClient {
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        let http = Client::builder(TokioExecutor::new())
+            .pool_timer(TokioTimer::new())
+            .pool_idle_timeout(POOL_IDLE)
+            .build(connector);
         XcapClient {
             root,
             identity,
             timeout,
             max_bytes,
+            revalidate,
+            http,
             cache: Mutex::new(HashMap::new()),
         }
     }
 
-    fn cached(&self, group_uri: &str) -> Option<(String, Arc<Group>)> {
+    fn cached(&self, group_uri: &str) -> Option<Cached> {
         self.cache
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -92,34 +136,48 @@ impl XcapClient {
             .cloned()
     }
 
-    /// The group's document, revalidated: GET with `If-None-Match` when cached.
+    /// The group's document: the cached copy while fresh, else a GET (with `If-None-Match`
+    /// when cached).
     pub async fn group(&self, group_uri: &str) -> Result<(Arc<Group>, Fetched), FetchError> {
         let cached = self.cached(group_uri);
-        let path = self.root.document_path(group_uri);
-        let mut req = format!(
-            "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nX-XCAP-Asserted-Identity: {}\r\n",
-            self.root.authority, self.identity
-        );
-        if let Some((etag, _)) = &cached {
-            req.push_str(&format!("If-None-Match: {etag}\r\n"));
+        let sent = Instant::now();
+        if let Some(c) = &cached
+            && is_fresh(c.validated, sent, self.revalidate)
+        {
+            return Ok((c.group.clone(), Fetched::Cached));
         }
-        req.push_str("\r\n");
-        let answer = tokio::time::timeout(self.timeout, self.exchange(req.as_bytes()))
-            .await
-            .map_err(|_| FetchError::Unavailable("timeout".into()))??;
-        let (status, etag, body) = parse_response(&answer)
-            .ok_or_else(|| FetchError::Unavailable("unreadable HTTP answer".into()))?;
+        let etag = cached.as_ref().map(|c| c.etag.as_str());
+        let (status, new_etag, body) =
+            tokio::time::timeout(self.timeout, self.exchange(group_uri, etag))
+                .await
+                .map_err(|_| FetchError::Unavailable("timeout".into()))??;
         match (status, cached) {
-            (304, Some((_, group))) => Ok((group, Fetched::NotModified)),
+            (304, Some(c)) => {
+                let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+                if let Some(entry) = cache.get_mut(group_uri)
+                    && entry.etag == c.etag
+                    && entry.validated < sent
+                {
+                    entry.validated = sent;
+                }
+                Ok((c.group, Fetched::NotModified))
+            }
             (200, _) => {
-                let root = Element::parse_document(body)
+                let root = Element::parse_document(&body)
                     .map_err(|e| FetchError::Invalid(format!("{e:?}")))?;
                 let group = Group::validate(&root, group_uri)
                     .map_err(|e| FetchError::Invalid(format!("{e:?}")))?;
                 let group = Arc::new(group);
                 let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-                match etag {
-                    Some(etag) => cache.insert(group_uri.to_string(), (etag, group.clone())),
+                match new_etag {
+                    Some(etag) => cache.insert(
+                        group_uri.to_string(),
+                        Cached {
+                            etag,
+                            group: group.clone(),
+                            validated: sent,
+                        },
+                    ),
                     None => cache.remove(group_uri),
                 };
                 Ok((group, Fetched::Fresh))
@@ -135,69 +193,50 @@ impl XcapClient {
         }
     }
 
-    async fn exchange(&self, req: &[u8]) -> Result<Vec<u8>, FetchError> {
-        let io = |e: std::io::Error| FetchError::Unavailable(e.to_string());
-        let mut stream = tokio::net::TcpStream::connect(&self.root.authority)
+    /// One GET on a pooled connection: (status, ETag, body). A request that fails on a reused
+    /// connection (the group server closed it while idle) is sent once more: a GET is safe to
+    /// repeat.
+    async fn exchange(
+        &self,
+        group_uri: &str,
+        etag: Option<&str>,
+    ) -> Result<(u16, Option<String>, Bytes), FetchError> {
+        let uri = format!(
+            "http://{}{}",
+            self.root.authority,
+            self.root.document_path(group_uri)
+        );
+        let request = || {
+            let mut b = hyper::Request::get(uri.as_str())
+                .header("X-XCAP-Asserted-Identity", self.identity.as_str());
+            if let Some(etag) = etag {
+                b = b.header(hyper::header::IF_NONE_MATCH, etag);
+            }
+            b.body(Full::new(Bytes::new()))
+                .map_err(|e| FetchError::Invalid(format!("request for {group_uri:?}: {e}")))
+        };
+        let response = match self.http.request(request()?).await {
+            Ok(r) => r,
+            Err(first) if !first.is_connect() => self
+                .http
+                .request(request()?)
+                .await
+                .map_err(|e| FetchError::Unavailable(format!("{e} (after {first})")))?,
+            Err(e) => return Err(FetchError::Unavailable(e.to_string())),
+        };
+        let status = response.status().as_u16();
+        let new_etag = response
+            .headers()
+            .get(hyper::header::ETAG)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let body = Limited::new(response.into_body(), self.max_bytes)
+            .collect()
             .await
-            .map_err(io)?;
-        stream.write_all(req).await.map_err(io)?;
-        let limit = self.max_bytes + 16_384;
-        let mut buf = Vec::new();
-        let mut chunk = [0u8; 8192];
-        loop {
-            let n = stream.read(&mut chunk).await.map_err(io)?;
-            if n == 0 {
-                return Ok(buf);
-            }
-            buf.extend_from_slice(&chunk[..n]);
-            if buf.len() > limit {
-                return Err(FetchError::Unavailable("answer too large".into()));
-            }
-            // Content-Length ends it before the close.
-            if let Some((_, _, body, complete)) = split(&buf)
-                && complete
-            {
-                let _ = body;
-                return Ok(buf);
-            }
-        }
+            .map_err(|e| FetchError::Unavailable(format!("answer: {e}")))?
+            .to_bytes();
+        Ok((status, new_etag, body))
     }
-}
-
-/// (status, head, body, complete by Content-Length).
-fn split(buf: &[u8]) -> Option<(u16, &str, &[u8], bool)> {
-    let end = buf.windows(4).position(|w| w == b"\r\n\r\n")?;
-    let head = std::str::from_utf8(&buf[..end]).ok()?;
-    let status = head
-        .strip_prefix("HTTP/1.1 ")
-        .or_else(|| head.strip_prefix("HTTP/1.0 "))?
-        .get(..3)?
-        .parse()
-        .ok()?;
-    let body = &buf[end + 4..];
-    let length = header(head, "content-length").and_then(|v| v.parse::<usize>().ok());
-    let complete = match length {
-        Some(n) => body.len() >= n,
-        None => status == 304 || status == 204,
-    };
-    let body = match length {
-        Some(n) if body.len() >= n => &body[..n],
-        _ => body,
-    };
-    Some((status, head, body, complete))
-}
-
-fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
-    head.split("\r\n").skip(1).find_map(|l| {
-        let (n, v) = l.split_once(':')?;
-        n.trim().eq_ignore_ascii_case(name).then(|| v.trim())
-    })
-}
-
-/// (status, ETag, body) of a whole answer.
-fn parse_response(buf: &[u8]) -> Option<(u16, Option<String>, &[u8])> {
-    let (status, head, body, _) = split(buf)?;
-    Some((status, header(head, "etag").map(str::to_string), body))
 }
 
 #[cfg(test)]
@@ -217,19 +256,13 @@ mod tests {
     }
 
     #[test]
-    fn answers_read() {
-        let a = b"HTTP/1.1 200 OK\r\nETag: \"e1\"\r\nContent-Length: 3\r\n\r\nabcdef";
-        assert_eq!(
-            parse_response(a),
-            Some((200, Some("\"e1\"".into()), &b"abc"[..]))
-        );
-        assert_eq!(
-            parse_response(b"HTTP/1.1 304 Not Modified\r\n\r\n")
-                .unwrap()
-                .0,
-            304
-        );
-        assert!(parse_response(b"garbage").is_none());
-        assert!(parse_response(b"HTTP/1.1 2\r\n\r\n").is_none());
+    fn a_validated_copy_is_fresh_for_the_bound_only() {
+        let t0 = Instant::now();
+        let bound = Duration::from_millis(200);
+        assert!(is_fresh(t0, t0, bound));
+        assert!(is_fresh(t0, t0 + Duration::from_millis(199), bound));
+        assert!(!is_fresh(t0, t0 + bound, bound), "at the bound: ask again");
+        assert!(!is_fresh(t0, t0 + Duration::from_secs(5), bound));
+        assert!(!is_fresh(t0, t0, Duration::ZERO), "zero: every read asks");
     }
 }
