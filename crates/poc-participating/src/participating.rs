@@ -43,7 +43,9 @@ pub struct Facts {
     pub request_uri: String,
     /// The user the identity names, if we serve them.
     pub originator: Option<User>,
-    /// The user the Request-URI names, if we serve them.
+    /// The user the Request-URI names, if we serve them. The shell leaves it unread (`None`)
+    /// when the originator is one of ours and the Request-URI is in a group domain: `decide`
+    /// sends that request to the controlling function without looking at it.
     pub recipient: Option<User>,
     /// The controlling server of the Request-URI's domain, if it is a group domain.
     pub controlling: Option<String>,

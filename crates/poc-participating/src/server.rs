@@ -85,16 +85,6 @@ impl Pf {
             tracing::error!(error = %e, "store error looking up users");
             ("store", Refusal::new(500, "Server Internal Error (store)"))
         };
-        let (originator, recipient) = if in_dialog {
-            (None, None)
-        } else {
-            let originator = match &claimed {
-                Some(uri) => self.users.get(uri).await.map_err(store_err)?,
-                None => None,
-            };
-            let recipient = self.users.get(&request_uri).await.map_err(store_err)?;
-            (originator, recipient)
-        };
         let controlling = domain_of(&request_uri).and_then(|d| {
             self.cfg
                 .participating
@@ -103,6 +93,21 @@ impl Pf {
                 .find(|c| c.domain.eq_ignore_ascii_case(&d))
                 .map(|c| c.uri.clone())
         });
+        let (originator, recipient) = if in_dialog {
+            (None, None)
+        } else {
+            let originator = match &claimed {
+                Some(uri) => self.users.get(uri).await.map_err(store_err)?,
+                None => None,
+            };
+            // One of our users towards a group domain goes to its controlling function whoever
+            // the Request-URI names (`decide` step 3): no second store read for a join.
+            let recipient = match (&originator, &controlling) {
+                (Some(_), Some(_)) => None,
+                _ => self.users.get(&request_uri).await.map_err(store_err)?,
+            };
+            (originator, recipient)
+        };
         let facts = Facts {
             in_dialog,
             routed_through_us: popped > 0,
