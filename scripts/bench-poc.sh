@@ -5,10 +5,11 @@
 #
 #   poc-sqlite     SIPp -> poc-participating (PF-A) -> poc-controlling (CF) with group-server,
 #                  release builds, SQLite stores (synchronous=full: every commit fsynced). The CF's
-#                  XCAP cache is warm (one join per group first), and still revalidated with
-#                  If-None-Match on every join (one HTTP round trip to the group server per join);
-#                  the group's ids are claimed in the store (INSERT ... ON CONFLICT DO NOTHING,
-#                  SELECT) before every 200; one relay port per participant.
+#                  XCAP cache is warm (one join per group first) and revalidated with
+#                  If-None-Match (kept-alive HTTP/1.1) when older than xcap.revalidate_ms (the
+#                  default, 200 ms); the group's ids are read from the store before every 200
+#                  (claimed with INSERT ... ON CONFLICT DO NOTHING + SELECT by the group's first
+#                  joiner, durable before its 200); one relay port per participant.
 #   poc-postgres   the same on PostgreSQL (only when CORELAB_TEST_PG_URL is set: a database is
 #                  created there and dropped after).
 #   kamailio       SIPp -> Kamailio -> Kamailio -> SIPp UAS (tests/sipp/poc/bench-uas.xml), two

@@ -2,8 +2,8 @@
 //! controlling function applies it to one join request. Read top to bottom, it is the spec:
 //!
 //! - 303: the group is one we serve, else 404;
-//! - 303-304 / 310-311: the group's document from the group server over XCAP (revalidated
-//!   with its ETag on every join);
+//! - 303-304 / 310-311: the group's document from the group server over XCAP (the cached copy
+//!   while validated less than `xcap.revalidate_ms` ago, else revalidated with its ETag);
 //! - 305 / 312: **authorize first**: the join type, membership, room in the session;
 //! - 305: only then, if the group session has no ids yet, the first joiner's Conversation-ID
 //!   and Contribution-ID are stored, atomically (the store decides between simultaneous first
