@@ -11,6 +11,7 @@ use corelab_sip::body::cpim::Cpim;
 use corelab_sip::body::multipart::{self, Part};
 use corelab_sip::body::sdp::AudioSdp;
 use corelab_tests::{Backend, on_both_backends, postgres_database};
+use labctl::poc::start_cf_node;
 use labctl::{Node, bin_path};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UdpSocket;
@@ -137,30 +138,16 @@ impl Lab {
             .get("xcap")
             .cloned()
             .unwrap_or_default();
-        let cfg = self.dir.path().join("poc-controlling.toml");
-        std::fs::write(
-            &cfg,
-            format!(
-                "[groups]\nserved = [\"lab.example\"]\n[sip]\nt1_ms = 100\n{}",
-                self.cf_extra
-            ),
-        )?;
         self.cf = Some(
-            Node::start(
-                "poc-controlling",
-                &bin_path("poc-controlling")?,
-                &[
-                    "--config".into(),
-                    cfg.display().to_string(),
-                    "--store-url".into(),
-                    self.store_url.clone(),
-                    "--sip-listen".into(),
-                    "127.0.0.1:0".into(),
-                    "--xcap-root".into(),
-                    format!("http://{xcap}/xcap"),
-                ],
+            start_cf_node(
                 self.dir.path(),
-                false,
+                &format!(
+                    "[groups]\nserved = [\"lab.example\"]\n[sip]\nt1_ms = 100\n{}",
+                    self.cf_extra
+                ),
+                &self.store_url,
+                "127.0.0.1:0",
+                &["--xcap-root".into(), format!("http://{xcap}/xcap")],
             )
             .await?,
         );
@@ -803,26 +790,14 @@ async fn cancel_while_the_join_is_decided_is_487() -> anyhow::Result<()> {
             conns.push(c);
         }
     });
-    let cfg = dir.path().join("poc-controlling.toml");
-    std::fs::write(
-        &cfg,
-        format!(
+    let cf = start_cf_node(
+        dir.path(),
+        &format!(
             "[groups]\nserved = [\"lab.example\"]\n[xcap]\nroot = \"http://{hole_addr}/xcap\"\ntimeout_ms = 5000\n[sip]\nt1_ms = 100\n"
         ),
-    )?;
-    let cf = Node::start(
-        "poc-controlling",
-        &bin_path("poc-controlling")?,
-        &[
-            "--config".into(),
-            cfg.display().to_string(),
-            "--store-url".into(),
-            format!("sqlite://{}/poc_controlling.db", dir.path().display()),
-            "--sip-listen".into(),
-            "127.0.0.1:0".into(),
-        ],
-        dir.path(),
-        false,
+        &format!("sqlite://{}/poc_controlling.db", dir.path().display()),
+        "127.0.0.1:0",
+        &[],
     )
     .await?;
     let cf_addr = cf.sip_addr();

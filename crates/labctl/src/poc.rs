@@ -265,28 +265,16 @@ impl PocLab {
             .get("xcap")
             .cloned()
             .unwrap_or_default();
-        let cfg = self.dir.path().join("poc-controlling.toml");
         // `revalidate_ms = 0`: every join revalidates the group document, so the figure's step
         // 310-311 (B's join reads the document: 304) is on the wire as the seed draws it.
-        std::fs::write(
-            &cfg,
-            format!(
+        let node = start_cf_node(
+            self.dir.path(),
+            &format!(
                 "[groups]\nserved = [\"groups.lab\"]\n[xcap]\nroot = \"http://{xcap}/xcap\"\nrevalidate_ms = 0\n[sip]\nt1_ms = 100\n"
             ),
-        )?;
-        let node = Node::start(
-            "poc-controlling",
-            &bin_path("poc-controlling")?,
-            &[
-                "--config".into(),
-                cfg.display().to_string(),
-                "--store-url".into(),
-                self.stores.cf.clone(),
-                "--sip-listen".into(),
-                self.cf_addr(),
-            ],
-            self.dir.path(),
-            false,
+            &self.stores.cf,
+            &self.cf_addr(),
+            &[],
         )
         .await?;
         self.cf_port = port_of(&node)?;
@@ -433,6 +421,36 @@ controlling = [{{ domain = "groups.lab", uri = "sip:{cf}" }}]
     pub fn log(&self, name: &str) -> String {
         std::fs::read_to_string(self.dir.path().join(format!("{name}.log"))).unwrap_or_default()
     }
+}
+
+/// Start poc-controlling in `dir` with `config` (written to `dir/poc-controlling.toml`) on
+/// `store_url`, SIP on `sip_listen`, with `args` added.
+pub async fn start_cf_node(
+    dir: &std::path::Path,
+    config: &str,
+    store_url: &str,
+    sip_listen: &str,
+    args: &[String],
+) -> anyhow::Result<Node> {
+    let path = dir.join("poc-controlling.toml");
+    std::fs::write(&path, config)?;
+    let mut all: Vec<String> = vec![
+        "--config".into(),
+        path.display().to_string(),
+        "--store-url".into(),
+        store_url.into(),
+        "--sip-listen".into(),
+        sip_listen.into(),
+    ];
+    all.extend_from_slice(args);
+    Node::start(
+        "poc-controlling",
+        &bin_path("poc-controlling")?,
+        &all,
+        dir,
+        false,
+    )
+    .await
 }
 
 /// The SIP port a node bound (its ready file's `sip`).

@@ -8,3 +8,16 @@ pub mod fivegs;
 pub mod ims;
 pub mod poc;
 pub mod step_flag;
+
+/// The emulator's common config (`--config`, env, the common flags), checked, with telemetry
+/// set up; `None` after `--print-config` printed it (exit 0). Every mode starts with it.
+pub fn common_config(
+    args: &corelab_runtime::cli::NodeArgs,
+) -> anyhow::Result<Option<corelab_runtime::CommonConfig>> {
+    corelab_runtime::boot::config(
+        &corelab_runtime::CommonConfig::defaults("ue-emulator"),
+        args,
+        &[],
+        |_| {},
+    )
+}

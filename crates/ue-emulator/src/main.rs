@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use corelab_proto::ue::v1::ue_control_server::UeControlServer;
-use corelab_runtime::{CommonConfig, admin, boot, grpc, ready, shutdown};
+use corelab_runtime::{admin, grpc, ready, shutdown};
 use corelab_sip::advertise::Advertise;
 use corelab_sip::body::pidf::Basic;
 use corelab_sip::node::{SipNode, SipNodeConfig, destination_of};
@@ -122,13 +122,7 @@ async fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
-    let Some(common) = boot::config(
-        &CommonConfig::defaults("ue-emulator"),
-        &args.node,
-        &[],
-        |_| {},
-    )?
-    else {
+    let Some(common) = corelab_ue_emulator::common_config(&args.node)? else {
         return Ok(());
     };
     let prometheus = admin::install_metrics()?;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::ArgAction;
 use corelab_proto::ue::v1::five_gs_control_server::FiveGsControlServer;
-use corelab_runtime::{CommonConfig, admin, boot, grpc, ready, shutdown};
+use corelab_runtime::{admin, grpc, ready, shutdown};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::fivegs::gnb::{Gnb, GnbConfig};
@@ -82,13 +82,7 @@ pub struct FiveGsArgs {
 
 /// Run the 5G mode.
 pub async fn run(args: FiveGsArgs) -> anyhow::Result<()> {
-    let Some(common) = boot::config(
-        &CommonConfig::defaults("ue-emulator"),
-        &args.node,
-        &[],
-        |_| {},
-    )?
-    else {
+    let Some(common) = crate::common_config(&args.node)? else {
         return Ok(());
     };
     let prometheus = admin::install_metrics()?;

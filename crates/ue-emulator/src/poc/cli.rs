@@ -5,7 +5,6 @@
 use std::time::Duration;
 
 use corelab_proto::ue::v1::poc_control_server::PocControlServer;
-use corelab_runtime::CommonConfig;
 use corelab_runtime::boot;
 use corelab_sip::advertise::Advertise;
 use corelab_sip::node::{SipNode, SipNodeConfig, destination_of};
@@ -59,13 +58,7 @@ pub struct PocArgs {
 
 /// Run the PoC mode.
 pub async fn run(args: PocArgs) -> anyhow::Result<()> {
-    let Some(common) = boot::config(
-        &CommonConfig::defaults("ue-emulator"),
-        &args.node,
-        &[],
-        |_| {},
-    )?
-    else {
+    let Some(common) = crate::common_config(&args.node)? else {
         return Ok(());
     };
     let steps = (args.steps.iter())
